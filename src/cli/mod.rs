@@ -1,0 +1,99 @@
+//! Command-line definitions and dispatch. One file per subcommand.
+
+pub mod chain;
+pub mod dns;
+pub mod input;
+pub mod iptables;
+pub mod lab;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Bad input from the user (a file, a flag value, a name that does not exist).
+/// The message names what and where; the process exits with status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+impl InputError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kdive",
+    version,
+    about = "Kubernetes deep dives in the terminal"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// How to reach a cluster; shared by every subcommand that reads one.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
+    #[arg(long, global = true, env = "KUBECONFIG", value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the embedded lab cluster in the foreground
+    Lab(lab::LabArgs),
+    /// Render kube-proxy's iptables rules (and trace a packet through them)
+    Iptables(iptables::IptablesArgs),
+    /// Show a Service's chain: endpoints, pods, nodes, kube-proxy rules, DNS names
+    Chain(chain::ChainArgs),
+    /// Resolve a name as a pod's resolver and CoreDNS would
+    Dns(dns::DnsArgs),
+}
+
+/// Runs the parsed command line and maps errors to exit codes:
+/// 0 success, 1 failure, 2 bad input.
+pub fn main(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(report) => {
+            if let Some(input) = report.downcast_ref::<InputError>() {
+                eprintln!("error: {input}");
+                return ExitCode::from(2);
+            }
+            eprintln!("Error: {report:?}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Lab(args)) => lab::run(args).await,
+        Some(Command::Iptables(args)) => iptables::run(&cli.cluster, args).await,
+        Some(Command::Chain(args)) => chain::run(&cli.cluster, args).await,
+        Some(Command::Dns(args)) => dns::run(&cli.cluster, args).await,
+        None => Err(InputError::new(
+            "the terminal UI is not built yet; try `kdive lab`, `kdive iptables`, `kdive chain` or `kdive dns`",
+        )
+        .into()),
+    }
+}

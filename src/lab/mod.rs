@@ -1,0 +1,9 @@
+//! The embedded lab cluster: an HTTPS Kubernetes API server over one object store.
+
+pub mod patch;
+pub mod protobuf;
+pub mod resources;
+pub mod store;
+pub mod store_types;
+pub mod table;
+pub mod validate;

@@ -1,0 +1,1 @@
+//! Decoding Kubernetes protobuf request bodies into JSON objects.

@@ -1,0 +1,704 @@
+//! The lab's object store: every object is stored once, as compact JSON, and every write —
+//! from HTTP or from in-process code — goes through [`Store`], which assigns the
+//! resourceVersion and emits the watch event. This is the seam the simulated control plane
+//! builds on.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Map, Value, json};
+use tokio::sync::broadcast;
+
+use super::resources::{RESOURCES, ResourceId};
+pub use super::store_types::*;
+
+/// Default number of events kept for watch-from-resourceVersion.
+pub const DEFAULT_HISTORY: usize = 20_000;
+
+/// A clock, passed in so tests and simulations can control time.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+pub struct Store {
+    inner: Mutex<Inner>,
+    events: broadcast::Sender<Arc<Event>>,
+    clock: Clock,
+}
+
+struct Inner {
+    rv: u64,
+    objects: Vec<BTreeMap<(String, String), Arc<Stored>>>,
+    history: VecDeque<Arc<Event>>,
+    history_cap: usize,
+    /// Events with a resourceVersion above this are all in `history`.
+    history_floor: u64,
+    rng: StdRng,
+}
+
+impl Store {
+    pub fn new(clock: Clock, seed: u64) -> Self {
+        Self::with_history(clock, seed, DEFAULT_HISTORY)
+    }
+
+    pub fn with_history(clock: Clock, seed: u64, history_cap: usize) -> Self {
+        let (events, _) = broadcast::channel(16_384);
+        Self {
+            inner: Mutex::new(Inner {
+                rv: 1,
+                objects: RESOURCES.iter().map(|_| BTreeMap::new()).collect(),
+                history: VecDeque::new(),
+                history_cap: history_cap.max(1),
+                history_floor: 1,
+                rng: StdRng::seed_from_u64(seed),
+            }),
+            events,
+            clock,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-written (writes are
+        // prepared first and committed with plain inserts), so a poisoned lock is usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// The current resourceVersion (the last write's).
+    pub fn resource_version(&self) -> u64 {
+        self.lock().rv
+    }
+
+    pub fn get(&self, res: ResourceId, namespace: &str, name: &str) -> Option<Arc<Stored>> {
+        self.lock().objects[res.0 as usize]
+            .get(&(namespace.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// All objects of a resource (in one namespace, or all), sorted by namespace and name,
+    /// with the resourceVersion of the snapshot.
+    pub fn list(&self, res: ResourceId, namespace: Option<&str>) -> (u64, Vec<Arc<Stored>>) {
+        let inner = self.lock();
+        let map = &inner.objects[res.0 as usize];
+        let items = match namespace {
+            Some(ns) => map
+                .range((ns.to_string(), String::new())..)
+                .take_while(|((n, _), _)| n == ns)
+                .map(|(_, v)| v.clone())
+                .collect(),
+            None => map.values().cloned().collect(),
+        };
+        (inner.rv, items)
+    }
+
+    /// Creates an object. `obj` must carry apiVersion and kind matching `res`.
+    pub fn create(
+        &self,
+        res: ResourceId,
+        namespace: &str,
+        mut obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<Arc<Stored>, StoreError> {
+        let info = res.info();
+        check_type(res, &obj)?;
+        let now = self.now();
+        let mut inner = self.lock();
+        let meta = metadata_mut(&mut obj)?;
+        check_namespace(res, namespace, meta)?;
+        if info.namespaced && namespace_missing(&inner, namespace) {
+            return Err(StoreError::NamespaceNotFound(namespace.to_string()));
+        }
+        let name = match meta.get("name").and_then(Value::as_str) {
+            Some(n) if !n.is_empty() => n.to_string(),
+            _ => match meta.get("generateName").and_then(Value::as_str) {
+                Some(base) if !base.is_empty() => generate_name(&mut inner.rng, base),
+                _ => return Err(StoreError::NameRequired),
+            },
+        };
+        if let Some(msg) = super::validate::name_error(res, &name) {
+            return Err(StoreError::Invalid {
+                name,
+                field: "metadata.name".into(),
+                message: msg,
+            });
+        }
+        let key = (namespace.to_string(), name.clone());
+        if inner.objects[res.0 as usize].contains_key(&key) {
+            return Err(StoreError::AlreadyExists(name));
+        }
+        meta.insert("name".into(), Value::from(name.clone()));
+        if info.namespaced {
+            meta.insert("namespace".into(), Value::from(namespace));
+        } else {
+            meta.remove("namespace");
+        }
+        let uid = uuid_from(&mut inner.rng);
+        meta.insert("uid".into(), Value::from(uid));
+        meta.insert("creationTimestamp".into(), Value::from(format_time(now)));
+        meta.insert("generation".into(), Value::from(1));
+        meta.remove("deletionTimestamp");
+        meta.remove("deletionGracePeriodSeconds");
+        meta.remove("resourceVersion");
+        if let Some(manager) = &opts.field_manager {
+            let _ = manager; // managedFields are not tracked (see the lab README section).
+        }
+        if opts.dry_run {
+            let mut preview = obj;
+            set_rv(&mut preview, inner.rv);
+            return Ok(Arc::new(Stored::from_value(preview, inner.rv)));
+        }
+        let stored = commit(
+            &mut inner,
+            &self.events,
+            res,
+            key,
+            obj,
+            EventType::Added,
+            None,
+        );
+        Ok(stored)
+    }
+
+    /// Replaces an object (PUT). `scope` says whether this is the main resource or `/status`.
+    pub fn update(
+        &self,
+        res: ResourceId,
+        namespace: &str,
+        name: &str,
+        obj: Value,
+        scope: UpdateScope,
+        opts: &WriteOptions,
+    ) -> Result<Arc<Stored>, StoreError> {
+        self.update_with(res, namespace, name, scope, opts, |_| Ok(obj))
+            .map(|(stored, _)| stored)
+    }
+
+    /// Read-modify-write under the store lock: `f` gets the current object and returns the
+    /// desired one. A `metadata.resourceVersion` in the result must equal the current one
+    /// (optimistic concurrency), unless it is absent. Returns the stored object and whether
+    /// anything changed.
+    pub fn update_with(
+        &self,
+        res: ResourceId,
+        namespace: &str,
+        name: &str,
+        scope: UpdateScope,
+        opts: &WriteOptions,
+        f: impl FnOnce(&Value) -> Result<Value, StoreError>,
+    ) -> Result<(Arc<Stored>, bool), StoreError> {
+        let now = self.now();
+        let mut inner = self.lock();
+        let key = (namespace.to_string(), name.to_string());
+        let current = inner.objects[res.0 as usize]
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| StoreError::NotFound(name.to_string()))?;
+        let old = current.value();
+        let mut new = f(&old)?;
+        check_type(res, &new)?;
+        {
+            let meta = metadata_mut(&mut new)?;
+            check_namespace(res, namespace, meta)?;
+            if let Some(n) = meta.get("name").and_then(Value::as_str)
+                && n != name
+            {
+                return Err(StoreError::BadRequest(format!(
+                    "the name of the object ({n}) does not match the name on the URL ({name})"
+                )));
+            }
+            if let Some(rv) = meta.get("resourceVersion").and_then(Value::as_str)
+                && !rv.is_empty()
+                && rv != current.rv.to_string()
+            {
+                return Err(StoreError::Conflict(name.to_string()));
+            }
+        }
+        let mut new = merge_server_owned(res, &old, new, scope);
+        let deleting = old.pointer("/metadata/deletionTimestamp").is_some();
+        if deleting {
+            let finalizers_added = finalizers(&new)
+                .iter()
+                .any(|f| !finalizers(&old).contains(f));
+            if finalizers_added {
+                return Err(StoreError::Forbidden(
+                    "no new finalizers can be added if the object is being deleted".into(),
+                ));
+            }
+        }
+        let _ = now;
+        if strip_rv(&new) == strip_rv(&old) {
+            // No-op writes keep the resourceVersion and emit nothing, like the real server.
+            return Ok((current, false));
+        }
+        if opts.dry_run {
+            set_rv(&mut new, current.rv);
+            return Ok((Arc::new(Stored::from_value(new, current.rv)), true));
+        }
+        if deleting && finalizers(&new).is_empty() {
+            let stored = remove(&mut inner, &self.events, res, key, new);
+            return Ok((stored, true));
+        }
+        let stored = commit(
+            &mut inner,
+            &self.events,
+            res,
+            key,
+            new,
+            EventType::Modified,
+            Some(current),
+        );
+        Ok((stored, true))
+    }
+
+    /// Deletes an object with the given options. Finalizers defer the removal; owners'
+    /// dependents are handled per the propagation policy.
+    pub fn delete(
+        &self,
+        res: ResourceId,
+        namespace: &str,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<Deleted, StoreError> {
+        let now = self.now();
+        let mut inner = self.lock();
+        let key = (namespace.to_string(), name.to_string());
+        let current = inner.objects[res.0 as usize]
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| StoreError::NotFound(name.to_string()))?;
+        let uid_differs = opts
+            .precondition_uid
+            .as_ref()
+            .is_some_and(|u| *u != current.uid);
+        let rv_differs = opts
+            .precondition_rv
+            .as_ref()
+            .is_some_and(|rv| *rv != current.rv.to_string());
+        if uid_differs || rv_differs {
+            return Err(StoreError::Conflict(name.to_string()));
+        }
+        if opts.dry_run {
+            return Ok(Deleted::Gone(current));
+        }
+        let mut value = current.value();
+        let mut fins = finalizers(&value);
+        match opts.propagation {
+            Propagation::Foreground if !fins.iter().any(|f| f == FOREGROUND) => {
+                delete_dependents(&mut inner, &self.events, &current.uid);
+            }
+            Propagation::Orphan => orphan_dependents(&mut inner, &self.events, &current.uid),
+            _ => {}
+        }
+        // Finalizers other than the GC's own defer the removal.
+        fins.retain(|f| f != FOREGROUND && f != ORPHAN);
+        if !fins.is_empty() {
+            if value.pointer("/metadata/deletionTimestamp").is_none() {
+                let meta = metadata_mut(&mut value)?;
+                meta.insert("deletionTimestamp".into(), Value::from(format_time(now)));
+                meta.insert(
+                    "deletionGracePeriodSeconds".into(),
+                    Value::from(opts.grace_period_seconds.unwrap_or(0)),
+                );
+                bump_generation(&mut value);
+                let stored = commit(
+                    &mut inner,
+                    &self.events,
+                    res,
+                    key,
+                    value,
+                    EventType::Modified,
+                    Some(current),
+                );
+                return Ok(Deleted::Pending(stored));
+            }
+            return Ok(Deleted::Pending(current));
+        }
+        let stored = remove(&mut inner, &self.events, res, key, value);
+        if opts.propagation == Propagation::Background {
+            delete_dependents(&mut inner, &self.events, &stored.uid);
+        }
+        if res.info().kind == "Namespace" {
+            delete_namespace_contents(&mut inner, &self.events, name);
+        }
+        Ok(Deleted::Gone(stored))
+    }
+
+    /// Starts a watch. With `from` = None the caller gets the current objects to send as
+    /// ADDED; with Some(rv) it gets the events after `rv` from history (or `Expired`).
+    /// The receiver delivers every later event in order, with no gap.
+    pub fn watch(
+        &self,
+        res: ResourceId,
+        namespace: Option<&str>,
+        from: Option<u64>,
+    ) -> Result<WatchStart, StoreError> {
+        let inner = self.lock();
+        let receiver = self.events.subscribe();
+        match from {
+            None => {
+                let map = &inner.objects[res.0 as usize];
+                let initial = map
+                    .iter()
+                    .filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns))
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                Ok(WatchStart {
+                    rv: inner.rv,
+                    initial,
+                    backlog: Vec::new(),
+                    receiver,
+                })
+            }
+            Some(rv) => {
+                if rv < inner.history_floor {
+                    return Err(StoreError::Expired {
+                        requested: rv,
+                        oldest: inner.history_floor,
+                    });
+                }
+                let backlog = inner
+                    .history
+                    .iter()
+                    .filter(|e| e.rv > rv && e.resource == res)
+                    .filter(|e| namespace.is_none_or(|n| n == e.namespace))
+                    .cloned()
+                    .collect();
+                Ok(WatchStart {
+                    rv: inner.rv,
+                    initial: Vec::new(),
+                    backlog,
+                    receiver,
+                })
+            }
+        }
+    }
+
+    /// Forgets history up to the current resourceVersion, so any watch from an older one
+    /// gets `410 Expired`. Tests use it to force relists.
+    pub fn compact(&self) {
+        let mut inner = self.lock();
+        inner.history.clear();
+        inner.history_floor = inner.rv;
+    }
+}
+
+const FOREGROUND: &str = "foregroundDeletion";
+const ORPHAN: &str = "orphan";
+
+fn commit(
+    inner: &mut Inner,
+    events: &broadcast::Sender<Arc<Event>>,
+    res: ResourceId,
+    key: (String, String),
+    mut value: Value,
+    kind: EventType,
+    prev: Option<Arc<Stored>>,
+) -> Arc<Stored> {
+    inner.rv += 1;
+    let rv = inner.rv;
+    set_rv(&mut value, rv);
+    let stored = Arc::new(Stored::from_value(value, rv));
+    inner.objects[res.0 as usize].insert(key.clone(), stored.clone());
+    publish(inner, events, res, key, kind, stored.clone(), prev);
+    stored
+}
+
+fn remove(
+    inner: &mut Inner,
+    events: &broadcast::Sender<Arc<Event>>,
+    res: ResourceId,
+    key: (String, String),
+    mut value: Value,
+) -> Arc<Stored> {
+    let prev = inner.objects[res.0 as usize].remove(&key);
+    inner.rv += 1;
+    let rv = inner.rv;
+    // DELETED carries the last state with a new resourceVersion.
+    set_rv(&mut value, rv);
+    let stored = Arc::new(Stored::from_value(value, rv));
+    publish(
+        inner,
+        events,
+        res,
+        key,
+        EventType::Deleted,
+        stored.clone(),
+        prev,
+    );
+    stored
+}
+
+fn publish(
+    inner: &mut Inner,
+    events: &broadcast::Sender<Arc<Event>>,
+    res: ResourceId,
+    key: (String, String),
+    kind: EventType,
+    object: Arc<Stored>,
+    prev: Option<Arc<Stored>>,
+) {
+    let event = Arc::new(Event::new(inner.rv, res, key.0, key.1, kind, object, prev));
+    inner.history.push_back(event.clone());
+    while inner.history.len() > inner.history_cap {
+        if let Some(old) = inner.history.pop_front() {
+            inner.history_floor = old.rv;
+        }
+    }
+    // No receivers is fine: nobody is watching.
+    let _ = events.send(event);
+}
+
+fn delete_dependents(inner: &mut Inner, events: &broadcast::Sender<Arc<Event>>, owner_uid: &str) {
+    for (res, key, stored) in dependents_of(inner, owner_uid) {
+        let value = stored.value();
+        let uid = stored.uid.clone();
+        let fins: Vec<String> = finalizers(&value)
+            .into_iter()
+            .filter(|f| f != FOREGROUND && f != ORPHAN)
+            .collect();
+        if !fins.is_empty() {
+            continue; // Its own finalizers keep it; a controller will finish it.
+        }
+        remove(inner, events, res, key, value);
+        delete_dependents(inner, events, &uid);
+    }
+}
+
+fn orphan_dependents(inner: &mut Inner, events: &broadcast::Sender<Arc<Event>>, owner_uid: &str) {
+    for (res, key, stored) in dependents_of(inner, owner_uid) {
+        let mut value = stored.value();
+        if let Some(refs) = value
+            .pointer_mut("/metadata/ownerReferences")
+            .and_then(Value::as_array_mut)
+        {
+            refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid));
+        }
+        commit(
+            inner,
+            events,
+            res,
+            key,
+            value,
+            EventType::Modified,
+            Some(stored),
+        );
+    }
+}
+
+fn dependents_of(
+    inner: &Inner,
+    owner_uid: &str,
+) -> Vec<(ResourceId, (String, String), Arc<Stored>)> {
+    let mut out = Vec::new();
+    for (i, map) in inner.objects.iter().enumerate() {
+        for (key, stored) in map {
+            if stored.owner_uids.iter().any(|u| u == owner_uid) {
+                out.push((ResourceId(i as u16), key.clone(), stored.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn delete_namespace_contents(inner: &mut Inner, events: &broadcast::Sender<Arc<Event>>, ns: &str) {
+    for i in 0..inner.objects.len() {
+        let res = ResourceId(i as u16);
+        if !res.info().namespaced {
+            continue;
+        }
+        let keys: Vec<(String, String)> = inner.objects[i]
+            .keys()
+            .filter(|(n, _)| n == ns)
+            .cloned()
+            .collect();
+        for key in keys {
+            if let Some(stored) = inner.objects[i].get(&key).cloned() {
+                remove(inner, events, res, key, stored.value());
+            }
+        }
+    }
+}
+
+fn namespace_missing(inner: &Inner, namespace: &str) -> bool {
+    let ns_res = RESOURCES
+        .iter()
+        .position(|r| r.kind == "Namespace")
+        .unwrap_or(0);
+    !inner.objects[ns_res].contains_key(&(String::new(), namespace.to_string()))
+}
+
+fn check_type(res: ResourceId, obj: &Value) -> Result<(), StoreError> {
+    let info = res.info();
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    if !obj.is_object() {
+        return Err(StoreError::BadRequest(
+            "the object is not a JSON object".into(),
+        ));
+    }
+    if kind != info.kind || api_version != info.api_version() {
+        return Err(StoreError::BadRequest(format!(
+            "the API version in the data ({api_version}) and kind ({kind}) do not match the \
+             request ({}, {}); expected apiVersion: {} and kind: {}",
+            info.api_version(),
+            info.kind,
+            info.api_version(),
+            info.kind
+        )));
+    }
+    Ok(())
+}
+
+fn check_namespace(
+    res: ResourceId,
+    namespace: &str,
+    meta: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    if !res.info().namespaced {
+        return Ok(());
+    }
+    match meta.get("namespace").and_then(Value::as_str) {
+        Some(ns) if !ns.is_empty() && ns != namespace => Err(StoreError::BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn metadata_mut(obj: &mut Value) -> Result<&mut Map<String, Value>, StoreError> {
+    let map = obj
+        .as_object_mut()
+        .ok_or_else(|| StoreError::BadRequest("the object is not a JSON object".into()))?;
+    let meta = map.entry("metadata").or_insert_with(|| json!({}));
+    if meta.is_null() {
+        *meta = json!({});
+    }
+    meta.as_object_mut()
+        .ok_or_else(|| StoreError::BadRequest("metadata must be an object".into()))
+}
+
+/// Keeps what the server owns when a client replaces an object: uid, creationTimestamp,
+/// deletion fields; status (main resource) or everything but status (`/status`); and bumps
+/// generation when the spec changed.
+fn merge_server_owned(res: ResourceId, old: &Value, mut new: Value, scope: UpdateScope) -> Value {
+    let info = res.info();
+    match scope {
+        UpdateScope::Status => {
+            let status = new.get("status").cloned();
+            let mut merged = old.clone();
+            if let Some(map) = merged.as_object_mut() {
+                match status {
+                    Some(s) => map.insert("status".into(), s),
+                    None => map.remove("status"),
+                };
+            }
+            return merged;
+        }
+        UpdateScope::Main if info.status => {
+            if let Some(map) = new.as_object_mut() {
+                match old.get("status") {
+                    Some(s) => map.insert("status".into(), s.clone()),
+                    None => map.remove("status"),
+                };
+            }
+        }
+        UpdateScope::Main | UpdateScope::Internal => {}
+    }
+    if let (Some(meta), Some(old_meta)) = (
+        new.get_mut("metadata").and_then(Value::as_object_mut),
+        old.get("metadata").and_then(Value::as_object),
+    ) {
+        for field in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+            "name",
+            "namespace",
+        ] {
+            match old_meta.get(field) {
+                Some(v) => meta.insert(field.into(), v.clone()),
+                None => meta.remove(field),
+            };
+        }
+        meta.remove("resourceVersion");
+    }
+    if spec_of(old) != spec_of(&new) {
+        bump_generation(&mut new);
+    }
+    new
+}
+
+/// Everything but metadata and status: what counts as "spec" for generation.
+fn spec_of(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(map) = v.as_object_mut() {
+        map.remove("metadata");
+        map.remove("status");
+    }
+    v
+}
+
+fn bump_generation(v: &mut Value) {
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        let g = meta.get("generation").and_then(Value::as_i64).unwrap_or(0);
+        meta.insert("generation".into(), Value::from(g + 1));
+    }
+}
+
+fn strip_rv(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("resourceVersion");
+    }
+    v
+}
+
+fn set_rv(v: &mut Value, rv: u64) {
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert("resourceVersion".into(), Value::from(rv.to_string()));
+    }
+}
+
+pub(crate) fn finalizers(v: &Value) -> Vec<String> {
+    v.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// RFC 3339 to the second, UTC, as metav1.Time.
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+fn generate_name(rng: &mut StdRng, base: &str) -> String {
+    let base: String = base.chars().take(58).collect();
+    let suffix: String = (0..5)
+        .map(|_| NAME_CHARS[rng.random_range(0..NAME_CHARS.len())] as char)
+        .collect();
+    format!("{base}{suffix}")
+}
+
+fn uuid_from(rng: &mut StdRng) -> String {
+    let bytes: [u8; 16] = rng.random();
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}

@@ -1,0 +1,1 @@
+//! Server-side printing: Table responses with the standard kubectl columns.

@@ -1,0 +1,1 @@
+//! Service → ports → EndpointSlices → endpoints → pods → nodes.

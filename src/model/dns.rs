@@ -1,0 +1,1 @@
+//! DNS: records, pod resolv.conf, search-path expansion.

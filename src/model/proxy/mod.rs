@@ -1,0 +1,1 @@
+//! kube-proxy rule rendering (iptables) and packet tracing.
