@@ -1,9 +1,15 @@
 //! The embedded lab cluster: an HTTPS Kubernetes API server over one object store.
 
+pub mod api;
+pub mod kubeconfig;
 pub mod patch;
 pub mod protobuf;
 pub mod resources;
+pub mod server;
 pub mod store;
 pub mod store_types;
 pub mod table;
+pub mod tls;
 pub mod validate;
+
+pub use server::{LabError, LabOptions, RunningLab, start};

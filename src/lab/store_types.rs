@@ -13,6 +13,8 @@ use super::resources::ResourceId;
 #[derive(Debug)]
 pub struct Stored {
     pub rv: u64,
+    pub namespace: String,
+    pub name: String,
     pub uid: String,
     pub json: Bytes,
     pub labels: Map<String, Value>,
@@ -21,6 +23,14 @@ pub struct Stored {
 
 impl Stored {
     pub fn from_value(value: Value, rv: u64) -> Self {
+        let text = |p: &str| {
+            value
+                .pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (namespace, name) = (text("/metadata/namespace"), text("/metadata/name"));
         let uid = value
             .pointer("/metadata/uid")
             .and_then(Value::as_str)
@@ -43,6 +53,8 @@ impl Stored {
         let json = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
         Self {
             rv,
+            namespace,
+            name,
             uid,
             json,
             labels,

@@ -31,8 +31,12 @@ impl ApiError {
     }
 
     pub fn not_found_path() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
-            .with_details(json!({}))
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .with_details(json!({}))
     }
 
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
@@ -47,7 +51,9 @@ impl ApiError {
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {ct:?})"),
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {ct:?})"
+            ),
         )
     }
 
@@ -104,7 +110,10 @@ impl ApiError {
         Self::new(
             422,
             "Invalid",
-            format!("{} {name:?} is invalid: {field}: {message}", res.qualified_kind()),
+            format!(
+                "{} {name:?} is invalid: {field}: {message}",
+                res.qualified_kind()
+            ),
         )
         .with_details(json!({
             "name": name, "group": res.group, "kind": res.kind,

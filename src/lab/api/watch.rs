@@ -1,0 +1,219 @@
+//! Watch: NDJSON framing, bookmarks, initial-events-end, and 410 Expired as an ERROR event.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::json;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::ApiState;
+use super::filter::Filter;
+use super::query::Query;
+use super::status::ApiError;
+use crate::lab::resources::ResourceId;
+use crate::lab::store::{Event, EventType, StoreError, Stored, watch_line};
+
+/// What to watch and how.
+struct WatchSpec {
+    res: ResourceId,
+    namespace: Option<String>,
+    filter: Filter,
+    bookmarks: bool,
+    initial_events_end: bool,
+    deadline: tokio::time::Instant,
+    bookmark_every: Duration,
+}
+
+pub fn serve(
+    st: Arc<ApiState>,
+    res: ResourceId,
+    namespace: Option<String>,
+    q: &Query,
+) -> Result<Response, ApiError> {
+    let filter = Filter::from_query(q, res)?;
+    let send_initial = q.send_initial_events == Some(true);
+    if send_initial && q.resource_version_match.as_deref() != Some("NotOlderThan") {
+        return Err(ApiError::new(
+            422,
+            "Invalid",
+            "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled or resourceVersionMatch is set to NotOlderThan",
+        ));
+    }
+    if !send_initial && q.resource_version_match.is_some() {
+        return Err(ApiError::new(
+            422,
+            "Invalid",
+            "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+        ));
+    }
+    // RV unset or "0": start with the current state. With sendInitialEvents, the same, and
+    // an initial-events-end bookmark after it.
+    let from = match q.resource_version.as_deref() {
+        None | Some("0") => None,
+        Some(_) if send_initial => None,
+        Some(rv) => Some(
+            rv.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv:?}")))?,
+        ),
+    };
+    let timeout = q
+        .timeout_seconds
+        .map(Duration::from_secs)
+        .unwrap_or(st.default_watch_timeout);
+    let spec = WatchSpec {
+        res,
+        namespace,
+        filter,
+        bookmarks: q.allow_watch_bookmarks,
+        initial_events_end: send_initial && q.allow_watch_bookmarks,
+        deadline: tokio::time::Instant::now() + timeout,
+        bookmark_every: st.bookmark_interval,
+    };
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(256);
+    match st.store.watch(res, spec.namespace.as_deref(), from) {
+        Ok(start) => {
+            let store = st.store.clone();
+            tokio::spawn(async move {
+                let _ = pump(store, spec, start, tx).await;
+            });
+        }
+        Err(StoreError::Expired { requested, oldest }) => {
+            // 200 and an ERROR event: kube-rs and client-go relist only on this.
+            let status = ApiError::new(
+                410,
+                "Expired",
+                format!("too old resource version: {requested} ({oldest})"),
+            );
+            let line = watch_line("ERROR", status.to_json().to_string().as_bytes());
+            let _ = tx.try_send(Ok(line));
+        }
+        Err(e) => return Err(ApiError::from_store(e, res.info(), "")),
+    }
+    let mut resp = Response::new(Body::from_stream(ReceiverStream::new(rx)));
+    *resp.status_mut() = StatusCode::OK;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
+}
+
+type Tx = mpsc::Sender<Result<Bytes, std::io::Error>>;
+
+/// Sends the initial state or backlog, then live events, bookmarks, and closes at the
+/// deadline. Returns when the client goes away.
+async fn pump(
+    store: Arc<crate::lab::store::Store>,
+    spec: WatchSpec,
+    start: crate::lab::store::WatchStart,
+    tx: Tx,
+) -> Result<(), ()> {
+    for stored in &start.initial {
+        if spec.filter.matches(stored) {
+            send(&tx, watch_line("ADDED", &stored.json)).await?;
+        }
+    }
+    if spec.initial_events_end {
+        send(&tx, bookmark(&spec, start.rv, true)).await?;
+    }
+    for event in &start.backlog {
+        if let Some(line) = frame(&spec, event) {
+            send(&tx, line).await?;
+        }
+    }
+    let mut receiver = start.receiver;
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + spec.bookmark_every,
+        spec.bookmark_every,
+    );
+    loop {
+        tokio::select! {
+            received = receiver.recv() => match received {
+                // The receiver was subscribed under the store lock at `start.rv`: it holds
+                // exactly the events after the initial state or backlog, with no overlap.
+                Ok(event) => {
+                    if let Some(line) = frame(&spec, &event) {
+                        send(&tx, line).await?;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // This watcher fell behind the fan-out buffer: tell it to relist.
+                    let status = ApiError::new(410, "Expired", "the watch fell behind; please relist");
+                    let _ = send(&tx, watch_line("ERROR", status.to_json().to_string().as_bytes())).await;
+                    return Ok(());
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            },
+            _ = ticker.tick(), if spec.bookmarks => {
+                // Drain what is queued first, so the bookmark's RV covers it.
+                let rv = store.resource_version();
+                loop {
+                    match receiver.try_recv() {
+                        Ok(event) => if let Some(line) = frame(&spec, &event) { send(&tx, line).await?; },
+                        Err(broadcast::error::TryRecvError::Lagged(_)) => return Ok(()),
+                        Err(_) => break,
+                    }
+                }
+                send(&tx, bookmark(&spec, rv, false)).await?;
+            }
+            _ = tokio::time::sleep_until(spec.deadline) => {
+                if spec.bookmarks {
+                    let _ = send(&tx, bookmark(&spec, store.resource_version(), false)).await;
+                }
+                return Ok(());
+            }
+            _ = tx.closed() => return Ok(()),
+        }
+    }
+}
+
+async fn send(tx: &Tx, line: Bytes) -> Result<(), ()> {
+    tx.send(Ok(line)).await.map_err(|_| ())
+}
+
+fn in_scope(spec: &WatchSpec, event: &Event) -> bool {
+    event.resource == spec.res
+        && spec
+            .namespace
+            .as_deref()
+            .is_none_or(|ns| ns == event.namespace)
+}
+
+/// Frames an event for this watcher. With selectors, an object that starts matching is
+/// ADDED and one that stops matching is DELETED, as the real server does.
+fn frame(spec: &WatchSpec, event: &Event) -> Option<Bytes> {
+    if !in_scope(spec, event) {
+        return None;
+    }
+    if spec.filter.is_empty() {
+        return Some(event.line.clone());
+    }
+    let now = spec.filter.matches(&event.object);
+    let before = event
+        .prev
+        .as_deref()
+        .is_some_and(|p: &Stored| spec.filter.matches(p));
+    match (event.kind, before, now) {
+        (EventType::Deleted, _, true) => Some(event.line.clone()),
+        (EventType::Added, _, true) => Some(event.line.clone()),
+        (EventType::Modified, true, true) => Some(event.line.clone()),
+        (EventType::Modified, false, true) => Some(watch_line("ADDED", &event.object.json)),
+        (EventType::Modified, true, false) => Some(watch_line("DELETED", &event.object.json)),
+        _ => None,
+    }
+}
+
+fn bookmark(spec: &WatchSpec, rv: u64, initial_end: bool) -> Bytes {
+    let info = spec.res.info();
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if initial_end {
+        meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    let obj = json!({"kind": info.kind, "apiVersion": info.api_version(), "metadata": meta});
+    watch_line("BOOKMARK", obj.to_string().as_bytes())
+}

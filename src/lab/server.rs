@@ -1,0 +1,189 @@
+//! Starting and stopping the lab: TLS listener on loopback, token, bootstrap objects.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use rand::Rng;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use super::api::{self, ApiState};
+use super::kubeconfig;
+use super::resources::lookup;
+use super::store::{Clock, Store, WriteOptions, system_clock};
+use super::tls;
+
+/// How to start a lab.
+#[derive(Clone)]
+pub struct LabOptions {
+    pub addr: SocketAddr,
+    pub seed: u64,
+    pub bookmark_interval: Duration,
+    pub history: usize,
+    pub clock: Clock,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: rand::rng().random(),
+            bookmark_interval: Duration::from_secs(60),
+            history: super::store::DEFAULT_HISTORY,
+            clock: system_clock(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error("the lab only listens on loopback addresses, not {0}")]
+    NotLoopback(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+}
+
+/// A running lab. Dropping it does not stop it; call [`RunningLab::shutdown`].
+pub struct RunningLab {
+    pub addr: SocketAddr,
+    pub url: String,
+    pub token: String,
+    pub ca_pem: String,
+    pub store: Arc<Store>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningLab {
+    pub fn kubeconfig(&self) -> String {
+        kubeconfig::render(&self.url, &self.ca_pem, &self.token)
+    }
+
+    /// Stops accepting, closes every connection (watches included) and waits.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
+    if !opts.addr.ip().is_loopback() {
+        return Err(LabError::NotLoopback(opts.addr));
+    }
+    let tls = tls::generate()?;
+    let listener = TcpListener::bind(opts.addr)
+        .await
+        .map_err(|source| LabError::Bind {
+            addr: opts.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| LabError::Bind {
+        addr: opts.addr,
+        source,
+    })?;
+    let store = Arc::new(Store::with_history(
+        opts.clock.clone(),
+        opts.seed,
+        opts.history,
+    ));
+    bootstrap(&store);
+    let token: String = {
+        let mut rng = rand::rng();
+        (0..40)
+            .map(|_| {
+                let i = rng.random_range(0..36);
+                char::from_digit(i, 36).unwrap_or('x')
+            })
+            .collect()
+    };
+    let state = Arc::new(ApiState {
+        store: store.clone(),
+        token: token.clone(),
+        server_address: addr.to_string(),
+        bookmark_interval: opts.bookmark_interval,
+        default_watch_timeout: Duration::from_secs(1800),
+    });
+    let (stop, stopped) = watch::channel(false);
+    let acceptor = TlsAcceptor::from(tls.server_config.clone());
+    let task = tokio::spawn(accept_loop(listener, acceptor, api::router(state), stopped));
+    Ok(RunningLab {
+        addr,
+        url: format!("https://{addr}"),
+        token,
+        ca_pem: tls.ca_pem,
+        store,
+        stop,
+        task,
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((tcp, _)) = accepted else { continue };
+                let acceptor = acceptor.clone();
+                let service = TowerToHyperService::new(router.clone());
+                connections.spawn(async move {
+                    // A failed handshake (a plain-HTTP client, a scanner) ends only that connection.
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = stopped.changed() => break,
+        }
+    }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+}
+
+/// Objects every cluster has: the system namespaces and the `kubernetes` Service.
+fn bootstrap(store: &Store) {
+    let opts = WriteOptions::default();
+    if let Some(ns) = lookup("", "v1", "namespaces") {
+        for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            let obj = json!({
+                "apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+                "spec": {"finalizers": ["kubernetes"]},
+                "status": {"phase": "Active"}
+            });
+            let _ = store.create(ns, "", obj, &opts);
+        }
+    }
+    if let Some(svc) = lookup("", "v1", "services") {
+        let obj = json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {
+                "type": "ClusterIP", "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"],
+                "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+                "sessionAffinity": "None", "internalTrafficPolicy": "Cluster"
+            },
+            "status": {"loadBalancer": {}}
+        });
+        let _ = store.create(svc, "default", obj, &opts);
+    }
+}
