@@ -1,6 +1,7 @@
 //! The embedded lab cluster: an HTTPS Kubernetes API server over one object store.
 
 pub mod api;
+pub mod defaults;
 pub mod kubeconfig;
 pub mod patch;
 pub mod protobuf;

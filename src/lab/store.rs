@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
+use super::defaults::{self, Allocations};
 use super::resources::{RESOURCES, ResourceId};
 pub use super::store_types::*;
 
@@ -28,6 +29,8 @@ pub fn system_clock() -> Clock {
 pub struct Store {
     inner: Mutex<Inner>,
     events: broadcast::Sender<Arc<Event>>,
+    /// Bumped by [`Store::compact`]: open watches end with 410 Expired and clients relist.
+    compactions: tokio::sync::watch::Sender<u64>,
     clock: Clock,
 }
 
@@ -39,6 +42,7 @@ struct Inner {
     /// Events with a resourceVersion above this are all in `history`.
     history_floor: u64,
     rng: StdRng,
+    alloc: Allocations,
 }
 
 impl Store {
@@ -56,8 +60,10 @@ impl Store {
                 history_cap: history_cap.max(1),
                 history_floor: 1,
                 rng: StdRng::seed_from_u64(seed),
+                alloc: Allocations::new(seed),
             }),
             events,
+            compactions: tokio::sync::watch::channel(0).0,
             clock,
         }
     }
@@ -150,8 +156,16 @@ impl Store {
         if let Some(manager) = &opts.field_manager {
             let _ = manager; // managedFields are not tracked (see the lab README section).
         }
+        defaults::on_create(info.kind, &mut obj, &mut inner.alloc).map_err(
+            |(field, message)| StoreError::Invalid {
+                name: name.clone(),
+                field,
+                message,
+            },
+        )?;
         if opts.dry_run {
             let mut preview = obj;
+            inner.alloc.release(info.kind, &preview);
             set_rv(&mut preview, inner.rv);
             return Ok(Arc::new(Stored::from_value(preview, inner.rv)));
         }
@@ -220,6 +234,10 @@ impl Store {
             {
                 return Err(StoreError::Conflict(name.to_string()));
             }
+        }
+        if scope != UpdateScope::Status {
+            // Before comparing specs, so defaulted fields do not count as a change.
+            defaults::on_update(res.info().kind, &old, &mut new);
         }
         let mut new = merge_server_owned(res, &old, new, scope);
         let deleting = old.pointer("/metadata/deletionTimestamp").is_some();
@@ -355,6 +373,7 @@ impl Store {
                     initial,
                     backlog: Vec::new(),
                     receiver,
+                    compacted: self.compactions.subscribe(),
                 })
             }
             Some(rv) => {
@@ -376,17 +395,21 @@ impl Store {
                     initial: Vec::new(),
                     backlog,
                     receiver,
+                    compacted: self.compactions.subscribe(),
                 })
             }
         }
     }
 
-    /// Forgets history up to the current resourceVersion, so any watch from an older one
-    /// gets `410 Expired`. Tests use it to force relists.
+    /// Forgets history up to the current resourceVersion, like an etcd compaction: open
+    /// watches end with `410 Expired` and any watch from an older resourceVersion gets it
+    /// too, so clients relist. Tests use it to force relists.
     pub fn compact(&self) {
         let mut inner = self.lock();
         inner.history.clear();
-        inner.history_floor = inner.rv;
+        inner.history_floor = inner.rv + 1;
+        let floor = inner.history_floor;
+        self.compactions.send_modify(|v| *v = floor);
     }
 }
 
@@ -419,6 +442,7 @@ fn remove(
     mut value: Value,
 ) -> Arc<Stored> {
     let prev = inner.objects[res.0 as usize].remove(&key);
+    inner.alloc.release(res.info().kind, &value);
     inner.rv += 1;
     let rv = inner.rv;
     // DELETED carries the last state with a new resourceVersion.

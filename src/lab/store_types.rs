@@ -141,6 +141,8 @@ pub struct WatchStart {
     pub initial: Vec<Arc<Stored>>,
     pub backlog: Vec<Arc<Event>>,
     pub receiver: broadcast::Receiver<Arc<Event>>,
+    /// Changes when the store is compacted; the watch must then end with 410.
+    pub compacted: tokio::sync::watch::Receiver<u64>,
 }
 
 #[derive(Debug, Clone, Default)]

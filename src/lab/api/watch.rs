@@ -127,6 +127,7 @@ async fn pump(
         }
     }
     let mut receiver = start.receiver;
+    let mut compacted = start.compacted;
     let mut ticker = tokio::time::interval_at(
         tokio::time::Instant::now() + spec.bookmark_every,
         spec.bookmark_every,
@@ -165,6 +166,16 @@ async fn pump(
                 if spec.bookmarks {
                     let _ = send(&tx, bookmark(&spec, store.resource_version(), false)).await;
                 }
+                return Ok(());
+            }
+            _ = compacted.changed() => {
+                let floor = *compacted.borrow();
+                let status = ApiError::new(
+                    410,
+                    "Expired",
+                    format!("too old resource version: {} ({floor})", start.rv),
+                );
+                let _ = send(&tx, watch_line("ERROR", status.to_json().to_string().as_bytes())).await;
                 return Ok(());
             }
             _ = tx.closed() => return Ok(()),
