@@ -1,1 +1,0 @@
-//! Decoding Kubernetes protobuf request bodies into JSON objects.
