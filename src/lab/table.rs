@@ -1,1 +1,0 @@
-//! Server-side printing: Table responses with the standard kubectl columns.
