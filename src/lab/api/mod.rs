@@ -135,10 +135,10 @@ async fn dispatch(st: Arc<ApiState>, req: Request) -> Result<Response, ApiError>
         }
         (_, Route::NotFound | Route::OpenApiV2) => Err(ApiError::not_found_path()),
         (Method::GET, Route::Collection { res, namespace }) if q.watch => {
-            watch::serve(st, res, namespace, &q)
+            watch::serve(st, res, namespace, &q, &accept)
         }
         (Method::GET, Route::Collection { res, namespace }) => {
-            objects::list(&st, res, namespace.as_deref(), &q)
+            objects::list(&st, res, namespace.as_deref(), &q, &accept)
         }
         (Method::POST, Route::Collection { res, namespace }) => {
             let ns = match (res.info().namespaced, namespace) {
@@ -165,24 +165,46 @@ async fn dispatch(st: Arc<ApiState>, req: Request) -> Result<Response, ApiError>
                 name,
                 sub,
             },
-        ) => object_route(
-            &st,
-            method,
-            res,
-            &namespace,
-            &name,
-            sub.as_deref(),
-            &ct,
-            &body,
-            &q,
-        ),
+        ) => {
+            let req = ObjectRequest {
+                ct: &ct,
+                accept: &accept,
+                body: &body,
+                q: &q,
+            };
+            object_route(&st, method, res, &namespace, &name, sub.as_deref(), &req)
+        }
         (method, _) => Err(ApiError::method_not_allowed(format!(
             "the server does not allow this method on the requested resource ({method})"
         ))),
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The parts of a request that object handlers read.
+struct ObjectRequest<'a> {
+    ct: &'a str,
+    accept: &'a str,
+    body: &'a Bytes,
+    q: &'a Query,
+}
+
+/// Whether the client asked for a Table (kubectl's human-readable output), and with
+/// which row objects.
+pub fn table_request(accept: &str, q: &Query) -> Option<crate::lab::table::IncludeObject> {
+    use crate::lab::table::IncludeObject;
+    let wants = accept.split(',').any(|part| {
+        let p: Vec<&str> = part.split(';').map(str::trim).collect();
+        p.contains(&"as=Table")
+            && p.contains(&"g=meta.k8s.io")
+            && (p.contains(&"v=v1") || p.contains(&"v=v1beta1"))
+    });
+    wants.then(|| match q.include_object.as_deref() {
+        Some("None") => IncludeObject::None,
+        Some("Object") => IncludeObject::Object,
+        _ => IncludeObject::Metadata,
+    })
+}
+
 fn object_route(
     st: &ApiState,
     method: Method,
@@ -190,10 +212,14 @@ fn object_route(
     ns: &str,
     name: &str,
     sub: Option<&str>,
-    ct: &str,
-    body: &Bytes,
-    q: &Query,
+    req: &ObjectRequest<'_>,
 ) -> Result<Response, ApiError> {
+    let ObjectRequest {
+        ct,
+        accept,
+        body,
+        q,
+    } = *req;
     let info = res.info();
     let scope = match sub {
         None => UpdateScope::Main,
@@ -217,7 +243,7 @@ fn object_route(
             let v = body::decode_patch(t == PatchType::Apply, body)?;
             subresources::write_scale(st, res, ns, name, ScaleChange::Patch(t, v), q)
         }
-        (Method::GET, _) => objects::get(st, res, ns, name),
+        (Method::GET, _) => objects::get(st, res, ns, name, table_request(accept, q)),
         (Method::PUT, _) => {
             let obj = body::decode_object(ct, body, info)?;
             objects::update(st, res, ns, name, scope, obj, q)

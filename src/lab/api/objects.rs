@@ -15,12 +15,27 @@ use super::{ApiState, bytes_response, value_response};
 use crate::lab::patch::{self, PatchType};
 use crate::lab::resources::ResourceId;
 use crate::lab::store::{DeleteOptions, Deleted, Propagation, Stored, UpdateScope, WriteOptions};
+use crate::lab::table::{IncludeObject, TableOptions, list_table, object_table};
 
-pub fn get(st: &ApiState, res: ResourceId, ns: &str, name: &str) -> Result<Response, ApiError> {
+pub fn get(
+    st: &ApiState,
+    res: ResourceId,
+    ns: &str,
+    name: &str,
+    table: Option<IncludeObject>,
+) -> Result<Response, ApiError> {
     let stored = st
         .store
         .get(res, ns, name)
         .ok_or_else(|| not_found(res, name))?;
+    if let Some(include_object) = table {
+        let opts = TableOptions {
+            include_object,
+            column_definitions: true,
+        };
+        let t = object_table(res.info().plural, &stored.value(), st.store.now(), &opts);
+        return Ok(value_response(StatusCode::OK, &t));
+    }
     Ok(bytes_response(StatusCode::OK, stored.json.clone()))
 }
 
@@ -101,8 +116,25 @@ pub fn list(
     res: ResourceId,
     ns: Option<&str>,
     q: &Query,
+    accept: &str,
 ) -> Result<Response, ApiError> {
     let page = list_page(st, res, ns, q)?;
+    if let Some(include_object) = super::table_request(accept, q) {
+        let items: Vec<Value> = page.items.iter().map(|s| s.value()).collect();
+        let opts = TableOptions {
+            include_object,
+            column_definitions: true,
+        };
+        let t = list_table(
+            res.info().plural,
+            &items,
+            &page.rv.to_string(),
+            page.continue_token.as_deref(),
+            st.store.now(),
+            &opts,
+        );
+        return Ok(value_response(StatusCode::OK, &t));
+    }
     Ok(bytes_response(StatusCode::OK, list_body(res, &page)))
 }
 

@@ -17,6 +17,7 @@ use super::query::Query;
 use super::status::ApiError;
 use crate::lab::resources::ResourceId;
 use crate::lab::store::{Event, EventType, StoreError, Stored, watch_line};
+use crate::lab::table::{IncludeObject, TableOptions, object_table};
 
 /// What to watch and how.
 struct WatchSpec {
@@ -27,6 +28,8 @@ struct WatchSpec {
     initial_events_end: bool,
     deadline: tokio::time::Instant,
     bookmark_every: Duration,
+    /// Set when the client asked for Table objects.
+    table: Option<IncludeObject>,
 }
 
 pub fn serve(
@@ -34,6 +37,7 @@ pub fn serve(
     res: ResourceId,
     namespace: Option<String>,
     q: &Query,
+    accept: &str,
 ) -> Result<Response, ApiError> {
     let filter = Filter::from_query(q, res)?;
     let send_initial = q.send_initial_events == Some(true);
@@ -73,6 +77,7 @@ pub fn serve(
         initial_events_end: send_initial && q.allow_watch_bookmarks,
         deadline: tokio::time::Instant::now() + timeout,
         bookmark_every: st.bookmark_interval,
+        table: super::table_request(accept, q),
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(256);
     match st.store.watch(res, spec.namespace.as_deref(), from) {
@@ -113,16 +118,27 @@ async fn pump(
     start: crate::lab::store::WatchStart,
     tx: Tx,
 ) -> Result<(), ()> {
+    let mut tables = TableState {
+        enabled: spec.table.is_some(),
+        include_object: spec.table.unwrap_or_default(),
+        sent_columns: false,
+        clock: store.clone(),
+    };
     for stored in &start.initial {
         if spec.filter.matches(stored) {
-            send(&tx, watch_line("ADDED", &stored.json)).await?;
+            let line = if tables.enabled {
+                tables.line(spec.res, "ADDED", stored)
+            } else {
+                watch_line("ADDED", &stored.json)
+            };
+            send(&tx, line).await?;
         }
     }
     if spec.initial_events_end {
         send(&tx, bookmark(&spec, start.rv, true)).await?;
     }
     for event in &start.backlog {
-        if let Some(line) = frame(&spec, event) {
+        if let Some(line) = frame(&spec, &mut tables, event) {
             send(&tx, line).await?;
         }
     }
@@ -138,7 +154,7 @@ async fn pump(
                 // The receiver was subscribed under the store lock at `start.rv`: it holds
                 // exactly the events after the initial state or backlog, with no overlap.
                 Ok(event) => {
-                    if let Some(line) = frame(&spec, &event) {
+                    if let Some(line) = frame(&spec, &mut tables, &event) {
                         send(&tx, line).await?;
                     }
                 }
@@ -155,7 +171,7 @@ async fn pump(
                 let rv = store.resource_version();
                 loop {
                     match receiver.try_recv() {
-                        Ok(event) => if let Some(line) = frame(&spec, &event) { send(&tx, line).await?; },
+                        Ok(event) => if let Some(line) = frame(&spec, &mut tables, &event) { send(&tx, line).await?; },
                         Err(broadcast::error::TryRecvError::Lagged(_)) => return Ok(()),
                         Err(_) => break,
                     }
@@ -197,25 +213,53 @@ fn in_scope(spec: &WatchSpec, event: &Event) -> bool {
 
 /// Frames an event for this watcher. With selectors, an object that starts matching is
 /// ADDED and one that stops matching is DELETED, as the real server does.
-fn frame(spec: &WatchSpec, event: &Event) -> Option<Bytes> {
+fn frame(spec: &WatchSpec, tables: &mut TableState, event: &Event) -> Option<Bytes> {
     if !in_scope(spec, event) {
         return None;
     }
-    if spec.filter.is_empty() {
-        return Some(event.line.clone());
+    let kind = if spec.filter.is_empty() {
+        event.kind.as_str()
+    } else {
+        let now = spec.filter.matches(&event.object);
+        let before = event
+            .prev
+            .as_deref()
+            .is_some_and(|p: &Stored| spec.filter.matches(p));
+        match (event.kind, before, now) {
+            (EventType::Deleted, _, true) | (EventType::Added, _, true) => event.kind.as_str(),
+            (EventType::Modified, true, true) => "MODIFIED",
+            (EventType::Modified, false, true) => "ADDED",
+            (EventType::Modified, true, false) => "DELETED",
+            _ => return None,
+        }
+    };
+    if tables.enabled {
+        return Some(tables.line(spec.res, kind, &event.object));
     }
-    let now = spec.filter.matches(&event.object);
-    let before = event
-        .prev
-        .as_deref()
-        .is_some_and(|p: &Stored| spec.filter.matches(p));
-    match (event.kind, before, now) {
-        (EventType::Deleted, _, true) => Some(event.line.clone()),
-        (EventType::Added, _, true) => Some(event.line.clone()),
-        (EventType::Modified, true, true) => Some(event.line.clone()),
-        (EventType::Modified, false, true) => Some(watch_line("ADDED", &event.object.json)),
-        (EventType::Modified, true, false) => Some(watch_line("DELETED", &event.object.json)),
-        _ => None,
+    if kind == event.kind.as_str() {
+        Some(event.line.clone())
+    } else {
+        Some(watch_line(kind, &event.object.json))
+    }
+}
+
+/// Per-watch Table encoding (`kubectl get -w`): columns only in the first event.
+struct TableState {
+    enabled: bool,
+    include_object: IncludeObject,
+    sent_columns: bool,
+    clock: Arc<crate::lab::store::Store>,
+}
+
+impl TableState {
+    fn line(&mut self, res: ResourceId, kind: &str, object: &Stored) -> Bytes {
+        let opts = TableOptions {
+            include_object: self.include_object,
+            column_definitions: !self.sent_columns,
+        };
+        self.sent_columns = true;
+        let table = object_table(res.info().plural, &object.value(), self.clock.now(), &opts);
+        watch_line(kind, table.to_string().as_bytes())
     }
 }
 
