@@ -198,11 +198,12 @@ pub fn table_request(accept: &str, q: &Query) -> Option<crate::lab::table::Inclu
             && p.contains(&"g=meta.k8s.io")
             && (p.contains(&"v=v1") || p.contains(&"v=v1beta1"))
     });
-    wants.then(|| match q.include_object.as_deref() {
+    let include = match q.include_object.as_deref() {
         Some("None") => IncludeObject::None,
         Some("Object") => IncludeObject::Object,
         _ => IncludeObject::Metadata,
-    })
+    };
+    wants.then_some(include)
 }
 
 fn object_route(
