@@ -32,6 +32,12 @@ impl InputError {
 pub struct Cli {
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Start the embedded lab cluster in-process and use it
+    #[arg(long)]
+    pub lab: bool,
+    /// With --lab: where to write the lab's kubeconfig
+    #[arg(long, value_name = "PATH", requires = "lab")]
+    pub kubeconfig_out: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -91,8 +97,19 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Iptables(args)) => iptables::run(&cli.cluster, args).await,
         Some(Command::Chain(args)) => chain::run(&cli.cluster, args).await,
         Some(Command::Dns(args)) => dns::run(&cli.cluster, args).await,
+        // The explorer UI is not in this build yet: `--lab` runs the lab in the foreground
+        // so kubectl and the kdive commands can use it.
+        None if cli.lab => {
+            eprintln!("note: the terminal UI is not in this build; running the lab in the foreground");
+            lab::run(lab::LabArgs {
+                addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                kubeconfig_out: cli.kubeconfig_out,
+                seed: None,
+            })
+            .await
+        }
         None => Err(InputError::new(
-            "the terminal UI is not built yet; try `kdive lab`, `kdive iptables`, `kdive chain` or `kdive dns`",
+            "the terminal UI is not in this build; run `kdive --lab` (or `kdive lab`) for the lab cluster, or `kdive iptables`, `kdive chain`, `kdive dns`",
         )
         .into()),
     }
