@@ -169,6 +169,8 @@ impl Merger {
                 }
             };
             let patch_list = match patch.get(field) {
+                // An atomic list the patch does not replace keeps its live items.
+                None if !meta.merge => live.clone(),
                 None => Vec::new(),
                 Some(Value::Array(_)) => match patch.shift_remove(field) {
                     Some(Value::Array(list)) => list,

@@ -445,6 +445,31 @@ fn service_ports_merge_by_port() {
 }
 
 #[test]
+fn kubectl_taint_replaces_node_taints_and_pod_cidrs_merge() {
+    let live = json!({"spec": {"taints": [{"key": "a", "effect": "NoSchedule"}], "podCIDRs": ["10.0.0.0/24"]}});
+    let patch = json!({"spec": {
+        "taints": [{"key": "b", "effect": "NoExecute"}],
+        "podCIDRs": ["fd00::/64"],
+        "unschedulable": true
+    }});
+    let got = apply_patch("Node", &live, PatchType::Strategic, &patch).unwrap();
+    // podCIDRs: new value has no live position, so it is placed first (see ports above).
+    assert_eq!(
+        got,
+        json!({"spec": {"taints": [{"key": "b", "effect": "NoExecute"}],
+                        "podCIDRs": ["fd00::/64", "10.0.0.0/24"], "unschedulable": true}})
+    );
+}
+
+#[test]
+fn set_element_order_on_an_atomic_list_without_the_list_keeps_it() {
+    let patch =
+        json!({"spec": {"template": {"spec": {"$setElementOrder/tolerations": [{"key": "k1"}]}}}});
+    let got = smp(&live_deployment(), patch).unwrap();
+    assert_eq!(got, live_deployment());
+}
+
+#[test]
 fn unknown_kinds_merge_maps_and_replace_lists() {
     assert!(!strategic_schema_known("Widget"));
     assert!(strategic_schema_known("Deployment"));
