@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 
 use k8s_pb::api::apps::v1 as apps;
 use k8s_pb::api::authorization::v1 as authz;
+use k8s_pb::api::batch::v1 as batch;
 use k8s_pb::api::core::v1 as core;
+use k8s_pb::api::policy::v1 as policy;
+use k8s_pb::api::rbac::v1 as rbac;
 use k8s_pb::apimachinery::pkg::api::resource::Quantity;
 use k8s_pb::apimachinery::pkg::apis::meta::v1 as meta;
 use k8s_pb::apimachinery::pkg::runtime::{TypeMeta, Unknown};
@@ -520,6 +523,149 @@ fn pod_with_probes_volumes_env_and_resources() {
 }
 
 #[test]
+fn kubectl_create_job() {
+    // kubectl create job hello --image=busybox -- echo hi: one container named after the job,
+    // restartPolicy Never. Template metadata is a non-pointer struct holding only empty
+    // scalars, so it decodes to {}; status is a non-pointer struct of zero counters -> {}.
+    let mut container = gogo_container("hello", "busybox", vec![]);
+    container.command = vec!["echo".into(), "hi".into()];
+    let mut spec = gogo_pod_spec(vec![container]);
+    spec.restart_policy = s("Never");
+    let job = batch::Job {
+        metadata: Some(gogo_meta("hello", "default", &[])),
+        spec: Some(batch::JobSpec {
+            template: Some(core::PodTemplateSpec {
+                metadata: Some(gogo_meta("", "", &[])),
+                spec: Some(spec),
+            }),
+            ..Default::default()
+        }),
+        status: Some(batch::JobStatus {
+            active: Some(0),
+            succeeded: Some(0),
+            failed: Some(0),
+            completed_indexes: s(""),
+            ..Default::default()
+        }),
+    };
+    let got = decode(
+        &envelope("batch/v1", "Job", job.encode_to_vec()),
+        "batch/v1",
+        "Job",
+    )
+    .unwrap();
+    let want = json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "hello", "namespace": "default"},
+        "spec": {"template": {"metadata": {}, "spec": {
+            "containers": [{"name": "hello", "image": "busybox", "command": ["echo", "hi"], "resources": {}}],
+            "restartPolicy": "Never"
+        }}},
+        "status": {}
+    });
+    assert_eq!(got, want);
+}
+
+#[test]
+fn kubectl_create_cronjob() {
+    // schedule has no omitempty; jobTemplate is a non-pointer struct.
+    let cron = batch::CronJob {
+        metadata: Some(gogo_meta("tick", "default", &[])),
+        spec: Some(batch::CronJobSpec {
+            schedule: s("*/5 * * * *"),
+            concurrency_policy: s(""),
+            job_template: Some(batch::JobTemplateSpec {
+                metadata: Some(gogo_meta("tick", "", &[])),
+                spec: Some(batch::JobSpec::default()),
+            }),
+            ..Default::default()
+        }),
+        status: Some(batch::CronJobStatus::default()),
+    };
+    let got = decode(
+        &envelope("batch/v1", "CronJob", cron.encode_to_vec()),
+        "batch/v1",
+        "CronJob",
+    )
+    .unwrap();
+    assert_eq!(
+        got["spec"],
+        json!({"schedule": "*/5 * * * *", "jobTemplate": {"metadata": {"name": "tick"}, "spec": {}}})
+    );
+}
+
+#[test]
+fn kubectl_drain_eviction_keeps_a_zero_grace_period() {
+    // gracePeriodSeconds is *int64, so --grace-period=0 survives as 0.
+    let eviction = policy::Eviction {
+        metadata: Some(gogo_meta("web-1", "default", &[])),
+        delete_options: Some(meta::DeleteOptions {
+            grace_period_seconds: Some(0),
+            ..Default::default()
+        }),
+    };
+    let body = envelope("policy/v1", "Eviction", eviction.encode_to_vec());
+    assert_eq!(
+        decode(&body, "policy/v1", "Eviction").unwrap(),
+        json!({"apiVersion": "policy/v1", "kind": "Eviction",
+               "metadata": {"name": "web-1", "namespace": "default"},
+               "deleteOptions": {"gracePeriodSeconds": 0}})
+    );
+}
+
+#[test]
+fn kubectl_create_role_and_rolebinding() {
+    // kubectl create role r --verb=get --resource=pods: apiGroups [""] keeps its empty entry,
+    // because list elements are never dropped.
+    let role = rbac::Role {
+        metadata: Some(gogo_meta("r", "default", &[])),
+        rules: vec![rbac::PolicyRule {
+            verbs: vec!["get".into()],
+            api_groups: vec![String::new()],
+            resources: vec!["pods".into()],
+            resource_names: vec![],
+            non_resource_ur_ls: vec![],
+        }],
+    };
+    let api = "rbac.authorization.k8s.io/v1";
+    let got = decode(&envelope(api, "Role", role.encode_to_vec()), api, "Role").unwrap();
+    assert_eq!(
+        got["rules"],
+        json!([{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}])
+    );
+
+    // kubectl create rolebinding rb --clusterrole=view --user=alice.
+    let binding = rbac::RoleBinding {
+        metadata: Some(gogo_meta("rb", "default", &[])),
+        subjects: vec![rbac::Subject {
+            kind: s("User"),
+            api_group: s(api.trim_end_matches("/v1")),
+            name: s("alice"),
+            namespace: s(""),
+        }],
+        role_ref: Some(rbac::RoleRef {
+            api_group: s("rbac.authorization.k8s.io"),
+            kind: s("ClusterRole"),
+            name: s("view"),
+        }),
+    };
+    let got = decode(
+        &envelope(api, "RoleBinding", binding.encode_to_vec()),
+        api,
+        "RoleBinding",
+    )
+    .unwrap();
+    assert_eq!(
+        got,
+        json!({"apiVersion": api, "kind": "RoleBinding",
+               "metadata": {"name": "rb", "namespace": "default"},
+               "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "alice"}],
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}})
+    );
+}
+
+#[test]
 fn micro_time_keeps_six_fractional_digits() {
     let t = meta::MicroTime {
         seconds: Some(1_000_000_000),
@@ -562,10 +708,10 @@ fn envelope_errors_are_clear() {
         err.to_string(),
         "protobuf body is a v1 Pod, but the request path expects apps/v1 Deployment"
     );
-    let err = decode(&envelope("batch/v1", "Job", raw), "batch/v1", "Job").unwrap_err();
+    let err = decode(&envelope("v1", "Node", raw), "v1", "Node").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "no protobuf decoding for batch/v1 Job; send it as application/json"
+        "no protobuf decoding for v1 Node; send it as application/json"
     );
 }
 
