@@ -3,6 +3,7 @@
 pub mod patch;
 pub mod protobuf;
 pub mod resources;
+pub mod selector;
 pub mod store;
 pub mod store_types;
 pub mod table;
