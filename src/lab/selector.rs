@@ -604,69 +604,63 @@ fn resource_fields(resource: &str) -> &'static [&'static str] {
 }
 
 /// Splits on commas not escaped by a backslash (escapes are kept for `unescape`).
-fn split_unescaped(s: &str, sep: char) -> Vec<String> {
-    let mut parts = vec![String::new()];
+fn split_terms(s: &str) -> Vec<&str> {
+    let mut terms = Vec::new();
+    let mut start = 0;
     let mut escaped = false;
-    for c in s.chars() {
-        let last = parts.last_mut().expect("parts starts non-empty");
+    for (i, c) in s.char_indices() {
         if escaped {
-            last.push(c);
             escaped = false;
         } else if c == '\\' {
-            last.push(c);
             escaped = true;
-        } else if c == sep {
-            parts.push(String::new());
-        } else {
-            last.push(c);
+        } else if c == ',' {
+            terms.push(&s[start..i]);
+            start = i + 1;
         }
     }
-    parts
+    terms.push(&s[start..]);
+    terms
 }
 
 /// `field!=v`, `field==v` or `field=v`: the first operator position wins, `!=` before `==`
-/// before `=` at the same position; escaped characters never match.
-fn split_term(term: &str) -> Option<(String, bool, String)> {
-    let chars: Vec<char> = term.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i] == '\\' {
-            i += 2;
-            continue;
-        }
-        let rest: String = chars[i..].iter().collect();
+/// before `=` at the same position (the field part is taken as is, like the real server).
+fn split_term(term: &str) -> Option<(&str, bool, &str)> {
+    for (i, _) in term.char_indices() {
+        let rest = &term[i..];
         for (op, equal) in [("!=", false), ("==", true), ("=", true)] {
             if let Some(value) = rest.strip_prefix(op) {
-                let field: String = chars[..i].iter().collect();
-                return Some((field, equal, value.to_string()));
+                return Some((&term[..i], equal, value));
             }
         }
-        i += 1;
     }
     None
 }
 
-/// Removes `\` escapes; only `\\`, `\,` and `\=` are allowed.
+/// `fields.UnescapeValue`: `\\`, `\,` and `\=` are escapes; a bare `,` or `=` is an error.
 fn unescape(s: &str) -> Result<String, SelectorError> {
     let mut out = String::new();
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some(e @ ('\\' | ',' | '=')) => out.push(e),
-            Some(e) => {
+        match c {
+            '\\' => match chars.next() {
+                Some(e @ ('\\' | ',' | '=')) => out.push(e),
+                Some(e) => {
+                    return Err(syntax(format!(
+                        "invalid field selector: invalid escape sequence: \\{e}"
+                    )));
+                }
+                None => {
+                    return Err(syntax(
+                        "invalid field selector: invalid escape sequence: \\",
+                    ));
+                }
+            },
+            ',' | '=' => {
                 return Err(syntax(format!(
-                    "invalid field selector: invalid escape sequence: \\{e}"
+                    "invalid field selector: unescaped character in value: {c}"
                 )));
             }
-            None => {
-                return Err(syntax(
-                    "invalid field selector: invalid escape sequence: trailing backslash",
-                ));
-            }
+            _ => out.push(c),
         }
     }
     Ok(out)
@@ -676,29 +670,28 @@ impl FieldSelector {
     /// Parses a `fieldSelector` for a plural resource name. An empty string selects all.
     pub fn parse(s: &str, resource: &str) -> Result<Self, SelectorError> {
         let mut terms = Vec::new();
-        for part in split_unescaped(s, ',') {
+        for part in split_terms(s) {
             if part.is_empty() {
                 continue;
             }
-            let Some((field, equal, raw)) = split_term(&part) else {
+            let Some((field, equal, raw)) = split_term(part) else {
                 return Err(syntax(format!(
                     "invalid selector: '{s}'; can't understand '{part}'"
                 )));
             };
-            let field = unescape(&field)?;
-            let value = unescape(&raw)?;
+            let value = unescape(raw)?;
             let known = field == "metadata.name"
                 || field == "metadata.namespace"
                 || (resource == "pods" && field == "spec.host")
-                || resource_fields(resource).contains(&field.as_str());
+                || resource_fields(resource).contains(&field);
             if !known {
-                return Err(SelectorError::UnsupportedField(field));
+                return Err(SelectorError::UnsupportedField(field.to_string()));
             }
             // The legacy pod field `spec.host` is `spec.nodeName`.
             let field = if field == "spec.host" {
                 "spec.nodeName".to_string()
             } else {
-                field
+                field.to_string()
             };
             terms.push(FieldTerm {
                 field,

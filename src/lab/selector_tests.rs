@@ -264,9 +264,16 @@ fn field_selector_operators() {
         "pods",
         &p
     ));
-    // `a=b=c`: the first `=` splits; the value is "b=c".
-    let s = FieldSelector::parse("metadata.name=a=b", "pods").unwrap();
+    // The first `=` splits; a second one in the value must be escaped.
+    assert_eq!(
+        FieldSelector::parse("metadata.name=a=b", "pods")
+            .unwrap_err()
+            .to_string(),
+        "invalid field selector: unescaped character in value: ="
+    );
+    let s = FieldSelector::parse("metadata.name=a\\=b", "pods").unwrap();
     assert_eq!(s.exact_value("metadata.name"), Some("a=b"));
+    assert_eq!(s.exact_value("metadata.namespace"), None);
 }
 
 #[test]
