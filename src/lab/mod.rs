@@ -1,5 +1,6 @@
 //! The embedded lab cluster: an HTTPS Kubernetes API server over one object store.
 
+pub mod names;
 pub mod patch;
 pub mod protobuf;
 pub mod resources;
