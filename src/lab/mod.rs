@@ -3,9 +3,11 @@
 pub mod api;
 pub mod defaults;
 pub mod kubeconfig;
+pub mod names;
 pub mod patch;
 pub mod protobuf;
 pub mod resources;
+pub mod selector;
 pub mod server;
 pub mod store;
 pub mod store_types;

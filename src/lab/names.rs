@@ -1,0 +1,178 @@
+//! Object names: `generateName` suffixes and `metadata.name` validation with the
+//! apiserver's own messages (`ValidateObjectMeta` and the per-resource name functions).
+
+use rand::Rng;
+
+/// The characters of generated suffixes (`utilrand.String`: no vowels, no 0/1/3).
+pub const SUFFIX_ALPHABET: &str = "bcdfghjklmnpqrstvwxz2456789";
+const SUFFIX_LEN: usize = 5;
+/// The base is cut so that base + suffix fits a 63-character label.
+pub const MAX_GENERATED_BASE_LEN: usize = 63 - SUFFIX_LEN;
+
+/// `SimpleNameGenerator.GenerateName`: the base (cut to 58 bytes) plus 5 random characters.
+pub fn generate_name(base: &str, rng: &mut impl Rng) -> String {
+    let mut cut = base.len().min(MAX_GENERATED_BASE_LEN);
+    while !base.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let alphabet = SUFFIX_ALPHABET.as_bytes();
+    let suffix: String = (0..SUFFIX_LEN)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+        .collect();
+    format!("{}{suffix}", &base[..cut])
+}
+
+/// Which rule a resource's names follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRule {
+    /// Most kinds: `example.com`, at most 253 characters.
+    Dns1123Subdomain,
+    /// Namespaces: one label, at most 63 characters.
+    Dns1123Label,
+    /// Services: a label that starts with a letter.
+    Dns1035Label,
+    /// RBAC kinds: anything usable as a URL path segment (`system:controller:x`).
+    PathSegment,
+}
+
+/// The name rule of a plural resource name.
+pub fn name_rule(resource: &str) -> NameRule {
+    match resource {
+        "namespaces" => NameRule::Dns1123Label,
+        "services" => NameRule::Dns1035Label,
+        "roles" | "clusterroles" | "rolebindings" | "clusterrolebindings" => NameRule::PathSegment,
+        _ => NameRule::Dns1123Subdomain,
+    }
+}
+
+const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const DNS1035_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`
+fn is_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    let ok = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !b.is_empty() && ok(&b[0]) && ok(&b[b.len() - 1]) && b.iter().all(|c| ok(c) || *c == b'-')
+}
+
+fn is_subdomain(s: &str) -> bool {
+    s.split('.').all(is_label)
+}
+
+fn max_len(n: usize) -> String {
+    format!("must be no more than {n} characters")
+}
+
+/// `maskTrailingDash`: a `generateName` may end in '-', since a suffix follows.
+fn mask_trailing_dash(s: &str) -> String {
+    if s.len() > 1 && s.ends_with('-') {
+        // Like the apiserver, this drops the last two bytes (ASCII here: '-' and one more).
+        let keep = s.len().saturating_sub(2);
+        if s.is_char_boundary(keep) {
+            return format!("{}a", &s[..keep]);
+        }
+    }
+    s.to_string()
+}
+
+/// The problems with a name under a rule (empty when valid); `prefix` is for a
+/// `generateName`, which may end in '-'.
+pub fn name_problems(rule: NameRule, name: &str, prefix: bool) -> Vec<String> {
+    let name = if prefix && rule != NameRule::PathSegment {
+        mask_trailing_dash(name)
+    } else {
+        name.to_string()
+    };
+    let mut out = Vec::new();
+    match rule {
+        NameRule::Dns1123Subdomain => {
+            if name.len() > 253 {
+                out.push(max_len(253));
+            }
+            if !is_subdomain(&name) {
+                out.push(SUBDOMAIN_MSG.to_string());
+            }
+        }
+        NameRule::Dns1123Label => {
+            if name.len() > 63 {
+                out.push(max_len(63));
+            }
+            if !is_label(&name) {
+                out.push(LABEL_MSG.to_string());
+            }
+        }
+        NameRule::Dns1035Label => {
+            if name.len() > 63 {
+                out.push(max_len(63));
+            }
+            if !is_label(&name) || !name.as_bytes()[0].is_ascii_lowercase() {
+                out.push(DNS1035_MSG.to_string());
+            }
+        }
+        NameRule::PathSegment => {
+            if name == "." || name == ".." {
+                out.push(format!("may not be '{name}'"));
+            }
+            for bad in ["/", "%"] {
+                if name.contains(bad) {
+                    out.push(format!("may not contain '{bad}'"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Go's `%q` for a field value.
+fn quoted(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// The field errors of `metadata.name` and `metadata.generateName` for a create, as
+/// `ValidateObjectMeta` words them (e.g. `metadata.name: Invalid value: "Web_1": ...`).
+/// `name` is the final name (already generated, if it was).
+pub fn validate_names(resource: &str, name: &str, generate_name: &str) -> Vec<String> {
+    let rule = name_rule(resource);
+    let mut errors = Vec::new();
+    if !generate_name.is_empty() {
+        for msg in name_problems(rule, generate_name, true) {
+            errors.push(format!(
+                "metadata.generateName: Invalid value: {}: {msg}",
+                quoted(generate_name)
+            ));
+        }
+    }
+    if name.is_empty() {
+        errors.push("metadata.name: Required value: name or generateName is required".into());
+    } else {
+        for msg in name_problems(rule, name, false) {
+            errors.push(format!(
+                "metadata.name: Invalid value: {}: {msg}",
+                quoted(name)
+            ));
+        }
+    }
+    errors
+}
+
+/// The message of a 422 `Invalid` Status: `Pod "Web_1" is invalid: <errors>`, the errors
+/// bracketed and comma-joined when there are several (duplicates dropped), like the server.
+/// `qualified_kind` is `Kind` for the core group, else `Kind.group` (e.g. `Deployment.apps`).
+pub fn invalid_message(qualified_kind: &str, name: &str, errors: &[String]) -> String {
+    let mut unique: Vec<&str> = Vec::new();
+    for e in errors {
+        if !unique.contains(&e.as_str()) {
+            unique.push(e);
+        }
+    }
+    let body = match unique.as_slice() {
+        [one] => one.to_string(),
+        many => format!("[{}]", many.join(", ")),
+    };
+    format!("{qualified_kind} {} is invalid: {body}", quoted(name))
+}
+
+#[cfg(test)]
+#[path = "names_tests.rs"]
+mod tests;
