@@ -32,13 +32,19 @@ fn wait_exit(child: &mut std::process::Child, within: Duration) -> std::process:
         if let Some(status) = child.try_wait().unwrap() {
             return status;
         }
-        assert!(start.elapsed() < within, "kdive lab did not stop within {within:?}");
+        assert!(
+            start.elapsed() < within,
+            "kdive lab did not stop within {within:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 fn signal(child: &std::process::Child, sig: &str) {
-    let ok = Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap();
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(ok.success());
 }
 
@@ -47,7 +53,10 @@ fn prints_url_and_kubeconfig_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested").join("kubeconfig");
     let (mut child, lines) = start_lab(&path);
-    assert!(lines[0].starts_with("kdive lab is serving the Kubernetes API at https://127.0.0.1:"), "{lines:?}");
+    assert!(
+        lines[0].starts_with("kdive lab is serving the Kubernetes API at https://127.0.0.1:"),
+        "{lines:?}"
+    );
     assert_eq!(lines[1], format!("kubeconfig: {}", path.display()));
     assert_eq!(lines[2], format!("export KUBECONFIG={}", path.display()));
 
@@ -59,7 +68,13 @@ fn prints_url_and_kubeconfig_and_stops_on_sigterm() {
     assert_eq!(kc.clusters[0].name, "kdive-lab");
     assert_eq!(kc.auth_infos[0].name, "kdive-lab");
     let cluster = kc.clusters[0].cluster.as_ref().unwrap();
-    assert!(cluster.server.as_deref().unwrap().starts_with("https://127.0.0.1:"));
+    assert!(
+        cluster
+            .server
+            .as_deref()
+            .unwrap()
+            .starts_with("https://127.0.0.1:")
+    );
     assert!(cluster.certificate_authority_data.is_some());
 
     if common::have("kubectl") {
@@ -70,7 +85,12 @@ fn prints_url_and_kubeconfig_and_stops_on_sigterm() {
             .output()
             .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        assert_eq!(v["serverVersion"]["minor"], "32", "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            v["serverVersion"]["minor"],
+            "32",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     signal(&child, "-TERM");
@@ -110,7 +130,13 @@ fn stops_on_ctrl_c_with_an_open_watch() {
 #[test]
 fn refuses_a_non_loopback_address() {
     let out = Command::new(env!("CARGO_BIN_EXE_kdive"))
-        .args(["lab", "--addr", "0.0.0.0:0", "--kubeconfig-out", "/dev/null"])
+        .args([
+            "lab",
+            "--addr",
+            "0.0.0.0:0",
+            "--kubeconfig-out",
+            "/dev/null",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -13,6 +13,5 @@ pub mod store;
 pub mod store_types;
 pub mod table;
 pub mod tls;
-pub mod validate;
 
 pub use server::{LabError, LabOptions, RunningLab, start};

@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
 use super::defaults::{self, Allocations};
+use super::names;
 use super::resources::{RESOURCES, ResourceId};
 pub use super::store_types::*;
 
@@ -125,15 +126,20 @@ impl Store {
         let name = match meta.get("name").and_then(Value::as_str) {
             Some(n) if !n.is_empty() => n.to_string(),
             _ => match meta.get("generateName").and_then(Value::as_str) {
-                Some(base) if !base.is_empty() => generate_name(&mut inner.rng, base),
+                Some(base) if !base.is_empty() => names::generate_name(base, &mut inner.rng),
                 _ => return Err(StoreError::NameRequired),
             },
         };
-        if let Some(msg) = super::validate::name_error(res, &name) {
+        let generate = meta
+            .get("generateName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if let Some(error) = names::validate_names(info.plural, &name, generate).first() {
+            let (field, message) = error.split_once(": ").unwrap_or(("metadata.name", error));
             return Err(StoreError::Invalid {
                 name,
-                field: "metadata.name".into(),
-                message: msg,
+                field: field.to_string(),
+                message: message.to_string(),
             });
         }
         let key = (namespace.to_string(), name.clone());
@@ -708,16 +714,6 @@ pub(crate) fn finalizers(v: &Value) -> Vec<String> {
 /// RFC 3339 to the second, UTC, as metav1.Time.
 pub fn format_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-
-fn generate_name(rng: &mut StdRng, base: &str) -> String {
-    let base: String = base.chars().take(58).collect();
-    let suffix: String = (0..5)
-        .map(|_| NAME_CHARS[rng.random_range(0..NAME_CHARS.len())] as char)
-        .collect();
-    format!("{base}{suffix}")
 }
 
 fn uuid_from(rng: &mut StdRng) -> String {

@@ -15,7 +15,10 @@ const WATCHERS: usize = 10;
 const RATE: u64 = 1000;
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn rss_kib(pid: u32) -> (u64, u64) {
@@ -47,8 +50,19 @@ fn pod_body(i: u64) -> Vec<u8> {
     .unwrap()
 }
 
-async fn send(client: &kube::Client, method: &str, path: &str, ct: &str, body: Vec<u8>) -> (u16, bytes::Bytes) {
-    let req = Request::builder().method(method).uri(path).header("Content-Type", ct).body(body.into()).unwrap();
+async fn send(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    ct: &str,
+    body: Vec<u8>,
+) -> (u16, bytes::Bytes) {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("Content-Type", ct)
+        .body(body.into())
+        .unwrap();
     let resp = client.send(req).await.expect("response");
     let code = resp.status().as_u16();
     (code, resp.into_body().collect().await.unwrap().to_bytes())
@@ -64,7 +78,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(run());
 }
 
@@ -88,12 +105,21 @@ async fn run() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let kc = Kubeconfig::read_from(&kubeconfig).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await.unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .unwrap();
     let client = kube::Client::try_from(config).unwrap();
     let idle = rss_kib(pid).0;
 
     let ns = br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bench"}}"#;
-    send(&client, "POST", "/api/v1/namespaces", "application/json", ns.to_vec()).await;
+    send(
+        &client,
+        "POST",
+        "/api/v1/namespaces",
+        "application/json",
+        ns.to_vec(),
+    )
+    .await;
     let load_start = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut loaders = Vec::new();
@@ -105,7 +131,14 @@ async fn run() {
                 if i >= pods {
                     break;
                 }
-                let (code, _) = send(&client, "POST", "/api/v1/namespaces/bench/pods", "application/json", pod_body(i)).await;
+                let (code, _) = send(
+                    &client,
+                    "POST",
+                    "/api/v1/namespaces/bench/pods",
+                    "application/json",
+                    pod_body(i),
+                )
+                .await;
                 assert_eq!(code, 201);
             }
         }));
@@ -115,7 +148,10 @@ async fn run() {
     }
     let load_secs = load_start.elapsed().as_secs_f64();
     let loaded = rss_kib(pid).0;
-    println!("loaded {pods} pods over HTTPS in {load_secs:.1}s ({:.0} creates/s)", pods as f64 / load_secs);
+    println!(
+        "loaded {pods} pods over HTTPS in {load_secs:.1}s ({:.0} creates/s)",
+        pods as f64 / load_secs
+    );
 
     // Full list, JSON, no pagination.
     let mut rates = Vec::new();
@@ -129,19 +165,40 @@ async fn run() {
         rates.push(body.len() as f64 / secs / 1e6);
     }
     let list_rate = median(rates);
-    println!("list of {pods} pods: {:.1} MB of JSON, median {list_rate:.0} MB/s over 5 runs", size as f64 / 1e6);
+    println!(
+        "list of {pods} pods: {:.1} MB of JSON, median {list_rate:.0} MB/s over 5 runs",
+        size as f64 / 1e6
+    );
 
     // Watch fan-out.
     // Send times as nanoseconds since `epoch` (0 = not sent), lock-free so measuring does
     // not add contention of its own.
     let epoch = Instant::now();
-    let sent: Arc<Vec<AtomicU64>> = Arc::new((0..RATE * seconds).map(|_| AtomicU64::new(0)).collect());
-    let (_, list) = send(&client, "GET", "/api/v1/namespaces/bench/pods?limit=1", "application/json", vec![]).await;
-    let rv = serde_json::from_slice::<serde_json::Value>(&list).unwrap()["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let sent: Arc<Vec<AtomicU64>> =
+        Arc::new((0..RATE * seconds).map(|_| AtomicU64::new(0)).collect());
+    let (_, list) = send(
+        &client,
+        "GET",
+        "/api/v1/namespaces/bench/pods?limit=1",
+        "application/json",
+        vec![],
+    )
+    .await;
+    let rv =
+        serde_json::from_slice::<serde_json::Value>(&list).unwrap()["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_string();
     let mut watchers = Vec::new();
     for _ in 0..WATCHERS {
-        let path = format!("/api/v1/namespaces/bench/pods?watch=true&resourceVersion={rv}&timeoutSeconds={}", seconds + 10);
-        let req = Request::builder().uri(path).body(Vec::new().into()).unwrap();
+        let path = format!(
+            "/api/v1/namespaces/bench/pods?watch=true&resourceVersion={rv}&timeoutSeconds={}",
+            seconds + 10
+        );
+        let req = Request::builder()
+            .uri(path)
+            .body(Vec::new().into())
+            .unwrap();
         let resp = client.send(req).await.unwrap();
         let sent = sent.clone();
         watchers.push(tokio::spawn(async move {
@@ -150,7 +207,9 @@ async fn run() {
             let mut got = 0u64;
             let mut latencies = Vec::new();
             while let Some(Ok(frame)) = body.frame().await {
-                let Ok(data) = frame.into_data() else { continue };
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
                 let now = Instant::now();
                 buf.extend_from_slice(&data);
                 while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
@@ -181,7 +240,14 @@ async fn run() {
             let patch = format!(r#"{{"metadata":{{"annotations":{{"bench-seq":"{seq}"}}}}}}"#);
             sent[seq as usize].store(epoch.elapsed().as_nanos() as u64, Ordering::Release);
             let path = format!("/api/v1/namespaces/bench/pods/{name}");
-            let (code, _) = send(&client, "PATCH", &path, "application/merge-patch+json", patch.into_bytes()).await;
+            let (code, _) = send(
+                &client,
+                "PATCH",
+                &path,
+                "application/merge-patch+json",
+                patch.into_bytes(),
+            )
+            .await;
             assert_eq!(code, 200);
         }));
     }
@@ -212,13 +278,23 @@ async fn run() {
         peak as f64 / 1024.0
     );
     let _ = child.kill().await;
-    let ok = list_rate >= 100.0 && percentile(&lat, 0.99) < Duration::from_millis(50) && peak < 500 * 1024 && lat.len() == expected;
-    println!("targets (list >= 100 MB/s, p99 < 50 ms, RSS < 500 MiB, no lost events): {}", if ok { "met" } else { "NOT met" });
+    let ok = list_rate >= 100.0
+        && percentile(&lat, 0.99) < Duration::from_millis(50)
+        && peak < 500 * 1024
+        && lat.len() == expected;
+    println!(
+        "targets (list >= 100 MB/s, p99 < 50 ms, RSS < 500 MiB, no lost events): {}",
+        if ok { "met" } else { "NOT met" }
+    );
 }
 
 fn seq_of(line: &[u8]) -> Option<u64> {
     let key = b"\"bench-seq\":\"";
     let start = line.windows(key.len()).position(|w| w == key)? + key.len();
-    let digits: Vec<u8> = line[start..].iter().take_while(|b| b.is_ascii_digit()).copied().collect();
+    let digits: Vec<u8> = line[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .copied()
+        .collect();
     std::str::from_utf8(&digits).ok()?.parse().ok()
 }
