@@ -716,6 +716,17 @@ fn envelope_errors_are_clear() {
 }
 
 #[test]
+fn supports_lists_the_decodable_kinds() {
+    assert!(supports("apps/v1", "Deployment"));
+    assert!(supports(
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding"
+    ));
+    assert!(!supports("v1", "Node"));
+    assert!(!supports("apps/v2", "Deployment"));
+}
+
+#[test]
 fn missing_type_meta_uses_the_path_kind() {
     let unknown = Unknown {
         type_meta: None,
