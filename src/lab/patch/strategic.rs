@@ -67,6 +67,19 @@ impl Merger {
             }
             if let Some(retain) = patch.shift_remove(RETAIN_KEYS) {
                 let keys = string_list(&retain, path, RETAIN_KEYS)?;
+                // Upstream rejects a patch that sets a field its own $retainKeys would clear.
+                let stray = patch.iter().find(|(k, v)| {
+                    !v.is_null()
+                        && !k.starts_with(SET_ELEMENT_ORDER)
+                        && !k.starts_with(DELETE_FROM_PRIMITIVE_LIST)
+                        && !keys.contains(&k.as_str())
+                });
+                if let Some((k, _)) = stray {
+                    return Err(err(
+                        path,
+                        format!("{k:?} is set but not listed in $retainKeys"),
+                    ));
+                }
                 original.retain(|k, _| keys.contains(&k.as_str()));
             }
             self.apply_element_orders(&mut original, &mut patch, ty, path)?;

@@ -389,6 +389,13 @@ fn retain_keys_drops_unlisted_fields() {
     let patch = json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}});
     let got = smp(&live_deployment(), patch).unwrap();
     assert_eq!(got["spec"]["strategy"], json!({"type": "Recreate"}));
+
+    let patch = json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate", "rollingUpdate": {}}}});
+    let err = smp(&live_deployment(), patch).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "strategic merge patch at .spec.strategy: \"rollingUpdate\" is set but not listed in $retainKeys"
+    );
 }
 
 #[test]

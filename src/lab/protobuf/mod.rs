@@ -45,6 +45,12 @@ pub enum ProtobufError {
     },
 }
 
+/// Whether [`decode`] has a schema for `api_version` and `kind`; for others the server should
+/// answer 415 so the client knows to send JSON.
+pub fn supports(api_version: &str, kind: &str) -> bool {
+    schema::root_message(api_version, kind).is_some()
+}
+
 /// Decodes a protobuf request body for `api_version` (group/version, "v1" for the core group)
 /// and `kind`, as taken from the request path, into the JSON object the apiserver would store.
 pub fn decode(body: &[u8], api_version: &str, kind: &str) -> Result<Value, ProtobufError> {
