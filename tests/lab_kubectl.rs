@@ -485,9 +485,9 @@ async fn get_watch_follows_changes() {
         return;
     }
     ok(&kubectl!(lab, "run", "first", "--image=busybox:1.36"));
-    let watch = lab.kubectl(&["get", "pods", "-w", "--request-timeout=4s"]);
+    let watch = lab.kubectl(&["get", "pods", "-w", "--request-timeout=8s"]);
     let writer = async {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(2500)).await;
         lab.kubectl(&["run", "second", "--image=busybox:1.36"])
             .await;
         lab.kubectl(&["label", "pod", "first", "x=y"]).await;
