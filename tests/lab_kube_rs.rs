@@ -428,3 +428,42 @@ async fn create_conflicts_and_delete_events() {
     assert!(deploys.get_opt("web").await.unwrap().is_none());
     lab.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pagination_keeps_the_first_page_resource_version() {
+    let lab = TestLab::start().await;
+    let pods: Api<Pod> = Api::namespaced(lab.client().await, "default");
+    for i in 0..5 {
+        pods.create(&PostParams::default(), &pod(&format!("p{i}"), "x"))
+            .await
+            .unwrap();
+    }
+    let first = pods
+        .list(&kube::api::ListParams::default().limit(2))
+        .await
+        .unwrap();
+    let rv = first.metadata.resource_version.clone().unwrap();
+    assert_eq!(first.items.len(), 2);
+    let token = first.metadata.continue_.clone().expect("a continue token");
+    // A write between pages does not change the snapshot's resourceVersion.
+    pods.create(&PostParams::default(), &pod("zz", "x"))
+        .await
+        .unwrap();
+    let mut names: Vec<String> = first
+        .items
+        .iter()
+        .map(|p| p.metadata.name.clone().unwrap())
+        .collect();
+    let mut token = Some(token);
+    while let Some(t) = token {
+        let page = pods
+            .list(&kube::api::ListParams::default().limit(2).continue_token(&t))
+            .await
+            .unwrap();
+        assert_eq!(page.metadata.resource_version.as_deref(), Some(rv.as_str()));
+        names.extend(page.items.iter().map(|p| p.metadata.name.clone().unwrap()));
+        token = page.metadata.continue_.clone().filter(|t| !t.is_empty());
+    }
+    assert_eq!(&names[..5], ["p0", "p1", "p2", "p3", "p4"]);
+    lab.stop().await;
+}

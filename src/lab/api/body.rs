@@ -17,7 +17,9 @@ pub fn decode_object(ct: &str, body: &Bytes, res: &Resource) -> Result<Value, Ap
     let value = match media {
         "" | "application/json" | "*/*" => decode_json(body, res)?,
         "application/yaml" => decode_yaml(body)?,
-        "application/vnd.kubernetes.protobuf" if !protobuf::supports(&res.api_version(), res.kind) => {
+        "application/vnd.kubernetes.protobuf"
+            if !protobuf::supports(&res.api_version(), res.kind) =>
+        {
             return Err(ApiError::new(
                 415,
                 "UnsupportedMediaType",
