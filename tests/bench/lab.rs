@@ -11,7 +11,9 @@ use http_body_util::BodyExt;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-const WATCHERS: usize = 10;
+fn watchers() -> usize {
+    env_num("BENCH_WATCHERS", 10) as usize
+}
 const RATE: u64 = 1000;
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -189,8 +191,8 @@ async fn run() {
             .as_str()
             .unwrap()
             .to_string();
-    let mut watchers = Vec::new();
-    for _ in 0..WATCHERS {
+    let mut streams = Vec::new();
+    for _ in 0..watchers() {
         let path = format!(
             "/api/v1/namespaces/bench/pods?watch=true&resourceVersion={rv}&timeoutSeconds={}",
             seconds + 10
@@ -201,7 +203,7 @@ async fn run() {
             .unwrap();
         let resp = client.send(req).await.unwrap();
         let sent = sent.clone();
-        watchers.push(tokio::spawn(async move {
+        streams.push(tokio::spawn(async move {
             let mut body = resp.into_body();
             let mut buf: Vec<u8> = Vec::new();
             let mut got = 0u64;
@@ -240,6 +242,7 @@ async fn run() {
             let patch = format!(r#"{{"metadata":{{"annotations":{{"bench-seq":"{seq}"}}}}}}"#);
             sent[seq as usize].store(epoch.elapsed().as_nanos() as u64, Ordering::Release);
             let path = format!("/api/v1/namespaces/bench/pods/{name}");
+            let t = Instant::now();
             let (code, _) = send(
                 &client,
                 "PATCH",
@@ -249,23 +252,33 @@ async fn run() {
             )
             .await;
             assert_eq!(code, 200);
+            t.elapsed()
         }));
     }
+    let mut rtts = Vec::new();
     for w in writes {
-        w.await.unwrap();
+        rtts.push(w.await.unwrap());
     }
+    rtts.sort();
+    println!(
+        "writes: {} PATCH requests, round trip p50 {:.2} ms, p99 {:.2} ms",
+        rtts.len(),
+        percentile(&rtts, 0.5).as_secs_f64() * 1e3,
+        percentile(&rtts, 0.99).as_secs_f64() * 1e3
+    );
     let mut lat = Vec::new();
-    for w in watchers {
+    for w in streams {
         if let Ok(Ok(l)) = tokio::time::timeout(Duration::from_secs(seconds + 15), w).await {
             lat.extend(l);
         }
     }
     lat.sort();
-    let expected = (RATE * seconds) as usize * WATCHERS;
+    let expected = (RATE * seconds) as usize * watchers();
     let (rss, peak) = rss_kib(pid);
     println!(
-        "watch fan-out: {} of {expected} deliveries, {RATE} events/s to {WATCHERS} watchers; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "watch fan-out: {} of {expected} deliveries, {RATE} events/s to {} watchers; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         lat.len(),
+        watchers(),
         percentile(&lat, 0.5).as_secs_f64() * 1e3,
         percentile(&lat, 0.99).as_secs_f64() * 1e3,
         lat.last().unwrap().as_secs_f64() * 1e3,

@@ -148,20 +148,41 @@ async fn pump(
         tokio::time::Instant::now() + spec.bookmark_every,
         spec.bookmark_every,
     );
+    let deadline = tokio::time::sleep_until(spec.deadline);
+    tokio::pin!(deadline);
     loop {
         tokio::select! {
             received = receiver.recv() => match received {
                 // The receiver was subscribed under the store lock at `start.rv`: it holds
                 // exactly the events after the initial state or backlog, with no overlap.
                 Ok(event) => {
+                    // Coalesce what is already queued into one write: under load this turns
+                    // thousands of small TLS records and syscalls into a few large ones.
+                    let mut batch = Vec::new();
                     if let Some(line) = frame(&spec, &mut tables, &event) {
-                        send(&tx, line).await?;
+                        batch.extend_from_slice(&line);
+                    }
+                    while batch.len() < MAX_BATCH {
+                        match receiver.try_recv() {
+                            Ok(event) => {
+                                if let Some(line) = frame(&spec, &mut tables, &event) {
+                                    batch.extend_from_slice(&line);
+                                }
+                            }
+                            Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                                let _ = send(&tx, Bytes::from(batch)).await;
+                                let _ = send(&tx, fell_behind()).await;
+                                return Ok(());
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    if !batch.is_empty() {
+                        send(&tx, Bytes::from(batch)).await?;
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
-                    // This watcher fell behind the fan-out buffer: tell it to relist.
-                    let status = ApiError::new(410, "Expired", "the watch fell behind; please relist");
-                    let _ = send(&tx, watch_line("ERROR", status.to_json().to_string().as_bytes())).await;
+                    let _ = send(&tx, fell_behind()).await;
                     return Ok(());
                 }
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
@@ -178,7 +199,7 @@ async fn pump(
                 }
                 send(&tx, bookmark(&spec, rv, false)).await?;
             }
-            _ = tokio::time::sleep_until(spec.deadline) => {
+            _ = &mut deadline => {
                 if spec.bookmarks {
                     let _ = send(&tx, bookmark(&spec, store.resource_version(), false)).await;
                 }
@@ -197,6 +218,15 @@ async fn pump(
             _ = tx.closed() => return Ok(()),
         }
     }
+}
+
+/// Upper bound of one coalesced write.
+const MAX_BATCH: usize = 256 * 1024;
+
+/// The ERROR event for a watcher that fell behind the fan-out buffer: it must relist.
+fn fell_behind() -> Bytes {
+    let status = ApiError::new(410, "Expired", "the watch fell behind; please relist");
+    watch_line("ERROR", status.to_json().to_string().as_bytes())
 }
 
 async fn send(tx: &Tx, line: Bytes) -> Result<(), ()> {
