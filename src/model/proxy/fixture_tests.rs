@@ -92,4 +92,8 @@ macro_rules! golden {
 
 golden! {
     overall => "overall",
+    sync_initial_two_clusterip => "sync-initial-two-clusterip",
+    clusterip_three_endpoints => "clusterip-three-endpoints",
+    session_affinity => "session-affinity",
+    etp_local_loadbalancer => "etp-local-loadbalancer",
 }
