@@ -25,6 +25,8 @@ pub mod trace;
 mod trace_rule;
 
 #[cfg(test)]
+mod api_tests;
+#[cfg(test)]
 mod fixture_tests;
 #[cfg(test)]
 mod trace_tests;
