@@ -105,6 +105,8 @@ fn load_files(paths: &[PathBuf]) -> Result<Snapshot, InputError> {
     Ok(snapshot)
 }
 
+/// k8s-openapi fills in missing required fields with defaults, so check the ones the
+/// rules depend on here, where the file and line are known.
 fn check_names(doc: &Value) -> Result<(), String> {
     let items: Vec<&Value> = match doc.get("items").and_then(Value::as_array) {
         Some(items) => items.iter().collect(),
@@ -112,12 +114,37 @@ fn check_names(doc: &Value) -> Result<(), String> {
     };
     for item in items {
         let kind = item.get("kind").and_then(Value::as_str).unwrap_or("object");
-        if item
+        let Some(name) = item
             .pointer("/metadata/name")
             .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
+            .filter(|n| !n.is_empty())
+        else {
             return Err(format!("{kind} has no metadata.name"));
+        };
+        let missing = |what: &str| Err(format!("{kind} {name:?} is missing {what}"));
+        match kind {
+            "Service" => {
+                let ports = item.pointer("/spec/ports").and_then(Value::as_array);
+                for (i, port) in ports.into_iter().flatten().enumerate() {
+                    if !port.get("port").is_some_and(Value::is_i64) {
+                        return missing(&format!("spec.ports[{i}].port"));
+                    }
+                }
+            }
+            "EndpointSlice" => {
+                if !item.get("addressType").is_some_and(Value::is_string) {
+                    return missing("addressType");
+                }
+                let Some(endpoints) = item.get("endpoints").and_then(Value::as_array) else {
+                    return missing("endpoints");
+                };
+                for (i, ep) in endpoints.iter().enumerate() {
+                    if !ep.get("addresses").is_some_and(Value::is_array) {
+                        return missing(&format!("endpoints[{i}].addresses"));
+                    }
+                }
+            }
+            _ => {}
         }
     }
     Ok(())
