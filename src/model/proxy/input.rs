@@ -1,0 +1,303 @@
+//! From Services and EndpointSlices to kube-proxy's service ports and endpoints
+//! (§2 and §3 of the spec).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+
+use super::ip::{Cidr, IpFamily, join_host_port, parse_ip_sloppy};
+use super::naming::{ChainNames, sep_chain};
+use crate::model::Snapshot;
+
+/// One entry of a Service's `spec.ports`, as the proxier sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServicePortInfo {
+    pub namespace: String,
+    pub service: String,
+    pub port_name: String,
+    /// The string N: `ns/name` or `ns/name:port` (§2.3).
+    pub name: String,
+    /// Lower-case protocol (`tcp`, `udp`, `sctp`).
+    pub protocol: String,
+    pub cluster_ip: IpAddr,
+    pub port: i32,
+    pub node_port: i32,
+    pub external_ips: Vec<IpAddr>,
+    pub load_balancer_vips: Vec<IpAddr>,
+    pub source_ranges: Vec<Cidr>,
+    /// Sticky time in seconds when sessionAffinity is ClientIP.
+    pub affinity_seconds: Option<i32>,
+    pub external_policy_local: bool,
+    pub internal_policy_local: bool,
+    pub health_check_node_port: i32,
+    pub chains: ChainNames,
+    /// Endpoints sorted by their endpoint string in byte order (§3).
+    pub endpoints: Vec<Endpoint>,
+}
+
+impl ServicePortInfo {
+    pub fn externally_accessible(&self) -> bool {
+        self.node_port != 0 || !self.load_balancer_vips.is_empty() || !self.external_ips.is_empty()
+    }
+
+    pub fn uses_cluster_endpoints(&self) -> bool {
+        !self.internal_policy_local || self.externally_accessible()
+    }
+
+    pub fn uses_local_endpoints(&self) -> bool {
+        self.internal_policy_local || (self.external_policy_local && self.externally_accessible())
+    }
+}
+
+/// One endpoint of a service port.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: i32,
+    /// `ip:port` or `[ip]:port`.
+    pub endpoint: String,
+    /// `KUBE-SEP-...` chain of this endpoint.
+    pub sep_chain: String,
+    pub node_name: Option<String>,
+    pub is_local: bool,
+    pub ready: bool,
+    pub serving: bool,
+    pub terminating: bool,
+    pub zone_hints: Option<Vec<String>>,
+    pub node_hints: Option<Vec<String>>,
+}
+
+impl Serialize for Cidr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+use serde::Serialize;
+
+/// The cluster IP of `family`, or `None` when the Service is skipped (§2.1).
+fn family_cluster_ip(svc: &Service, family: IpFamily) -> Option<IpAddr> {
+    let spec = svc.spec.as_ref()?;
+    if spec.type_.as_deref() == Some("ExternalName") {
+        return None;
+    }
+    let primary = spec.cluster_ip.as_deref().unwrap_or("");
+    if primary.is_empty() || primary == "None" {
+        return None;
+    }
+    let families = spec.ip_families.as_deref().unwrap_or(&[]);
+    let text = if families.is_empty() {
+        let ip = parse_ip_sloppy(primary)?;
+        return (IpFamily::of(&ip) == family).then_some(ip);
+    } else {
+        let idx = families.iter().position(|f| f == family.as_str())?;
+        let ips = spec.cluster_ips.as_deref().unwrap_or(&[]);
+        match ips.get(idx) {
+            Some(ip) => ip.as_str(),
+            None if idx == 0 => primary,
+            None => return None,
+        }
+    };
+    parse_ip_sloppy(text).filter(|ip| IpFamily::of(ip) == family)
+}
+
+type PortKey = (String, String, String, String); // namespace, service, port name, protocol
+
+/// Builds every service port of `family`, with its endpoints, sorted by N then protocol.
+pub fn service_ports(
+    snapshot: &Snapshot,
+    family: IpFamily,
+    node_name: &str,
+) -> Vec<ServicePortInfo> {
+    let endpoints = collect_endpoints(snapshot, family, node_name);
+    let mut out = Vec::new();
+    for svc in &snapshot.services {
+        let Some(cluster_ip) = family_cluster_ip(svc, family) else {
+            continue;
+        };
+        let Some(spec) = svc.spec.as_ref() else {
+            continue;
+        };
+        let namespace = svc
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let service = svc.metadata.name.clone().unwrap_or_default();
+        let svc_type = spec.type_.as_deref().unwrap_or("");
+        let of_family = |list: &Option<Vec<String>>| -> Vec<IpAddr> {
+            list.iter()
+                .flatten()
+                .filter_map(|s| parse_ip_sloppy(s))
+                .filter(|ip| IpFamily::of(ip) == family)
+                .collect()
+        };
+        let external_ips = of_family(&spec.external_ips);
+        let load_balancer_vips: Vec<IpAddr> = svc
+            .status
+            .as_ref()
+            .and_then(|s| s.load_balancer.as_ref())
+            .and_then(|lb| lb.ingress.as_ref())
+            .into_iter()
+            .flatten()
+            .filter(|ing| ing.ip_mode.as_deref().is_none_or(|m| m == "VIP"))
+            .filter_map(|ing| ing.ip.as_deref().filter(|ip| !ip.is_empty()))
+            .filter_map(parse_ip_sloppy)
+            .filter(|ip| IpFamily::of(ip) == family)
+            .collect();
+        let source_ranges: Vec<Cidr> = spec
+            .load_balancer_source_ranges
+            .iter()
+            .flatten()
+            .filter_map(|s| Cidr::parse_sloppy(s.trim()))
+            .filter(|c| c.family() == family)
+            .collect();
+        let affinity_seconds = (spec.session_affinity.as_deref() == Some("ClientIP")).then(|| {
+            spec.session_affinity_config
+                .as_ref()
+                .and_then(|c| c.client_ip.as_ref())
+                .and_then(|c| c.timeout_seconds)
+                .unwrap_or(10800)
+        });
+        let api_external = matches!(svc_type, "LoadBalancer" | "NodePort")
+            || (svc_type == "ClusterIP" && !spec.external_ips.as_deref().unwrap_or(&[]).is_empty());
+        let external_policy_local =
+            api_external && spec.external_traffic_policy.as_deref() == Some("Local");
+        let internal_policy_local = spec.internal_traffic_policy.as_deref() == Some("Local");
+        let health_check_node_port = if svc_type == "LoadBalancer" && external_policy_local {
+            spec.health_check_node_port.unwrap_or(0)
+        } else {
+            0
+        };
+        for port in spec.ports.iter().flatten() {
+            let port_name = port.name.clone().unwrap_or_default();
+            let protocol_upper = port.protocol.clone().unwrap_or_else(|| "TCP".into());
+            let protocol = protocol_upper.to_ascii_lowercase();
+            let name = if port_name.is_empty() {
+                format!("{namespace}/{service}")
+            } else {
+                format!("{namespace}/{service}:{port_name}")
+            };
+            let key = (
+                namespace.clone(),
+                service.clone(),
+                port_name.clone(),
+                protocol_upper,
+            );
+            let mut eps: Vec<Endpoint> = endpoints
+                .get(&key)
+                .map(|m| m.values().cloned().collect())
+                .unwrap_or_default();
+            for ep in &mut eps {
+                ep.sep_chain = sep_chain(&name, &protocol, &ep.endpoint);
+            }
+            out.push(ServicePortInfo {
+                chains: ChainNames::new(&name, &protocol),
+                namespace: namespace.clone(),
+                service: service.clone(),
+                port_name,
+                name,
+                protocol,
+                cluster_ip,
+                port: port.port,
+                node_port: port.node_port.unwrap_or(0),
+                external_ips: external_ips.clone(),
+                load_balancer_vips: load_balancer_vips.clone(),
+                source_ranges: source_ranges.clone(),
+                affinity_seconds,
+                external_policy_local,
+                internal_policy_local,
+                health_check_node_port,
+                endpoints: eps,
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.name, &a.protocol).cmp(&(&b.name, &b.protocol)));
+    out
+}
+
+/// Endpoints per (namespace, service, port name, protocol), keyed and so sorted by the
+/// endpoint string; a non-terminating duplicate wins (§3).
+fn collect_endpoints(
+    snapshot: &Snapshot,
+    family: IpFamily,
+    node_name: &str,
+) -> BTreeMap<PortKey, BTreeMap<String, Endpoint>> {
+    let mut out: BTreeMap<PortKey, BTreeMap<String, Endpoint>> = BTreeMap::new();
+    for slice in &snapshot.endpoint_slices {
+        if let Some((key_base, slice)) = usable_slice(slice, family) {
+            for port in slice.ports.iter().flatten() {
+                let (Some(port_name), Some(number)) = (port.name.as_ref(), port.port) else {
+                    continue;
+                };
+                if number == 0 {
+                    continue;
+                }
+                let protocol = port.protocol.clone().unwrap_or_else(|| "TCP".into());
+                let key = (
+                    key_base.0.clone(),
+                    key_base.1.clone(),
+                    port_name.clone(),
+                    protocol,
+                );
+                let group = out.entry(key).or_default();
+                for ep in &slice.endpoints {
+                    let Some(ip) = ep.addresses.first().and_then(|a| parse_ip_sloppy(a)) else {
+                        continue;
+                    };
+                    let cond = ep.conditions.as_ref();
+                    let endpoint = join_host_port(&ip, number);
+                    let new = Endpoint {
+                        ip,
+                        port: number,
+                        endpoint: endpoint.clone(),
+                        sep_chain: String::new(),
+                        node_name: ep.node_name.clone(),
+                        is_local: ep.node_name.as_deref().is_some_and(|n| n == node_name),
+                        ready: cond.and_then(|c| c.ready).unwrap_or(true),
+                        serving: cond.and_then(|c| c.serving).unwrap_or(true),
+                        terminating: cond.and_then(|c| c.terminating).unwrap_or(false),
+                        zone_hints: ep.hints.as_ref().and_then(|h| {
+                            h.for_zones
+                                .as_ref()
+                                .map(|z| z.iter().map(|z| z.name.clone()).collect())
+                        }),
+                        node_hints: ep.hints.as_ref().and_then(|h| {
+                            h.for_nodes
+                                .as_ref()
+                                .map(|z| z.iter().map(|z| z.name.clone()).collect())
+                        }),
+                    };
+                    if new.terminating && group.contains_key(&endpoint) {
+                        continue;
+                    }
+                    group.insert(endpoint, new);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn usable_slice(
+    slice: &EndpointSlice,
+    family: IpFamily,
+) -> Option<((String, String), &EndpointSlice)> {
+    if slice.address_type != family.as_str() {
+        return None;
+    }
+    let namespace = slice
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    slice.metadata.name.as_ref()?;
+    let service = slice
+        .metadata
+        .labels
+        .as_ref()?
+        .get("kubernetes.io/service-name")?
+        .clone();
+    Some(((namespace, service), slice))
+}
