@@ -33,6 +33,9 @@ pub struct ChainArgs {
     /// The cluster's DNS domain
     #[arg(long, default_value = "cluster.local", value_name = "DOMAIN")]
     pub cluster_domain: String,
+    /// Show the kube-proxy rules of this node (default: the first node by name)
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
 }
 
 pub async fn run(cluster: &ClusterArgs, args: ChainArgs) -> color_eyre::Result<ExitCode> {
@@ -40,6 +43,7 @@ pub async fn run(cluster: &ClusterArgs, args: ChainArgs) -> color_eyre::Result<E
     let snap = snapshot(cluster, &args.files).await?;
     let opts = ChainOptions {
         cluster_domain: args.cluster_domain.clone(),
+        node: args.node.clone(),
         ..ChainOptions::default()
     };
     let chain = chain::build(&snap, &args.namespace, name, &opts)
@@ -182,6 +186,18 @@ pub fn render(c: &ServiceChain) -> String {
     for p in &c.ports {
         port_section(&mut o, p, c);
     }
+    let any_unused = c
+        .ports
+        .iter()
+        .flat_map(|p| &p.endpoints)
+        .any(|e| e.probability.is_none());
+    if matches!(c.proxy, chain::ProxyView::Rendered { .. }) && any_unused {
+        let _ = writeln!(
+            o,
+            "\n(% = share of new connections to the cluster IP; unused = not in kube-proxy's list: \
+             it uses ready endpoints, and serving terminating ones only when none is ready)"
+        );
+    }
     section(&mut o, "Pods");
     if c.pods.is_empty() {
         let _ = writeln!(o, "  (none)");
@@ -322,11 +338,7 @@ pub fn render(c: &ServiceChain) -> String {
         let _ = writeln!(o, "  {} {}  → {}", d.qtype.as_str(), d.name, ans);
     }
     section(&mut o, "kube-proxy");
-    match &c.proxy {
-        chain::ProxyView::Unavailable { reason } => {
-            let _ = writeln!(o, "  not shown: {reason}");
-        }
-    }
+    proxy_section(&mut o, &c.proxy);
     if !c.warnings.is_empty() {
         section(&mut o, "Warnings");
         for w in &c.warnings {
@@ -381,7 +393,18 @@ fn port_section(o: &mut String, p: &PortChain, c: &ServiceChain) {
         } else {
             ("├─", "│  ")
         };
-        let _ = writeln!(o, "{branch} {}  {}  {}", e.endpoint, state(e), where_(e, c));
+        let share = match (&c.proxy, e.probability) {
+            (chain::ProxyView::Rendered { .. }, Some(p)) => format!("{:>6}  ", percent(p)),
+            (chain::ProxyView::Rendered { .. }, None) => "unused  ".to_string(),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "{branch} {}  {}{share}{}",
+            e.endpoint,
+            state(e),
+            where_(e, c)
+        );
         if let Some(why) = &e.why {
             let _ = writeln!(o, "{cont}   {why}");
         }
@@ -394,6 +417,83 @@ fn port_section(o: &mut String, p: &PortChain, c: &ServiceChain) {
         for x in &p.excluded {
             let _ = writeln!(o, "     ✗ {}: {}", x.pod, x.detail);
         }
+    }
+}
+
+fn proxy_section(o: &mut String, p: &chain::ProxyView) {
+    let (node, ports, rules) = match p {
+        chain::ProxyView::Unavailable { reason } => {
+            let _ = writeln!(o, "  no rules: {reason}");
+            return;
+        }
+        chain::ProxyView::Rendered { node, ports, rules } => (node, ports, rules),
+    };
+    let node_name = if node.name.is_empty() {
+        "(no node)"
+    } else {
+        &node.name
+    };
+    let _ = writeln!(
+        o,
+        "  on {node_name} ({}, {})",
+        node.family.as_str(),
+        node.config
+    );
+    for n in &node.notes {
+        let _ = writeln!(o, "  note: {n}");
+    }
+    for plan in ports {
+        let _ = write!(o, "  {} {}/{}: ", plan.name, plan.port, plan.protocol);
+        if !plan.has_endpoints {
+            let _ = writeln!(o, "no usable endpoints: REJECT");
+            continue;
+        }
+        if plan.internal.is_empty() {
+            let _ = writeln!(
+                o,
+                "no local endpoint on this node: DROP ({})",
+                plan.internal_chain
+            );
+            continue;
+        }
+        let eps: Vec<String> = plan
+            .internal
+            .iter()
+            .map(|c| format!("{} {}", c.endpoint, percent(c.probability)))
+            .collect();
+        let _ = writeln!(
+            o,
+            "cluster IP → {} → {}",
+            plan.internal_chain,
+            eps.join(", ")
+        );
+        if let Some(s) = plan.session_affinity_seconds {
+            let _ = writeln!(
+                o,
+                "    sessionAffinity ClientIP: a client sticks to its endpoint for {s}s"
+            );
+        }
+    }
+    if !rules.nat.is_empty() {
+        let _ = writeln!(o, "  nat rules:");
+        for l in &rules.nat {
+            let _ = writeln!(o, "    {l}");
+        }
+    }
+    if !rules.filter.is_empty() {
+        let _ = writeln!(o, "  filter rules:");
+        for l in &rules.filter {
+            let _ = writeln!(o, "    {l}");
+        }
+    }
+}
+
+fn percent(p: f64) -> String {
+    let v = p * 100.0;
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}%")
+    } else {
+        format!("{v:.1}%")
     }
 }
 

@@ -104,7 +104,7 @@ pub fn build(
         }
     }
 
-    let ports: Vec<PortChain> = spec
+    let mut ports: Vec<PortChain> = spec
         .ports
         .iter()
         .flatten()
@@ -126,14 +126,45 @@ pub fn build(
 
     let nodes = node_views(snap, &pods, &ports);
     let dns_names = dns::service_names(snap, ns, name, &opts.cluster_domain, opts.ttl);
-    let proxy = ProxyView::Unavailable {
-        reason: if spec.type_.as_deref() == Some("ExternalName") {
-            "ExternalName Service: kube-proxy writes no rules for it".into()
-        } else if service.headless {
-            "headless Service: kube-proxy writes no rules; clients connect to the pod IPs DNS returns".into()
-        } else {
-            "kube-proxy rule rendering is not wired into kdive chain yet".into()
-        },
+    let is_external_name = spec.type_.as_deref() == Some("ExternalName");
+    let proxy = if is_external_name {
+        ProxyView::Unavailable {
+            reason: "ExternalName Service: kube-proxy writes no rules for it".into(),
+        }
+    } else if service.headless {
+        ProxyView::Unavailable {
+            reason: "headless Service: kube-proxy writes no rules; clients connect to the pod IPs DNS returns".into(),
+        }
+    } else if service.cluster_ips.is_empty() {
+        ProxyView::Unavailable {
+            reason: "the Service has no cluster IP: kube-proxy skips it".into(),
+        }
+    } else {
+        let family = proxy::family_of(&service.cluster_ips);
+        let (popts, node) = proxy::options_for(snap, opts.node.as_deref(), family);
+        let (plans, rules) = proxy::service_proxy(snap, &popts, ns, name);
+        for port in &mut ports {
+            let pname = port.name.clone().unwrap_or_default();
+            let proto = port.protocol.to_ascii_lowercase();
+            let Some(plan) = plans
+                .iter()
+                .find(|p| p.port_name == pname && p.protocol == proto)
+            else {
+                continue;
+            };
+            for e in &mut port.endpoints {
+                e.probability = plan
+                    .internal
+                    .iter()
+                    .find(|c| c.endpoint == e.endpoint)
+                    .map(|c| c.probability);
+            }
+        }
+        ProxyView::Rendered {
+            node,
+            ports: plans,
+            rules,
+        }
     };
     Ok(ServiceChain {
         service,
@@ -479,6 +510,7 @@ fn endpoint_view(
         target_ref,
         pod_found: pod.is_some(),
         why,
+        probability: None,
     }
 }
 

@@ -21,7 +21,14 @@
 //!   "nodes": [NodeView],        // nodes those pods and endpoints run on, by name
 //!   "dns_names": [{"name": "web.demo.svc.cluster.local.", "type": "A", "rcode": "NOERROR",
 //!                  "records": [Record]}],          // see model::dns
-//!   "proxy": {"status": "unavailable", "reason": "…"},
+//!   "proxy": {"status": "unavailable", "reason": "…"}
+//!          | {"status": "rendered",
+//!             "node": {"name": "node-a", "family": "IPv4",
+//!                      "config": "defaults" | "configmap kube-system/kube-proxy",
+//!                      "notes": ["…"]},
+//!             "ports": [ServicePortPlan],   // model::proxy: internal/external endpoint
+//!                                           // choices with probability, chains, has_endpoints
+//!             "rules": {"chains": [..], "filter": ["-A …"], "nat": ["-A …"]}},
 //!   "warnings": ["…"]
 //! }
 //! PortChain = {
@@ -41,7 +48,8 @@
 //!   "node_name": "node-a" | null, "zone": "eu-west-1a" | null, "hostname": null,
 //!   "target_ref": {"kind": "Pod", "namespace": "demo", "name": "web-…"} | null,
 //!   "pod_found": true,
-//!   "why": "pod not ready: …" | null         // why ready is false, from the pod
+//!   "why": "pod not ready: …" | null,        // why ready is false, from the pod
+//!   "probability": 0.5 | null                // from proxy.ports[].internal; null = unused
 //! }
 //! PodView = {
 //!   "name", "phase", "ready": bool, "pod_ip", "node_name", "terminating": bool,
@@ -54,9 +62,10 @@
 //! ```
 //! Conditions are read as kube-proxy reads them: a missing `ready` or `serving` is true,
 //! a missing `terminating` is false. Which endpoints kube-proxy uses, and with what
-//! probability, is kube-proxy's decision, shown under `proxy` (not re-derived here).
+//! probability, comes from `model::proxy` (not re-derived here).
 
 mod build;
+pub mod proxy;
 
 use std::collections::BTreeMap;
 
@@ -69,6 +78,8 @@ pub use build::build;
 use crate::model::Snapshot;
 use crate::model::dns::DnsName;
 use crate::model::probes::ContainerSummary;
+use crate::model::proxy::{ServicePortPlan, ServiceRules};
+pub use proxy::ProxyNode;
 
 /// Label that ties an EndpointSlice to its Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -166,6 +177,9 @@ pub struct EndpointView {
     pub target_ref: Option<ObjectRef>,
     pub pod_found: bool,
     pub why: Option<String>,
+    /// Share of new connections to the cluster IP that kube-proxy (on the node shown under
+    /// `proxy`) sends here; `None` when it does not use this endpoint or shows no rules.
+    pub probability: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -247,12 +261,18 @@ pub struct NodeView {
     pub pods: Vec<String>,
 }
 
-/// The Service's kube-proxy rules and per-endpoint probabilities.
+/// The Service's kube-proxy rules and per-endpoint probabilities, from `model::proxy`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ProxyView {
-    /// Not computed; `reason` says why.
+    /// No rules (headless, ExternalName, no cluster IP); `reason` says why.
     Unavailable { reason: String },
+    /// One node's kube-proxy: endpoint selection per service port, and the Service's lines.
+    Rendered {
+        node: ProxyNode,
+        ports: Vec<ServicePortPlan>,
+        rules: ServiceRules,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -271,6 +291,8 @@ pub struct ServiceChain {
 pub struct ChainOptions {
     pub cluster_domain: String,
     pub ttl: u32,
+    /// Whose kube-proxy to show; `None` picks the first Node by name.
+    pub node: Option<String>,
 }
 
 impl Default for ChainOptions {
@@ -278,6 +300,7 @@ impl Default for ChainOptions {
         Self {
             cluster_domain: "cluster.local".into(),
             ttl: crate::model::dns::DEFAULT_TTL,
+            node: None,
         }
     }
 }
