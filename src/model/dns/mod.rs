@@ -10,7 +10,7 @@
 //!              "host_network": false, "dns_policy": "ClusterFirst",
 //!              "mode": "cluster" | "node" | "none", "notes": ["…"]},
 //!   "resolv_conf": {"search": [..], "nameservers": [..], "options": ["ndots:5"],
-//!                   "text": "search …\nnameserver …\noptions ndots:5\n",
+//!                   "ndots": 5, "text": "search …\nnameserver …\noptions ndots:5\n",
 //!                   "node_part_unknown": false},
 //!   "server": {"kind": "coredns" | "upstream", "address": "10.96.0.10",
 //!              "service": "kube-system/kube-dns" | null,
@@ -22,7 +22,12 @@
 //!              "candidate": 0 | null,                      // index into candidates
 //!              "records": [Record]},
 //!   "service": "demo/web" | null,     // the ClusterIP Service the answer points at
-//!   "dnat": {"status": "unavailable", "reason": "…"} | null
+//!   "dnat": null | {"status": "rendered",          // kube-proxy on the client's node
+//!            "node": {"name": "node-a", "family": "IPv4", "config": "defaults", "notes": []},
+//!            "ports": [{"name": "demo/web:http", "port": 80, "protocol": "tcp",
+//!                       "verdict": "DNAT" | "REJECT" | "DROP", "chain": "KUBE-SVC-…",
+//!                       "endpoints": [{"endpoint": "10.244.1.5:8080", "node_name": "node-a",
+//!                                      "probability": 0.5}]}]}
 //! }
 //! Answer = {"server": "coredns" | "upstream", "rcode": "NOERROR" | "NXDOMAIN" | "UNKNOWN",
 //!           "records": [Record], "explanation": "ClusterIP Service demo/web"}
@@ -32,7 +37,7 @@
 //! ```
 //! `UNKNOWN` means the query leaves the cluster (forwarded upstream, or the nameserver is
 //! not the cluster DNS), where kdive cannot know the answer. `dnat` is the kube-proxy
-//! step for a ClusterIP answer; it stays `unavailable` until the kube-proxy model is wired in.
+//! step for a ClusterIP answer, from `model::proxy` (endpoint selection is not re-derived).
 
 pub mod coredns;
 pub mod resolv;
@@ -44,7 +49,9 @@ use serde::Serialize;
 pub use resolv::{KubeletMode, PodResolv, ResolvConf};
 
 use crate::model::Snapshot;
+use crate::model::chain::proxy as chain_proxy;
 use crate::model::chain::{ns_of, service_slices};
+use crate::model::proxy::IpFamily;
 
 /// CoreDNS's TTL in the kubeadm default Corefile (`ttl 30`).
 pub const DEFAULT_TTL: u32 = 30;
@@ -177,6 +184,8 @@ pub struct ResolvView {
     pub search: Vec<String>,
     pub nameservers: Vec<String>,
     pub options: Vec<String>,
+    /// The `ndots` the resolver uses (1 when no option sets it).
+    pub ndots: usize,
     pub text: String,
     pub node_part_unknown: bool,
 }
@@ -213,11 +222,35 @@ pub struct Outcome {
     pub records: Vec<Record>,
 }
 
-/// The kube-proxy step after a ClusterIP answer.
+/// The kube-proxy step after a ClusterIP answer, from `model::proxy` on the client's node.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Dnat {
-    Unavailable { reason: String },
+    Rendered {
+        node: crate::model::chain::ProxyNode,
+        ports: Vec<DnatPort>,
+    },
+}
+
+/// Where kube-proxy sends a new connection to one port of the Service's cluster IP.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DnatPort {
+    /// The service-port string, `ns/svc:port`.
+    pub name: String,
+    pub port: i32,
+    pub protocol: String,
+    /// `"DNAT"`, `"REJECT"` (no endpoints) or `"DROP"` (internalTrafficPolicy Local and
+    /// no endpoint on this node).
+    pub verdict: &'static str,
+    pub chain: String,
+    pub endpoints: Vec<DnatTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DnatTarget {
+    pub endpoint: String,
+    pub node_name: Option<String>,
+    pub probability: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -406,8 +439,16 @@ pub fn lookup(snap: &Snapshot, req: &DnsRequest) -> Result<DnsLookup, DnsError> 
         .candidate
         .filter(|_| result.status == Status::Answered)
         .and_then(|i| clusterip_service(snap, &zone, &candidates[i].name));
-    let dnat = service.as_ref().map(|_| Dnat::Unavailable {
-        reason: "the kube-proxy model is not wired into kdive dns yet".into(),
+    let dnat = service.as_ref().and_then(|svc| {
+        let (ns, name) = svc.split_once('/')?;
+        let ip = result.records.first()?.data.parse::<IpAddr>().ok()?;
+        Some(dnat_for(
+            snap,
+            spec.and_then(|s| s.node_name.as_deref()),
+            IpFamily::of(&ip),
+            ns,
+            name,
+        ))
     });
     let rc = &pr.resolv_conf;
     Ok(DnsLookup {
@@ -428,6 +469,7 @@ pub fn lookup(snap: &Snapshot, req: &DnsRequest) -> Result<DnsLookup, DnsError> 
             search: rc.search.clone(),
             nameservers: rc.nameservers.clone(),
             options: rc.options.clone(),
+            ndots: rc.ndots(),
             text: rc.text(),
             node_part_unknown: pr.node_part_unknown,
         },
@@ -437,6 +479,37 @@ pub fn lookup(snap: &Snapshot, req: &DnsRequest) -> Result<DnsLookup, DnsError> 
         service,
         dnat,
     })
+}
+
+fn dnat_for(snap: &Snapshot, node: Option<&str>, family: IpFamily, ns: &str, name: &str) -> Dnat {
+    let (opts, node) = chain_proxy::options_for(snap, node, family);
+    let (plans, _) = chain_proxy::service_proxy(snap, &opts, ns, name);
+    let ports = plans
+        .into_iter()
+        .map(|p| DnatPort {
+            verdict: if !p.has_endpoints {
+                "REJECT"
+            } else if p.internal.is_empty() {
+                "DROP"
+            } else {
+                "DNAT"
+            },
+            name: p.name,
+            port: p.port,
+            protocol: p.protocol,
+            chain: p.internal_chain,
+            endpoints: p
+                .internal
+                .into_iter()
+                .map(|c| DnatTarget {
+                    endpoint: c.endpoint,
+                    node_name: c.node_name,
+                    probability: c.probability,
+                })
+                .collect(),
+        })
+        .collect();
+    Dnat::Rendered { node, ports }
 }
 
 fn server_view(snap: &Snapshot, rc: &ResolvConf, cluster_dns: &[String]) -> ServerView {
