@@ -150,6 +150,12 @@ pub fn render(l: &DnsLookup) -> String {
     }
     let _ = writeln!(o);
     match (&l.server.kind, &l.server.address) {
+        (_, None) if l.resolv_conf.node_part_unknown => {
+            let _ = writeln!(
+                o,
+                "nameserver: the node's (not visible to kdive, nor are its answers)"
+            );
+        }
         (_, None) => {
             let _ = writeln!(
                 o,
@@ -182,7 +188,12 @@ pub fn render(l: &DnsLookup) -> String {
     } else {
         format!("{dots} dot(s) < ndots {nd}: search list first, the name as given last")
     };
-    let _ = writeln!(o, "{order}");
+    let assumed = if l.resolv_conf.node_part_unknown && c.mode == KubeletMode::Node {
+        " (assuming the node's file sets no ndots and no search)"
+    } else {
+        ""
+    };
+    let _ = writeln!(o, "{order}{assumed}");
     for (i, cand) in l.candidates.iter().enumerate() {
         let _ = writeln!(o, "  {}. {}  ({})", i + 1, cand.name, cand.via);
         if !cand.tried {
@@ -205,7 +216,18 @@ pub fn render(l: &DnsLookup) -> String {
     match l.result.status {
         Status::Answered => {
             let i = l.result.candidate.unwrap_or(0);
-            let data: Vec<&str> = l.result.records.iter().map(|r| r.data.as_str()).collect();
+            let data: Vec<String> = l
+                .result
+                .records
+                .iter()
+                .map(|r| {
+                    if r.type_ == l.query.qtype.as_str() {
+                        r.data.clone()
+                    } else {
+                        format!("{} {}", r.type_, r.data)
+                    }
+                })
+                .collect();
             let _ = writeln!(o, "Answer (candidate {}): {}", i + 1, data.join(", "));
         }
         Status::Nxdomain => {
@@ -216,9 +238,14 @@ pub fn render(l: &DnsLookup) -> String {
         }
         Status::Unknown => {
             let i = l.result.candidate.unwrap_or(0);
+            let more = if i + 1 < l.candidates.len() {
+                "; if that is NXDOMAIN the resolver goes on down the list"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 o,
-                "Answer: decided outside the cluster (candidate {}); if that is NXDOMAIN the resolver goes on down the list",
+                "Answer: decided outside the cluster (candidate {}), not visible to kdive{more}",
                 i + 1
             );
         }

@@ -44,25 +44,28 @@ pub(super) fn answer(snap: &Snapshot, zone: &str, qname: &str, qtype: QType, ttl
         return Answer::coredns(Rcode::NoError, Vec::new(), "zone structure name: NODATA");
     }
     let segs: Vec<&str> = base.split('.').collect();
-    let mut i = segs.len() - 1;
+    let i = segs.len() - 1;
     let kind = segs[i];
     if kind != "svc" && kind != "pod" {
         return nx(format!("{kind:?} is neither \"svc\" nor \"pod\""));
     }
+    // Label count first, as CoreDNS's request parsing rejects long names before any lookup.
     let namespace = segs[i - 1];
+    let rest = i.saturating_sub(2);
+    if i >= 2 && rest > 2 {
+        return nx("too many labels for a service name".into());
+    }
     if !namespace_exists(snap, namespace) {
         return nx(format!("namespace {namespace:?} does not exist"));
     }
     if i == 1 {
         return Answer::coredns(Rcode::NoError, Vec::new(), "namespace name: NODATA");
     }
-    i -= 2;
-    let name = segs[i];
-    let (endpoint, port, proto) = match i {
+    let name = segs[rest];
+    let (endpoint, port, proto) = match rest {
         0 => (None, None, None),
         1 => (Some(segs[0]), None, None),
-        2 => (None, Some(strip_us(segs[0])), Some(strip_us(segs[1]))),
-        _ => return nx("too many labels for a service name".into()),
+        _ => (None, Some(strip_us(segs[0])), Some(strip_us(segs[1]))),
     };
     if kind == "pod" {
         return pod_answer(qname, name, qtype, ttl);
