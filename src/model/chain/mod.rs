@@ -324,4 +324,4 @@ fn hint(known: &[String]) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -285,10 +285,3 @@ pub fn cluster_ips(svc: &Service) -> Vec<String> {
         .filter(|ip| !ip.is_empty() && ip != "None")
         .collect()
 }
-
-#[cfg(test)]
-impl Answer {
-    pub(crate) fn datas(&self) -> Vec<String> {
-        self.records.iter().map(|r| r.data.clone()).collect()
-    }
-}
