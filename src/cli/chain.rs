@@ -128,17 +128,59 @@ fn check_names(doc: &serde_json::Value, path: &Path, line: usize) -> Result<(), 
         }
         return Ok(());
     }
-    let named = doc
+    if kind.is_empty() {
+        return Ok(()); // Snapshot::add_value reports it.
+    }
+    let at = |what: String| InputError::new(format!("{}:{line}: {what}", path.display()));
+    let name = doc
         .pointer("/metadata/name")
         .and_then(|n| n.as_str())
-        .is_some_and(|n| !n.is_empty());
-    if !named && !kind.is_empty() {
-        return Err(InputError::new(format!(
-            "{}:{line}: {kind} has no metadata.name",
-            path.display()
-        )));
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| at(format!("{kind} has no metadata.name")))?;
+    // Fields the API server requires but the typed structs would quietly default.
+    let missing = match kind {
+        "EndpointSlice" => required_field(doc, "/addressType").or_else(|| {
+            each(doc, "/endpoints", |i, e| {
+                e.get("addresses")
+                    .is_none_or(|a| !a.is_array())
+                    .then(|| format!("endpoints[{i}].addresses"))
+            })
+        }),
+        "Pod" => doc
+            .pointer("/spec/containers")
+            .is_none_or(|c| !c.is_array())
+            .then(|| "spec.containers".to_string()),
+        "Service" => each(doc, "/spec/ports", |i, p| {
+            p.get("port")
+                .is_none_or(|n| !n.is_i64())
+                .then(|| format!("spec.ports[{i}].port"))
+        }),
+        _ => None,
+    };
+    match missing {
+        Some(field) => Err(at(format!("{kind} {name:?} is missing {field}"))),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+fn required_field(doc: &serde_json::Value, pointer: &str) -> Option<String> {
+    let present = doc
+        .pointer(pointer)
+        .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
+    (!present).then(|| pointer.trim_start_matches('/').replace('/', "."))
+}
+
+fn each(
+    doc: &serde_json::Value,
+    pointer: &str,
+    f: impl Fn(usize, &serde_json::Value) -> Option<String>,
+) -> Option<String> {
+    doc.pointer(pointer)
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .find_map(|(i, v)| f(i, v))
 }
 
 /// The human-readable diagram: Service → port → endpoints → pods → nodes.
