@@ -321,3 +321,43 @@ fn bad_flags_exit_2() {
         "not an IP address",
     );
 }
+
+#[test]
+fn chain_nodeport_local_per_node() {
+    let run = |node: &str| {
+        let files = [
+            fixture("cluster.yaml"),
+            fixture("demo.yaml"),
+            fixture("nodeport.yaml"),
+        ];
+        ok_stdout(&kdive(&[
+            "chain",
+            "svc/web-public",
+            "-n",
+            "demo",
+            "--node",
+            node,
+            "-f",
+            &files[0],
+            "-f",
+            &files[1],
+            "-f",
+            &files[2],
+        ]))
+    };
+    // Derivation in the fixture's header comment.
+    let b = run("node-b");
+    assert!(
+        b.contains("cluster IP → KUBE-SVC-")
+            && b.contains("10.244.1.5:8080 50%, 10.244.2.7:8080 50%"),
+        "{b}"
+    );
+    assert!(b.contains("node port 30080 → KUBE-SVL-"), "{b}");
+    assert!(b.contains("→ 10.244.2.7:8080 100%"), "{b}");
+    let c = run("node-c");
+    assert!(c.contains("node port 30080 → KUBE-SVL-"), "{c}");
+    assert!(c.contains("no local endpoint on this node: DROP"), "{c}");
+    // web-legacy sits in the port-less slice: in a slice, but not under port http.
+    assert!(c.contains("web-legacy: targetPort \"http\""), "{c}");
+    assert!(c.contains("listed in slice web-public-q4m8z"), "{c}");
+}

@@ -380,7 +380,7 @@ pub fn render(c: &ServiceChain) -> String {
         let _ = writeln!(o, "  {} {}  → {}", d.qtype.as_str(), d.name, ans);
     }
     section(&mut o, "kube-proxy");
-    proxy_section(&mut o, &c.proxy);
+    proxy_section(&mut o, &c.proxy, &c.service.type_);
     if !c.warnings.is_empty() {
         section(&mut o, "Warnings");
         for w in &c.warnings {
@@ -462,7 +462,7 @@ fn port_section(o: &mut String, p: &PortChain, c: &ServiceChain) {
     }
 }
 
-fn proxy_section(o: &mut String, p: &chain::ProxyView) {
+fn proxy_section(o: &mut String, p: &chain::ProxyView, svc_type: &str) {
     let (node, ports, rules) = match p {
         chain::ProxyView::Unavailable { reason } => {
             let _ = writeln!(o, "  no rules: {reason}");
@@ -509,6 +509,24 @@ fn proxy_section(o: &mut String, p: &chain::ProxyView) {
             plan.internal_chain,
             eps.join(", ")
         );
+        if plan.node_port != 0 || svc_type == "LoadBalancer" {
+            let eps: Vec<String> = plan
+                .external
+                .iter()
+                .map(|c| format!("{} {}", c.endpoint, percent(c.probability)))
+                .collect();
+            let via = if plan.node_port != 0 {
+                format!("node port {}", plan.node_port)
+            } else {
+                "load balancer".to_string()
+            };
+            let target = if eps.is_empty() {
+                "no local endpoint on this node: DROP".to_string()
+            } else {
+                eps.join(", ")
+            };
+            let _ = writeln!(o, "    {via} → {} → {target}", plan.external_chain);
+        }
         if let Some(s) = plan.session_affinity_seconds {
             let _ = writeln!(
                 o,

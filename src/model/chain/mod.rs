@@ -319,7 +319,21 @@ fn hint(known: &[String]) -> String {
     if known.is_empty() {
         " (no Services in that namespace)".into()
     } else {
-        format!(" (Services there: {})", known.join(", "))
+        format!(" (Services there: {})", capped(known))
+    }
+}
+
+/// A list for an error message, at most 10 names.
+pub(crate) fn capped(names: &[String]) -> String {
+    const MAX: usize = 10;
+    if names.len() <= MAX {
+        names.join(", ")
+    } else {
+        format!(
+            "{}, … and {} more",
+            names[..MAX].join(", "),
+            names.len() - MAX
+        )
     }
 }
 

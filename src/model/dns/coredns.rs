@@ -50,7 +50,9 @@ pub(super) fn answer(snap: &Snapshot, zone: &str, qname: &str, qtype: QType, ttl
         return nx(format!("{kind:?} is neither \"svc\" nor \"pod\""));
     }
     // Label count first, as CoreDNS's request parsing rejects long names before any lookup.
-    let namespace = segs[i - 1];
+    let Some(namespace) = i.checked_sub(1).map(|j| segs[j]) else {
+        return nx("no namespace label".into());
+    };
     let rest = i.saturating_sub(2);
     if i >= 2 && rest > 2 {
         return nx("too many labels for a service name".into());
@@ -101,8 +103,13 @@ pub(super) fn answer(snap: &Snapshot, zone: &str, qname: &str, qtype: QType, ttl
     let mut entries = Vec::new();
     let source;
     if headless || endpoint.is_some() {
+        let pnra = if spec.publish_not_ready_addresses == Some(true) {
+            " (publishNotReadyAddresses: the controller marks every pod's endpoint ready)"
+        } else {
+            ""
+        };
         source = format!(
-            "{} Service {namespace}/{name}: ready endpoints",
+            "{} Service {namespace}/{name}: ready endpoints{pnra}",
             if headless { "headless" } else { "endpoint of" }
         );
         for slice in service_slices(snap, namespace, name) {

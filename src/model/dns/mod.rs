@@ -50,7 +50,7 @@ pub use resolv::{KubeletMode, PodResolv, ResolvConf};
 
 use crate::model::Snapshot;
 use crate::model::chain::proxy as chain_proxy;
-use crate::model::chain::{ns_of, service_slices};
+use crate::model::chain::{capped, ns_of, service_slices};
 use crate::model::proxy::IpFamily;
 
 /// CoreDNS's TTL in the kubeadm default Corefile (`ttl 30`).
@@ -297,7 +297,7 @@ fn known_hint(known: &[String]) -> String {
     if known.is_empty() {
         " (no pods in that namespace)".into()
     } else {
-        format!(" (pods there: {})", known.join(", "))
+        format!(" (pods there: {})", capped(known))
     }
 }
 

@@ -281,3 +281,50 @@ fn json_shape_is_stable() {
     assert_eq!(v["result"]["status"], "answered");
     assert_eq!(v["dnat"]["status"], "rendered");
 }
+
+#[test]
+fn dual_stack_service_answers_a_and_aaaa() {
+    let mut snap = demo();
+    let svc = snap
+        .services
+        .iter_mut()
+        .find(|s| s.metadata.name.as_deref() == Some("web"))
+        .unwrap();
+    let spec = svc.spec.as_mut().unwrap();
+    spec.cluster_ips = Some(vec!["10.96.120.15".into(), "fd00:10:96::1f".into()]);
+    let fqdn = "web.demo.svc.cluster.local.";
+    let l = lookup(&snap, &req(fqdn, None, QType::Aaaa)).unwrap();
+    assert_eq!(l.result.records[0].data, "fd00:10:96::1f");
+    assert_eq!(l.result.records[0].type_, "AAAA");
+    let l = lookup(&snap, &req(fqdn, None, QType::A)).unwrap();
+    assert_eq!(l.result.records.len(), 1);
+    // SRV: one entry per (port, cluster IP) = 2 → weight 50, the duplicate target dropped.
+    let l = lookup(&snap, &req("_http._tcp.web", None, QType::Srv)).unwrap();
+    let data: Vec<&str> = l.result.records.iter().map(|r| r.data.as_str()).collect();
+    assert_eq!(data, ["0 50 80 web.demo.svc.cluster.local."]);
+    // The chain lists the AAAA name too.
+    let names = service_names(&snap, "demo", "web", "cluster.local", DEFAULT_TTL);
+    assert!(
+        names
+            .iter()
+            .any(|n| n.qtype == QType::Aaaa && n.records.len() == 1)
+    );
+}
+
+#[test]
+fn publish_not_ready_addresses_shows_in_the_answer() {
+    // The controller writes ready=true for every pod of a Service that publishes
+    // not-ready addresses; CoreDNS then answers with it. The slice in the fixture already
+    // says ready for both, so only the explanation changes.
+    let mut snap = demo();
+    let svc = snap
+        .services
+        .iter_mut()
+        .find(|s| s.metadata.name.as_deref() == Some("postgres"))
+        .unwrap();
+    svc.spec.as_mut().unwrap().publish_not_ready_addresses = Some(true);
+    let l = lookup(&snap, &req("postgres", None, QType::A)).unwrap();
+    assert_eq!(l.result.records.len(), 2);
+    let why = &l.candidates[0].answer.explanation;
+    assert!(why.contains("publishNotReadyAddresses"), "{why}");
+}
