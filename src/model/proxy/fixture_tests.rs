@@ -92,4 +92,16 @@ macro_rules! golden {
 
 golden! {
     overall => "overall",
+    sync_initial_two_clusterip => "sync-initial-two-clusterip",
+    clusterip_three_endpoints => "clusterip-three-endpoints",
+    session_affinity => "session-affinity",
+    etp_local_loadbalancer => "etp-local-loadbalancer",
+    itp_local => "itp-local",
+    terminating => "terminating",
+    no_endpoints => "no-endpoints",
+    multiport => "multiport",
+    ipv6_dual_stack => "ipv6-dual-stack",
+    proxy_options => "proxy-options",
+    no_services_random_fully => "no-services-random-fully",
+    bad_ips_and_skipped => "bad-ips-and-skipped",
 }

@@ -26,6 +26,8 @@ mod trace_rule;
 
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod trace_tests;
 
 pub use canonical::{TableSel, canonical_text, restore_text};
 pub use config::{ConfigError, KubeProxyConfig, LocalDetector, ProxyOptions};
