@@ -77,7 +77,23 @@ pub(super) fn answer(snap: &Snapshot, zone: &str, qname: &str, qtype: QType, ttl
         .iter()
         .find(|s| ns_of(&s.metadata) == namespace && s.metadata.name.as_deref() == Some(name))
     else {
-        return nx(format!("no Service {namespace}/{name}"));
+        // A pod's hostname.subdomain name exists only through a headless Service named
+        // like the subdomain; say so when a pod expects it.
+        let expecting = endpoint.and_then(|host| {
+            snap.pods.iter().find(|p| {
+                ns_of(&p.metadata) == namespace
+                    && p.spec.as_ref().is_some_and(|s| {
+                        s.hostname.as_deref() == Some(host) && s.subdomain.as_deref() == Some(name)
+                    })
+            })
+        });
+        return nx(match expecting {
+            Some(p) => format!(
+                "no Service {namespace}/{name}: pod {} sets hostname/subdomain for this name, but it exists only with a headless Service named {name:?}",
+                p.metadata.name.as_deref().unwrap_or("?")
+            ),
+            None => format!("no Service {namespace}/{name}"),
+        });
     };
     let spec = svc.spec.clone().unwrap_or_default();
     let svc_target = format!("{name}.{namespace}.svc.{zone}");

@@ -328,3 +328,17 @@ fn publish_not_ready_addresses_shows_in_the_answer() {
     let why = &l.candidates[0].answer.explanation;
     assert!(why.contains("publishNotReadyAddresses"), "{why}");
 }
+
+#[test]
+fn missing_headless_service_is_explained() {
+    let mut snap = demo();
+    snap.services
+        .retain(|s| s.metadata.name.as_deref() != Some("postgres"));
+    let l = lookup(&snap, &req("postgres-0.postgres", None, QType::A)).unwrap();
+    let why = &l.candidates[0].answer.explanation;
+    assert_eq!(l.candidates[0].answer.rcode, Rcode::NxDomain);
+    assert!(
+        why.contains("pod postgres-0 sets hostname/subdomain"),
+        "{why}"
+    );
+}
