@@ -162,6 +162,7 @@ pub struct ObjectRef {
     pub name: String,
 }
 
+/// One slice endpoint under one Service port (JSON: `EndpointView` in the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EndpointView {
     pub address: String,
@@ -204,6 +205,8 @@ pub struct Exclusion {
     pub detail: String,
 }
 
+/// One Service port: its targetPort per pod, the endpoints under it, the selected pods
+/// that are not (JSON: `PortChain` in the module documentation).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PortChain {
     pub name: Option<String>,
@@ -233,6 +236,7 @@ pub struct SliceView {
     pub managed_by: Option<String>,
 }
 
+/// A pod the Service selects or an endpoint names (JSON: `PodView` in the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PodView {
     pub name: String,
@@ -275,6 +279,8 @@ pub enum ProxyView {
     },
 }
 
+/// One Service's whole chain; the public `kdive chain -o json` shape and the TUI's input.
+/// Field by field JSON shape: see the module documentation above.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServiceChain {
     pub service: ServiceView,

@@ -253,6 +253,8 @@ pub struct DnatTarget {
     pub probability: f64,
 }
 
+/// One resolution from a pod's point of view; the public `kdive dns -o json` shape.
+/// Field by field JSON shape: see the module documentation above.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DnsLookup {
     pub query: Query,

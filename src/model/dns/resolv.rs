@@ -238,6 +238,8 @@ pub struct Candidate {
 /// The names a glibc stub resolver tries for `name`, in order: a name ending in `.` is
 /// tried alone; a name with at least `ndots` dots is tried as given first, then with each
 /// search domain; otherwise the search domains come first and the name as given last.
+/// (musl, in Alpine images, differs: a name with at least `ndots` dots is tried only as
+/// given. kdive shows glibc's order.)
 pub fn candidates(name: &str, rc: &ResolvConf) -> Vec<Candidate> {
     let lower = name.to_ascii_lowercase();
     if let Some(abs) = lower.strip_suffix('.') {
