@@ -33,7 +33,7 @@ pub struct DnsArgs {
     #[arg(short = 'n', long, default_value = "default")]
     pub namespace: String,
     /// Record type to ask for
-    #[arg(long = "type", value_enum, default_value_t = RecordType::A, ignore_case = true)]
+    #[arg(long = "type", value_name = "TYPE", value_enum, default_value_t = RecordType::A, ignore_case = true)]
     pub qtype: RecordType,
     /// Read objects from these YAML/JSON files instead of the cluster
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
