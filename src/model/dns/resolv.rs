@@ -371,4 +371,27 @@ mod tests {
         assert_eq!(rc.search, ["corp.example", "lan"]);
         assert_eq!(rc.ndots(), 1);
     }
+
+    proptest::proptest! {
+        /// Whatever the name and ndots: the name as given is tried exactly once, every
+        /// search domain once, and it comes first exactly when dots >= ndots.
+        #[test]
+        fn candidates_cover_search_list(
+            labels in proptest::collection::vec("[a-z][a-z0-9-]{0,5}", 1..5),
+            ndots in 1usize..6,
+            domains in proptest::collection::vec("[a-z]{1,6}\\.[a-z]{2,4}", 0..4),
+        ) {
+            let name = labels.join(".");
+            let mut search = domains.clone();
+            search.dedup();
+            let rc = ResolvConf { search: search.clone(), nameservers: vec![], options: vec![format!("ndots:{ndots}")] };
+            let c = candidates(&name, &rc);
+            let as_given = format!("{name}.");
+            proptest::prop_assert_eq!(c.iter().filter(|x| x.name == as_given).count(), 1);
+            proptest::prop_assert_eq!(c.len(), search.len() + 1);
+            let first = c[0].name == as_given;
+            let dots = labels.len() - 1;
+            proptest::prop_assert_eq!(first, dots >= ndots || search.is_empty());
+        }
+    }
 }
