@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod dns;
+pub mod probes;
 pub mod proxy;
 pub mod snapshot;
 

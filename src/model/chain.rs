@@ -1,1 +1,0 @@
-//! Service → ports → EndpointSlices → endpoints → pods → nodes.

@@ -1,1 +1,0 @@
-//! DNS: records, pod resolv.conf, search-path expansion.
