@@ -752,11 +752,12 @@ fn field_value(resource: &str, obj: &Value, field: &str) -> String {
         (_, "metadata.name") => s("/metadata/name"),
         (_, "metadata.namespace") => s("/metadata/namespace"),
         ("pods", "spec.hostNetwork") => b("/spec/hostNetwork"),
+        // podIPs[0], or a lone podIP (conversion fills podIPs from it).
         ("pods", "status.podIP") => obj
             .pointer("/status/podIPs/0/ip")
             .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+            .map(String::from)
+            .unwrap_or_else(|| s("/status/podIP")),
         ("nodes", "spec.unschedulable") => b("/spec/unschedulable"),
         ("replicasets" | "replicationcontrollers", "status.replicas") => n("/status/replicas"),
         ("jobs", "status.successful") => n("/status/succeeded"),

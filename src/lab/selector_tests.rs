@@ -295,6 +295,8 @@ fn pod_fields() {
     ] {
         assert!(fmatch(s, "pods", &p), "{s}");
     }
+    let lone = json!({"metadata": {"name": "x"}, "status": {"podIP": "10.9.9.9"}});
+    assert!(fmatch("status.podIP=10.9.9.9", "pods", &lone));
     let bare = json!({"metadata": {"name": "x"}});
     // Missing strings are "", a missing bool is "false".
     assert!(fmatch("spec.nodeName=", "pods", &bare));
