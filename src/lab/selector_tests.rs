@@ -410,3 +410,43 @@ proptest! {
         }
     }
 }
+
+/// One valid requirement in query syntax, with optional spaces around tokens.
+fn requirement_text() -> impl Strategy<Value = String> {
+    let key = "([a-z]{1,3}\\.io/)?[a-z][a-z0-9]{0,4}";
+    let value = "[a-z0-9]{0,3}";
+    (
+        key,
+        value,
+        prop::collection::vec("[a-z0-9]{0,3}", 1..4),
+        0..8usize,
+        " ?",
+    )
+        .prop_map(|(k, v, vs, op, sp)| match op {
+            0 => format!("{k}{sp}={sp}{v}"),
+            1 => format!("{k}=={v}"),
+            2 => format!("{k}{sp}!={sp}{v}"),
+            3 => format!("{k} in ({})", vs.join(",")),
+            4 => format!("{k} notin{sp}({})", vs.join(", ")),
+            5 => k,
+            6 => format!("!{sp}{k}"),
+            _ => format!("{k}>{}", v.len()),
+        })
+}
+
+proptest! {
+    #[test]
+    fn valid_selectors_parse_print_and_match_the_same(
+        reqs in prop::collection::vec(requirement_text(), 1..4),
+        labels in prop::collection::btree_map("[a-z][a-z0-9]{0,4}", "[a-z0-9]{0,3}", 0..4),
+    ) {
+        let text = reqs.join(" , ");
+        let parsed = LabelSelector::parse(&text);
+        prop_assert!(parsed.is_ok(), "{text}: {parsed:?}");
+        let parsed = parsed.unwrap();
+        let again = LabelSelector::parse(&parsed.to_string()).unwrap();
+        prop_assert_eq!(&again, &parsed);
+        let map: Map<String, Value> = labels.into_iter().map(|(k, v)| (k, json!(v))).collect();
+        prop_assert_eq!(again.matches(&map), parsed.matches(&map));
+    }
+}
