@@ -68,7 +68,12 @@ impl Requirement {
                 }
                 _ => "exact-match compatibility requires one single value",
             };
-            return Err(syntax(format!("values: Invalid value: {values:?}: {msg}")));
+            // Go prints the value set as `[]string{"a", "b"}`.
+            let shown: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+            return Err(syntax(format!(
+                "values: Invalid value: []string{{{}}}: {msg}",
+                shown.join(", ")
+            )));
         }
         for (i, value) in values.iter().enumerate() {
             if matches!(op, Op::GreaterThan | Op::LessThan) {
@@ -716,6 +721,14 @@ impl FieldSelector {
     /// True when the selector has no terms.
     pub fn is_everything(&self) -> bool {
         self.terms.is_empty()
+    }
+
+    /// True when every term is on `metadata.name` or `metadata.namespace`, so a store can
+    /// match on its keys without parsing objects.
+    pub fn uses_only_metadata(&self) -> bool {
+        self.terms
+            .iter()
+            .all(|t| t.field == "metadata.name" || t.field == "metadata.namespace")
     }
 
     /// The value required by an `=`/`==` term on `field`, if any (e.g. `metadata.name`, so a

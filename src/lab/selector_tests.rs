@@ -210,11 +210,9 @@ fn from_label_selector_json() {
     let exists_values = LabelSelector::from_label_selector_json(
         &json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]}),
     );
-    assert!(
-        exists_values
-            .unwrap_err()
-            .to_string()
-            .contains("values set must be empty")
+    assert_eq!(
+        exists_values.unwrap_err().to_string(),
+        "values: Invalid value: []string{\"x\"}: values set must be empty for exists and does not exist"
     );
     let bad_value = LabelSelector::from_label_selector_json(&json!({"matchLabels": {"a": "b c"}}));
     assert!(
@@ -272,6 +270,9 @@ fn field_selector_operators() {
         "invalid field selector: unescaped character in value: ="
     );
     let s = FieldSelector::parse("metadata.name=a\\=b", "pods").unwrap();
+    assert!(s.uses_only_metadata());
+    let mixed = FieldSelector::parse("metadata.name=a,spec.nodeName=n", "pods").unwrap();
+    assert!(!mixed.uses_only_metadata());
     assert_eq!(s.exact_value("metadata.name"), Some("a=b"));
     assert_eq!(s.exact_value("metadata.namespace"), None);
 }
