@@ -3,6 +3,8 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
+use crate::lab::selector::LabelSelector;
+
 /// The string at a JSON pointer, or "" when it is missing or not a string.
 pub fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
@@ -134,43 +136,12 @@ pub fn format_labels(map: Option<&Map<String, Value>>) -> String {
     pairs.join(",")
 }
 
-/// `LabelSelectorAsSelector(sel).String()`: requirements sorted by key; `in`/`notin`
-/// values sorted. None when the selector is invalid (unknown operator).
+/// `LabelSelectorAsSelector(sel).String()`: requirements sorted by key, `in`/`notin`
+/// values sorted. None when the selector is invalid (bad operator, key or value).
 pub fn label_selector_string(sel: Option<&Value>) -> Option<String> {
-    let Some(sel) = sel.filter(|s| !s.is_null()) else {
-        return Some(String::new());
-    };
-    let mut reqs: Vec<(String, String)> = Vec::new();
-    if let Some(labels) = obj_at(sel, "/matchLabels") {
-        for (k, v) in labels {
-            reqs.push((k.clone(), format!("{k}={}", v.as_str().unwrap_or(""))));
-        }
-    }
-    for expr in arr_at(sel, "/matchExpressions") {
-        let key = str_at(expr, "/key");
-        let mut values: Vec<&str> = arr_at(expr, "/values")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
-        values.sort_unstable();
-        values.dedup();
-        let text = match str_at(expr, "/operator") {
-            "In" => format!("{key} in ({})", values.join(",")),
-            "NotIn" => format!("{key} notin ({})", values.join(",")),
-            "Exists" => key.to_string(),
-            "DoesNotExist" => format!("!{key}"),
-            _ => return None,
-        };
-        reqs.push((key.to_string(), text));
-    }
-    // A stable sort by key, like the selector's own ordering.
-    reqs.sort_by(|a, b| a.0.cmp(&b.0));
-    Some(
-        reqs.into_iter()
-            .map(|(_, t)| t)
-            .collect::<Vec<_>>()
-            .join(","),
-    )
+    LabelSelector::from_label_selector_json(sel.unwrap_or(&Value::Null))
+        .ok()
+        .map(|s| s.to_string())
 }
 
 /// `metav1.FormatLabelSelector`: the selector string, `<none>` when empty, `<error>` when invalid.

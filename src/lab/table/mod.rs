@@ -34,6 +34,19 @@ pub enum IncludeObject {
     Object,
 }
 
+impl IncludeObject {
+    /// The `includeObject` query value: `None`, `Metadata` or `Object`; empty means the
+    /// default (Metadata). None for anything else (the server answers 400).
+    pub fn from_query(value: &str) -> Option<Self> {
+        match value {
+            "" | "Metadata" => Some(Self::Metadata),
+            "None" => Some(Self::None),
+            "Object" => Some(Self::Object),
+            _ => None,
+        }
+    }
+}
+
 /// How to build a Table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableOptions {

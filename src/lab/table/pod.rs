@@ -158,10 +158,11 @@ pub(crate) fn print_pod(pod: &Value, now: DateTime<Utc>) -> Row {
         _ => restarts.to_string(),
     };
 
+    // Conversion fills podIPs from a lone podIP, so fall back to it.
     let first_ip = arr_at(pod, "/status/podIPs")
         .first()
         .map(|ip| str_at(ip, "/ip"))
-        .unwrap_or("");
+        .unwrap_or_else(|| str_at(pod, "/status/podIP"));
     let cells = vec![
         json!(str_at(pod, "/metadata/name")),
         json!(format!("{ready}/{total}")),

@@ -97,6 +97,13 @@ fn deployments() {
         json!({"spec": {"selector": {"matchExpressions": [{"key": "a", "operator": "Near"}]}}}),
     );
     assert_eq!(cells("deployments", &bad)[7], "<invalid>");
+    // Keys and values are validated like the server's selector conversion.
+    let bad_key = obj(
+        "Deployment",
+        "k",
+        json!({"spec": {"selector": {"matchLabels": {"bad key": "x"}}}}),
+    );
+    assert_eq!(cells("deployments", &bad_key)[7], "<invalid>");
 }
 
 #[test]

@@ -388,3 +388,27 @@ fn include_object_variants_and_watch_headers() {
     let t = object_table("pods", &p, now(), &full);
     assert_eq!(t["rows"][0]["object"], p);
 }
+
+#[test]
+fn lone_pod_ip_is_used_when_pod_ips_is_missing() {
+    let p = pod(
+        one_container(),
+        json!({"phase": "Running", "podIP": "10.1.2.3"}),
+    );
+    assert_eq!(row(&p)["cells"][5], "10.1.2.3");
+}
+
+#[test]
+fn include_object_query_values() {
+    assert_eq!(IncludeObject::from_query(""), Some(IncludeObject::Metadata));
+    assert_eq!(
+        IncludeObject::from_query("Metadata"),
+        Some(IncludeObject::Metadata)
+    );
+    assert_eq!(IncludeObject::from_query("None"), Some(IncludeObject::None));
+    assert_eq!(
+        IncludeObject::from_query("Object"),
+        Some(IncludeObject::Object)
+    );
+    assert_eq!(IncludeObject::from_query("object"), None);
+}

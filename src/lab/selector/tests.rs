@@ -210,11 +210,9 @@ fn from_label_selector_json() {
     let exists_values = LabelSelector::from_label_selector_json(
         &json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]}),
     );
-    assert!(
-        exists_values
-            .unwrap_err()
-            .to_string()
-            .contains("values set must be empty")
+    assert_eq!(
+        exists_values.unwrap_err().to_string(),
+        "values: Invalid value: []string{\"x\"}: values set must be empty for exists and does not exist"
     );
     let bad_value = LabelSelector::from_label_selector_json(&json!({"matchLabels": {"a": "b c"}}));
     assert!(
@@ -272,6 +270,9 @@ fn field_selector_operators() {
         "invalid field selector: unescaped character in value: ="
     );
     let s = FieldSelector::parse("metadata.name=a\\=b", "pods").unwrap();
+    assert!(s.uses_only_metadata());
+    let mixed = FieldSelector::parse("metadata.name=a,spec.nodeName=n", "pods").unwrap();
+    assert!(!mixed.uses_only_metadata());
     assert_eq!(s.exact_value("metadata.name"), Some("a=b"));
     assert_eq!(s.exact_value("metadata.namespace"), None);
 }
@@ -295,6 +296,8 @@ fn pod_fields() {
     ] {
         assert!(fmatch(s, "pods", &p), "{s}");
     }
+    let lone = json!({"metadata": {"name": "x"}, "status": {"podIP": "10.9.9.9"}});
+    assert!(fmatch("status.podIP=10.9.9.9", "pods", &lone));
     let bare = json!({"metadata": {"name": "x"}});
     // Missing strings are "", a missing bool is "false".
     assert!(fmatch("spec.nodeName=", "pods", &bare));
@@ -406,5 +409,45 @@ proptest! {
         if let Ok(sel) = FieldSelector::parse(&s, &resource) {
             let _ = sel.matches(&json!({}));
         }
+    }
+}
+
+/// One valid requirement in query syntax, with optional spaces around tokens.
+fn requirement_text() -> impl Strategy<Value = String> {
+    let key = "([a-z]{1,3}\\.io/)?[a-z][a-z0-9]{0,4}";
+    let value = "[a-z0-9]{0,3}";
+    (
+        key,
+        value,
+        prop::collection::vec("[a-z0-9]{0,3}", 1..4),
+        0..8usize,
+        " ?",
+    )
+        .prop_map(|(k, v, vs, op, sp)| match op {
+            0 => format!("{k}{sp}={sp}{v}"),
+            1 => format!("{k}=={v}"),
+            2 => format!("{k}{sp}!={sp}{v}"),
+            3 => format!("{k} in ({})", vs.join(",")),
+            4 => format!("{k} notin{sp}({})", vs.join(", ")),
+            5 => k,
+            6 => format!("!{sp}{k}"),
+            _ => format!("{k}>{}", v.len()),
+        })
+}
+
+proptest! {
+    #[test]
+    fn valid_selectors_parse_print_and_match_the_same(
+        reqs in prop::collection::vec(requirement_text(), 1..4),
+        labels in prop::collection::btree_map("[a-z][a-z0-9]{0,4}", "[a-z0-9]{0,3}", 0..4),
+    ) {
+        let text = reqs.join(" , ");
+        let parsed = LabelSelector::parse(&text);
+        prop_assert!(parsed.is_ok(), "{text}: {parsed:?}");
+        let parsed = parsed.unwrap();
+        let again = LabelSelector::parse(&parsed.to_string()).unwrap();
+        prop_assert_eq!(&again, &parsed);
+        let map: Map<String, Value> = labels.into_iter().map(|(k, v)| (k, json!(v))).collect();
+        prop_assert_eq!(again.matches(&map), parsed.matches(&map));
     }
 }
