@@ -98,7 +98,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         opts.seed,
         opts.history,
     ));
-    bootstrap(&store);
+    bootstrap(&store, addr.port());
     let token: String = {
         let mut rng = rand::rng();
         (0..40)
@@ -158,8 +158,9 @@ async fn accept_loop(
     while connections.join_next().await.is_some() {}
 }
 
-/// Objects every cluster has: the system namespaces and the `kubernetes` Service.
-fn bootstrap(store: &Store) {
+/// Objects every cluster has: the system namespaces and the `kubernetes` Service, whose
+/// endpoint is the lab's own API server (as the real apiserver maintains it).
+fn bootstrap(store: &Store, port: u16) {
     let opts = WriteOptions::default();
     if let Some(ns) = lookup("", "v1", "namespaces") {
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
@@ -179,11 +180,29 @@ fn bootstrap(store: &Store) {
             "spec": {
                 "type": "ClusterIP", "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"],
                 "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}],
                 "sessionAffinity": "None", "internalTrafficPolicy": "Cluster"
             },
             "status": {"loadBalancer": {}}
         });
         let _ = store.create(svc, "default", obj, &opts);
+    }
+    if let Some(eps) = lookup("", "v1", "endpoints") {
+        let obj = json!({
+            "apiVersion": "v1", "kind": "Endpoints",
+            "metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+            "subsets": [{"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]
+        });
+        let _ = store.create(eps, "default", obj, &opts);
+    }
+    if let Some(slices) = lookup("discovery.k8s.io", "v1", "endpointslices") {
+        let obj = json!({
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": "kubernetes", "labels": {"kubernetes.io/service-name": "kubernetes"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": true}}],
+            "ports": [{"name": "https", "port": port, "protocol": "TCP"}]
+        });
+        let _ = store.create(slices, "default", obj, &opts);
     }
 }
