@@ -34,12 +34,9 @@ impl Filter {
             None => None,
         }
         .filter(|f| !f.is_everything());
-        let metadata_only = q
-            .field_selector
-            .as_deref()
-            .unwrap_or("")
-            .split(',')
-            .all(|t| t.trim().is_empty() || t.trim().starts_with("metadata."));
+        let metadata_only = fields
+            .as_ref()
+            .is_none_or(FieldSelector::uses_only_metadata);
         Ok(Filter {
             labels,
             fields,

@@ -189,8 +189,11 @@ struct ObjectRequest<'a> {
 }
 
 /// Whether the client asked for a Table (kubectl's human-readable output), and with
-/// which row objects.
-pub fn table_request(accept: &str, q: &Query) -> Option<crate::lab::table::IncludeObject> {
+/// which row objects. An unknown `includeObject` is a 400, as on the real server.
+pub fn table_request(
+    accept: &str,
+    q: &Query,
+) -> Result<Option<crate::lab::table::IncludeObject>, ApiError> {
     use crate::lab::table::IncludeObject;
     let wants = accept.split(',').any(|part| {
         let p: Vec<&str> = part.split(';').map(str::trim).collect();
@@ -198,12 +201,15 @@ pub fn table_request(accept: &str, q: &Query) -> Option<crate::lab::table::Inclu
             && p.contains(&"g=meta.k8s.io")
             && (p.contains(&"v=v1") || p.contains(&"v=v1beta1"))
     });
-    let include = match q.include_object.as_deref() {
-        Some("None") => IncludeObject::None,
-        Some("Object") => IncludeObject::Object,
-        _ => IncludeObject::Metadata,
-    };
-    wants.then_some(include)
+    if !wants {
+        return Ok(None);
+    }
+    let raw = q.include_object.as_deref().unwrap_or("");
+    IncludeObject::from_query(raw).map(Some).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "includeObject: Unsupported value: {raw:?}: supported values: \"None\", \"Metadata\", \"Object\""
+        ))
+    })
 }
 
 fn object_route(
@@ -244,7 +250,7 @@ fn object_route(
             let v = body::decode_patch(t == PatchType::Apply, body)?;
             subresources::write_scale(st, res, ns, name, ScaleChange::Patch(t, v), q)
         }
-        (Method::GET, _) => objects::get(st, res, ns, name, table_request(accept, q)),
+        (Method::GET, _) => objects::get(st, res, ns, name, table_request(accept, q)?),
         (Method::PUT, _) => {
             let obj = body::decode_object(ct, body, info)?;
             objects::update(st, res, ns, name, scope, obj, q)

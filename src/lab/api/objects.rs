@@ -119,7 +119,7 @@ pub fn list(
     accept: &str,
 ) -> Result<Response, ApiError> {
     let page = list_page(st, res, ns, q)?;
-    if let Some(include_object) = super::table_request(accept, q) {
+    if let Some(include_object) = super::table_request(accept, q)? {
         let items: Vec<Value> = page.items.iter().map(|s| s.value()).collect();
         let opts = TableOptions {
             include_object,

@@ -77,7 +77,7 @@ pub fn serve(
         initial_events_end: send_initial && q.allow_watch_bookmarks,
         deadline: tokio::time::Instant::now() + timeout,
         bookmark_every: st.bookmark_interval,
-        table: super::table_request(accept, q),
+        table: super::table_request(accept, q)?,
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(256);
     match st.store.watch(res, spec.namespace.as_deref(), from) {
