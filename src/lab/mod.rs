@@ -1,6 +1,7 @@
 //! The embedded lab cluster: an HTTPS Kubernetes API server over one object store.
 
 pub mod api;
+pub mod controllers;
 pub mod defaults;
 pub mod kubeconfig;
 pub mod names;
