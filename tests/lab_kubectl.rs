@@ -530,3 +530,92 @@ async fn wrong_token_is_refused() {
     );
     lab.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_lifecycle_and_default_service_account() {
+    let lab = TestLab::start().await;
+    ok(&kubectl!(lab, "create", "namespace", "shop"));
+    ok(&kubectl!(
+        lab,
+        "create",
+        "configmap",
+        "c",
+        "-n",
+        "shop",
+        "--from-literal=a=b"
+    ));
+    // The ServiceAccount controller gives every namespace a `default` ServiceAccount.
+    let mut found = false;
+    for _ in 0..50 {
+        let out = kubectl!(lab, "get", "sa", "default", "-n", "shop", "-o", "name");
+        if out.status.success() {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(found, "default ServiceAccount in shop");
+    assert!(
+        ok(&kubectl!(lab, "get", "sa", "-n", "default", "-o", "name"))
+            .contains("serviceaccount/default")
+    );
+
+    // A finalizer holds one object, so the namespace stays Terminating until it is released.
+    ok(&kubectl!(
+        lab,
+        "patch",
+        "cm",
+        "c",
+        "-n",
+        "shop",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":["kdive.dev/hold"]}}"#
+    ));
+    ok(&kubectl!(
+        lab,
+        "delete",
+        "namespace",
+        "shop",
+        "--wait=false"
+    ));
+    let text = ok(&kubectl!(lab, "get", "ns", "shop"));
+    assert!(text.contains("Terminating"), "{text}");
+    let out = kubectl!(
+        lab,
+        "create",
+        "configmap",
+        "late",
+        "-n",
+        "shop",
+        "--from-literal=a=b"
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("because it is being terminated"),
+        "{}",
+        stderr(&out)
+    );
+
+    ok(&kubectl!(
+        lab,
+        "patch",
+        "cm",
+        "c",
+        "-n",
+        "shop",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#
+    ));
+    ok(&kubectl!(
+        lab,
+        "wait",
+        "--for=delete",
+        "namespace/shop",
+        "--timeout=20s"
+    ));
+    let out = kubectl!(lab, "get", "ns", "shop");
+    assert!(stderr(&out).contains("NotFound"), "{}", stderr(&out));
+    lab.stop().await;
+}

@@ -116,8 +116,15 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         default_watch_timeout: Duration::from_secs(1800),
     });
     let (stop, stopped) = watch::channel(false);
+    let controllers = super::controllers::start(&store, &stop);
     let acceptor = TlsAcceptor::from(tls.server_config.clone());
-    let task = tokio::spawn(accept_loop(listener, acceptor, api::router(state), stopped));
+    let server = tokio::spawn(accept_loop(listener, acceptor, api::router(state), stopped));
+    let task = tokio::spawn(async move {
+        let _ = server.await;
+        for c in controllers {
+            let _ = c.await;
+        }
+    });
     Ok(RunningLab {
         addr,
         url: format!("https://{addr}"),

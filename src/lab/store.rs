@@ -120,8 +120,16 @@ impl Store {
         let mut inner = self.lock();
         let meta = metadata_mut(&mut obj)?;
         check_namespace(res, namespace, meta)?;
-        if info.namespaced && namespace_missing(&inner, namespace) {
-            return Err(StoreError::NamespaceNotFound(namespace.to_string()));
+        if info.namespaced {
+            match namespace_state(&inner, namespace) {
+                None => return Err(StoreError::NamespaceNotFound(namespace.to_string())),
+                Some(true) => {
+                    return Err(StoreError::Forbidden(format!(
+                        "unable to create new content in namespace {namespace} because it is being terminated"
+                    )));
+                }
+                Some(false) => {}
+            }
         }
         let name = match meta.get("name").and_then(Value::as_str) {
             Some(n) if !n.is_empty() => n.to_string(),
@@ -266,7 +274,7 @@ impl Store {
             set_rv(&mut new, current.rv);
             return Ok((Arc::new(Stored::from_value(new, current.rv)), true));
         }
-        if deleting && finalizers(&new).is_empty() {
+        if deleting && !held(res, &new) {
             let stored = remove(&mut inner, &self.events, res, key, new);
             return Ok((stored, true));
         }
@@ -321,9 +329,19 @@ impl Store {
             Propagation::Orphan => orphan_dependents(&mut inner, &self.events, &current.uid),
             _ => {}
         }
-        // Finalizers other than the GC's own defer the removal.
+        // Finalizers other than the GC's own defer the removal. A namespace's spec
+        // finalizer ("kubernetes") is the namespace controller's: it empties the namespace
+        // while it shows as Terminating, then finalizes it.
         fins.retain(|f| f != FOREGROUND && f != ORPHAN);
-        if !fins.is_empty() {
+        let namespace_finalizers = res.info().kind == "Namespace"
+            && value
+                .pointer("/spec/finalizers")
+                .and_then(Value::as_array)
+                .is_some_and(|f| !f.is_empty());
+        if namespace_finalizers && value.pointer("/metadata/deletionTimestamp").is_none() {
+            value["status"] = serde_json::json!({"phase": "Terminating"});
+        }
+        if !fins.is_empty() || namespace_finalizers {
             if value.pointer("/metadata/deletionTimestamp").is_none() {
                 let meta = metadata_mut(&mut value)?;
                 meta.insert("deletionTimestamp".into(), Value::from(format_time(now)));
@@ -405,6 +423,13 @@ impl Store {
                 })
             }
         }
+    }
+
+    /// Every later event of every resource, and the resourceVersion it starts after: what
+    /// in-process controllers follow.
+    pub fn subscribe(&self) -> (u64, broadcast::Receiver<Arc<Event>>) {
+        let inner = self.lock();
+        (inner.rv, self.events.subscribe())
     }
 
     /// Forgets history up to the current resourceVersion, like an etcd compaction: open
@@ -557,12 +582,15 @@ fn delete_namespace_contents(inner: &mut Inner, events: &broadcast::Sender<Arc<E
     }
 }
 
-fn namespace_missing(inner: &Inner, namespace: &str) -> bool {
+/// None when the namespace does not exist, Some(true) when it is terminating.
+fn namespace_state(inner: &Inner, namespace: &str) -> Option<bool> {
     let ns_res = RESOURCES
         .iter()
         .position(|r| r.kind == "Namespace")
         .unwrap_or(0);
-    !inner.objects[ns_res].contains_key(&(String::new(), namespace.to_string()))
+    inner.objects[ns_res]
+        .get(&(String::new(), namespace.to_string()))
+        .map(|ns| ns.value().pointer("/metadata/deletionTimestamp").is_some())
 }
 
 fn check_type(res: ResourceId, obj: &Value) -> Result<(), StoreError> {
@@ -698,6 +726,16 @@ fn set_rv(v: &mut Value, rv: u64) {
     if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.insert("resourceVersion".into(), Value::from(rv.to_string()));
     }
+}
+
+/// Whether something still holds a deleted object: metadata finalizers, or for a
+/// namespace its spec finalizers.
+fn held(res: ResourceId, v: &Value) -> bool {
+    !finalizers(v).is_empty()
+        || (res.info().kind == "Namespace"
+            && v.pointer("/spec/finalizers")
+                .and_then(Value::as_array)
+                .is_some_and(|f| !f.is_empty()))
 }
 
 pub(crate) fn finalizers(v: &Value) -> Vec<String> {

@@ -3,6 +3,11 @@
 //! loop over the store API. Keeping the decisions pure makes every rule testable without a
 //! runtime; the loop only applies [`Change`]s and emits [`EventRecord`]s.
 
+pub mod namespace;
+pub mod runtime;
+
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::ObjectReference;
 
@@ -36,4 +41,19 @@ pub struct EventRecord {
     /// For kubelet events: the node name (`source.host`).
     pub host: Option<String>,
     pub time: DateTime<Utc>,
+}
+
+/// Starts the lab's control plane over `store`; it stops when `stop` changes.
+pub fn start(
+    store: &Arc<crate::lab::store::Store>,
+    stop: &tokio::sync::watch::Sender<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let controllers: Vec<Arc<dyn runtime::Controller>> = vec![
+        Arc::new(namespace::NamespaceController),
+        Arc::new(namespace::ServiceAccountController),
+    ];
+    controllers
+        .into_iter()
+        .map(|c| runtime::spawn(store.clone(), c, stop.subscribe()))
+        .collect()
 }
