@@ -15,6 +15,11 @@ pub fn hash16(input: &str) -> String {
 /// Base32 of `bytes`, whose length must be a multiple of 5 (no padding needed).
 fn base32_prefix(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 8 / 5);
+    push_base32(bytes, &mut out);
+    out
+}
+
+fn push_base32(bytes: &[u8], out: &mut String) {
     for group in bytes.chunks(5) {
         let mut acc: u64 = 0;
         for &b in group {
@@ -28,7 +33,6 @@ fn base32_prefix(bytes: &[u8]) -> String {
             out.push(BASE32_ALPHABET[((acc >> (i * 5)) & 31) as usize] as char);
         }
     }
-    out
 }
 
 /// The chain names of one service port; all share the hash of `N + protocol`.
