@@ -111,6 +111,7 @@ fn measure(services: usize, endpoints: usize) -> (Duration, usize) {
     (times[RUNS / 2], lines)
 }
 
+/// With KDIVE_BENCH_PHASES set: time each stage (objects, rules, canonical text, drop).
 fn phases() {
     let snapshot = build(10_000, 5);
     let opts = options();
@@ -133,7 +134,7 @@ fn phases() {
 }
 
 fn main() {
-    if std::env::var("PHASES").is_ok() {
+    if std::env::var("KDIVE_BENCH_PHASES").is_ok() {
         phases();
         return;
     }

@@ -1,7 +1,6 @@
 //! The canonical (sorted) form of a restore input used by kube-proxy's unit tests (§9),
 //! and the plain emission-order text (§1).
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use super::render::{Ruleset, Table};
@@ -49,14 +48,15 @@ pub fn comment_key(rule: &str) -> &str {
     c.split([' ', ':']).next().unwrap_or("")
 }
 
-fn chain_order(a: &str, b: &str) -> Ordering {
-    let rank = |c: &str| match c {
+/// Chain order of §9: KUBE-NODEPORTS, KUBE-SERVICES, other KUBE- chains, the rest;
+/// byte order within each group.
+fn rank(c: &str) -> u8 {
+    match c {
         "KUBE-NODEPORTS" => 0,
         "KUBE-SERVICES" => 1,
         c if c.starts_with("KUBE-") => 2,
         _ => 3,
-    };
-    rank(a).cmp(&rank(b)).then_with(|| a.cmp(b))
+    }
 }
 
 /// FNV-1a: chain names are short and trusted, and SipHash dominated large renders.
@@ -85,8 +85,9 @@ pub(crate) type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
 
 /// Writes `table` in canonical order into `out`.
 pub fn write_canonical_table(table: &Table, out: &mut String) {
-    let mut chains: Vec<&str> = table.chains.iter().map(String::as_str).collect();
-    chains.sort_unstable_by(|a, b| chain_order(a, b));
+    let mut ranked: Vec<(u8, &str)> = table.chains.iter().map(|c| (rank(c), c.as_str())).collect();
+    ranked.sort_unstable();
+    let mut chains: Vec<&str> = ranked.into_iter().map(|(_, c)| c).collect();
     chains.dedup();
     // Order rules by the position of their chain, keeping emission order within a chain.
     let mut position: HashMap<&str, u32, FnvBuild> =
@@ -121,23 +122,28 @@ pub fn write_canonical_table(table: &Table, out: &mut String) {
     while start < order.len() {
         let chain = order[start].0;
         let end = start + order[start..].iter().take_while(|o| o.0 == chain).count();
-        let mut rules: Vec<&str> = order[start..end]
+        let rules = order[start..end]
             .iter()
-            .map(|&(_, i)| table.rules[i as usize].as_str())
-            .collect();
+            .map(|&(_, i)| table.rules[i as usize].as_str());
         let name = chains.get(chain as usize).copied().unwrap_or("");
         // Both tables sort KUBE-NODEPORTS and KUBE-SERVICES by comment key (§9); in nat
         // KUBE-SERVICES the "must be the last rule" jump stays last.
         if matches!(name, "KUBE-NODEPORTS" | "KUBE-SERVICES") {
             let last_first = table.name == "nat" && name == "KUBE-SERVICES";
+            let mut rules: Vec<&str> = rules.collect();
             rules.sort_by_cached_key(|r| {
                 let is_last = last_first && r.contains("must be the last rule");
                 (is_last, comment_key(r))
             });
-        }
-        for r in rules {
-            out.push_str(r);
-            out.push('\n');
+            for r in rules {
+                out.push_str(r);
+                out.push('\n');
+            }
+        } else {
+            for r in rules {
+                out.push_str(r);
+                out.push('\n');
+            }
         }
         start = end;
     }

@@ -213,9 +213,11 @@ pub fn service_ports(
             });
         }
     }
-    // Cached keys: the structs are large, so sort by key and move each once.
-    out.sort_by_cached_key(|p| (p.name.clone(), p.protocol.clone()));
-    out
+    // The structs are large: sort indexes, then move each struct once.
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_by(|&a, &b| (&out[a].name, &out[a].protocol).cmp(&(&out[b].name, &out[b].protocol)));
+    let mut slots: Vec<Option<ServicePortInfo>> = out.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// Endpoints per (namespace, service, port name, protocol), sorted by the endpoint
@@ -276,20 +278,18 @@ fn collect_endpoints(
         }
     }
     for group in out.values_mut() {
-        // Stable, so duplicates keep their slice order.
+        // Stable, so duplicates keep their slice order; then a later copy replaces the
+        // kept one unless it is terminating.
         group.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
-        let mut kept: Vec<Endpoint> = Vec::with_capacity(group.len());
-        for ep in group.drain(..) {
-            match kept.last_mut() {
-                Some(last) if last.endpoint == ep.endpoint => {
-                    if !ep.terminating {
-                        *last = ep;
-                    }
-                }
-                _ => kept.push(ep),
+        group.dedup_by(|later, kept| {
+            if later.endpoint != kept.endpoint {
+                return false;
             }
-        }
-        *group = kept;
+            if !later.terminating {
+                std::mem::swap(later, kept);
+            }
+            true
+        });
     }
     out
 }

@@ -47,12 +47,23 @@ pub struct ChainNames {
 impl ChainNames {
     /// `port_name` is the string N (§2.3), `protocol` the lower-case protocol.
     pub fn new(port_name: &str, protocol: &str) -> Self {
-        let h = hash16(&format!("{port_name}{protocol}"));
+        let mut hasher = Sha256::new();
+        hasher.update(port_name.as_bytes());
+        hasher.update(protocol.as_bytes());
+        let digest = hasher.finalize();
+        let mut h = String::with_capacity(16);
+        push_base32(&digest[..10], &mut h);
+        let name = |prefix: &str| {
+            let mut s = String::with_capacity(prefix.len() + 16);
+            s.push_str(prefix);
+            s.push_str(&h);
+            s
+        };
         Self {
-            svc: format!("KUBE-SVC-{h}"),
-            svl: format!("KUBE-SVL-{h}"),
-            ext: format!("KUBE-EXT-{h}"),
-            fw: format!("KUBE-FW-{h}"),
+            svc: name("KUBE-SVC-"),
+            svl: name("KUBE-SVL-"),
+            ext: name("KUBE-EXT-"),
+            fw: name("KUBE-FW-"),
         }
     }
 }
