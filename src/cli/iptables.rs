@@ -470,14 +470,11 @@ fn trace_text(r: &TraceResult) -> String {
             }
         }
     }
-    let _ = writeln!(
-        out,
-        "masquerade: {}",
-        if r.masquerade {
-            "yes (the source is rewritten to the node's address)"
-        } else {
-            "no (the endpoint sees the original source)"
-        }
-    );
+    let masquerade = match (r.masquerade, r.verdict) {
+        (true, _) => "yes (the source is rewritten to the node's address)",
+        (false, Verdict::Dnat) => "no (the endpoint sees the original source)",
+        (false, _) => "no",
+    };
+    let _ = writeln!(out, "masquerade: {masquerade}");
     out
 }

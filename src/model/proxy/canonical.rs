@@ -1,7 +1,6 @@
 //! The canonical (sorted) form of a restore input used by kube-proxy's unit tests (§9),
 //! and the plain emission-order text (§1).
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use super::render::{Ruleset, Table};
@@ -49,25 +48,68 @@ pub fn comment_key(rule: &str) -> &str {
     c.split([' ', ':']).next().unwrap_or("")
 }
 
-fn chain_order(a: &str, b: &str) -> Ordering {
-    let rank = |c: &str| match c {
+/// Chain order of §9: KUBE-NODEPORTS, KUBE-SERVICES, other KUBE- chains, the rest;
+/// byte order within each group.
+fn rank(c: &str) -> u8 {
+    match c {
         "KUBE-NODEPORTS" => 0,
         "KUBE-SERVICES" => 1,
         c if c.starts_with("KUBE-") => 2,
         _ => 3,
-    };
-    rank(a).cmp(&rank(b)).then_with(|| a.cmp(b))
+    }
 }
+
+/// FNV-1a: chain names are short and trusted, and SipHash dominated large renders.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf29ce484222325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        self.0 = h;
+    }
+}
+
+pub(crate) type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
 
 /// Writes `table` in canonical order into `out`.
 pub fn write_canonical_table(table: &Table, out: &mut String) {
-    let mut chains: Vec<&str> = table.chains.iter().map(String::as_str).collect();
-    chains.sort_by(|a, b| chain_order(a, b));
+    let mut ranked: Vec<(u8, &str)> = table.chains.iter().map(|c| (rank(c), c.as_str())).collect();
+    ranked.sort_unstable();
+    let mut chains: Vec<&str> = ranked.into_iter().map(|(_, c)| c).collect();
     chains.dedup();
-    let mut by_chain: HashMap<&str, Vec<&str>> = HashMap::with_capacity(chains.len());
-    for rule in &table.rules {
-        by_chain.entry(rule_chain(rule)).or_default().push(rule);
+    // Order rules by the position of their chain, keeping emission order within a chain.
+    let mut position: HashMap<&str, u32, FnvBuild> =
+        HashMap::with_capacity_and_hasher(chains.len(), FnvBuild::default());
+    for (i, c) in chains.iter().enumerate() {
+        position.insert(c, i as u32);
     }
+    let mut size = 16 + table.name.len();
+    let mut order: Vec<(u32, u32)> = Vec::with_capacity(table.rules.len());
+    // Rules come in runs of one chain; reuse the last lookup while the chain repeats.
+    let mut last: (&str, u32) = ("", u32::MAX);
+    for (i, rule) in table.rules.iter().enumerate() {
+        size += rule.len() + 1;
+        let name = rule_chain(rule);
+        if name != last.0 {
+            last = (name, position.get(name).copied().unwrap_or(u32::MAX));
+        }
+        order.push((last.1, i as u32));
+    }
+    order.sort_unstable();
+    size += chains.iter().map(|c| c.len() + 10).sum::<usize>() * 2;
+    out.reserve(size);
     out.push('*');
     out.push_str(&table.name);
     out.push('\n');
@@ -76,28 +118,39 @@ pub fn write_canonical_table(table: &Table, out: &mut String) {
         out.push_str(c);
         out.push_str(" - [0:0]\n");
     }
-    for c in &chains {
-        let Some(rules) = by_chain.get_mut(c) else {
-            continue;
-        };
-        // Both tables sort KUBE-NODEPORTS and KUBE-SERVICES by comment key (§9).
-        let sorted = matches!(*c, "KUBE-NODEPORTS" | "KUBE-SERVICES");
-        if sorted {
-            let last_first = table.name == "nat" && *c == "KUBE-SERVICES";
-            rules.sort_by(|a, b| {
-                let is_last = |r: &str| last_first && r.contains("must be the last rule");
-                is_last(a)
-                    .cmp(&is_last(b))
-                    .then_with(|| comment_key(a).cmp(comment_key(b)))
+    let mut start = 0;
+    while start < order.len() {
+        let chain = order[start].0;
+        let end = start + order[start..].iter().take_while(|o| o.0 == chain).count();
+        let rules = order[start..end]
+            .iter()
+            .map(|&(_, i)| table.rules[i as usize].as_str());
+        let name = chains.get(chain as usize).copied().unwrap_or("");
+        // Both tables sort KUBE-NODEPORTS and KUBE-SERVICES by comment key (§9); in nat
+        // KUBE-SERVICES the "must be the last rule" jump stays last.
+        if matches!(name, "KUBE-NODEPORTS" | "KUBE-SERVICES") {
+            let last_first = table.name == "nat" && name == "KUBE-SERVICES";
+            let mut rules: Vec<&str> = rules.collect();
+            rules.sort_by_cached_key(|r| {
+                let is_last = last_first && r.contains("must be the last rule");
+                (is_last, comment_key(r))
             });
+            for r in rules {
+                out.push_str(r);
+                out.push('\n');
+            }
+        } else {
+            for r in rules {
+                out.push_str(r);
+                out.push('\n');
+            }
         }
-        for r in rules.iter() {
-            out.push_str(r);
-            out.push('\n');
-        }
+        start = end;
     }
-    for c in &chains {
-        if table.deleted.iter().any(|d| d == c) {
+    if !table.deleted.is_empty() {
+        let deleted: std::collections::HashSet<&str> =
+            table.deleted.iter().map(String::as_str).collect();
+        for c in chains.iter().filter(|c| deleted.contains(*c)) {
             out.push_str("-X ");
             out.push_str(c);
             out.push('\n');

@@ -1,7 +1,9 @@
 //! From Services and EndpointSlices to kube-proxy's service ports and endpoints
 //! (§2 and §3 of the spec).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+
+use super::canonical::FnvBuild;
 use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::Service;
@@ -110,7 +112,7 @@ pub fn service_ports(
     family: IpFamily,
     node_name: &str,
 ) -> Vec<ServicePortInfo> {
-    let endpoints = collect_endpoints(snapshot, family, node_name);
+    let mut endpoints = collect_endpoints(snapshot, family, node_name);
     let mut out = Vec::new();
     for svc in &snapshot.services {
         let Some(cluster_ip) = family_cluster_ip(svc, family) else {
@@ -185,10 +187,8 @@ pub fn service_ports(
                 port_name.clone(),
                 protocol_upper,
             );
-            let mut eps: Vec<Endpoint> = endpoints
-                .get(&key)
-                .map(|m| m.values().cloned().collect())
-                .unwrap_or_default();
+            // Each (service, port name, protocol) group belongs to one service port.
+            let mut eps: Vec<Endpoint> = endpoints.remove(&key).unwrap_or_default();
             for ep in &mut eps {
                 ep.sep_chain = sep_chain(&name, &protocol, &ep.endpoint);
             }
@@ -213,18 +213,22 @@ pub fn service_ports(
             });
         }
     }
-    out.sort_by(|a, b| (&a.name, &a.protocol).cmp(&(&b.name, &b.protocol)));
-    out
+    // The structs are large: sort indexes, then move each struct once.
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_by(|&a, &b| (&out[a].name, &out[a].protocol).cmp(&(&out[b].name, &out[b].protocol)));
+    let mut slots: Vec<Option<ServicePortInfo>> = out.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
-/// Endpoints per (namespace, service, port name, protocol), keyed and so sorted by the
-/// endpoint string; a non-terminating duplicate wins (§3).
+/// Endpoints per (namespace, service, port name, protocol), sorted by the endpoint
+/// string; of duplicates, a later one replaces an earlier one unless it is terminating
+/// (§3).
 fn collect_endpoints(
     snapshot: &Snapshot,
     family: IpFamily,
     node_name: &str,
-) -> BTreeMap<PortKey, BTreeMap<String, Endpoint>> {
-    let mut out: BTreeMap<PortKey, BTreeMap<String, Endpoint>> = BTreeMap::new();
+) -> HashMap<PortKey, Vec<Endpoint>, FnvBuild> {
+    let mut out: HashMap<PortKey, Vec<Endpoint>, FnvBuild> = HashMap::default();
     for slice in &snapshot.endpoint_slices {
         if let Some((key_base, slice)) = usable_slice(slice, family) {
             for port in slice.ports.iter().flatten() {
@@ -248,10 +252,10 @@ fn collect_endpoints(
                     };
                     let cond = ep.conditions.as_ref();
                     let endpoint = join_host_port(&ip, number);
-                    let new = Endpoint {
+                    group.push(Endpoint {
                         ip,
                         port: number,
-                        endpoint: endpoint.clone(),
+                        endpoint,
                         sep_chain: String::new(),
                         node_name: ep.node_name.clone(),
                         is_local: ep.node_name.as_deref().is_some_and(|n| n == node_name),
@@ -268,14 +272,24 @@ fn collect_endpoints(
                                 .as_ref()
                                 .map(|z| z.iter().map(|z| z.name.clone()).collect())
                         }),
-                    };
-                    if new.terminating && group.contains_key(&endpoint) {
-                        continue;
-                    }
-                    group.insert(endpoint, new);
+                    });
                 }
             }
         }
+    }
+    for group in out.values_mut() {
+        // Stable, so duplicates keep their slice order; then a later copy replaces the
+        // kept one unless it is terminating.
+        group.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+        group.dedup_by(|later, kept| {
+            if later.endpoint != kept.endpoint {
+                return false;
+            }
+            if !later.terminating {
+                std::mem::swap(later, kept);
+            }
+            true
+        });
     }
     out
 }

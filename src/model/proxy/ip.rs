@@ -121,8 +121,65 @@ impl fmt::Display for Cidr {
 /// `ip:port`, or `[ip]:port` for IPv6 (Go's `net.JoinHostPort`).
 pub fn join_host_port(ip: &IpAddr, port: i32) -> String {
     match ip {
-        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V4(a) => {
+            // Hot path of large renders: avoid the formatting machinery.
+            let mut s = String::with_capacity(21);
+            push_ipv4(&mut s, a);
+            s.push(':');
+            push_int(&mut s, i64::from(port));
+            s
+        }
         IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+/// The IP part of an endpoint string (`ip` of `ip:port`, without brackets for IPv6).
+pub fn endpoint_host(endpoint: &str) -> &str {
+    match endpoint.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map_or(rest, |(h, _)| h),
+        None => endpoint.rsplit_once(':').map_or(endpoint, |(h, _)| h),
+    }
+}
+
+/// The canonical text of an address.
+pub fn ip_text(ip: &IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => {
+            let mut s = String::with_capacity(15);
+            push_ipv4(&mut s, a);
+            s
+        }
+        IpAddr::V6(a) => a.to_string(),
+    }
+}
+
+fn push_ipv4(s: &mut String, a: &Ipv4Addr) {
+    for (i, o) in a.octets().iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        push_int(s, i64::from(*o));
+    }
+}
+
+/// Appends a decimal integer.
+pub fn push_int(s: &mut String, v: i64) {
+    if v < 0 {
+        s.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut n = v.unsigned_abs();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[i..] {
+        s.push(char::from(*d));
     }
 }
 

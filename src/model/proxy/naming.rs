@@ -15,6 +15,11 @@ pub fn hash16(input: &str) -> String {
 /// Base32 of `bytes`, whose length must be a multiple of 5 (no padding needed).
 fn base32_prefix(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 8 / 5);
+    push_base32(bytes, &mut out);
+    out
+}
+
+fn push_base32(bytes: &[u8], out: &mut String) {
     for group in bytes.chunks(5) {
         let mut acc: u64 = 0;
         for &b in group {
@@ -28,7 +33,6 @@ fn base32_prefix(bytes: &[u8]) -> String {
             out.push(BASE32_ALPHABET[((acc >> (i * 5)) & 31) as usize] as char);
         }
     }
-    out
 }
 
 /// The chain names of one service port; all share the hash of `N + protocol`.
@@ -43,12 +47,23 @@ pub struct ChainNames {
 impl ChainNames {
     /// `port_name` is the string N (§2.3), `protocol` the lower-case protocol.
     pub fn new(port_name: &str, protocol: &str) -> Self {
-        let h = hash16(&format!("{port_name}{protocol}"));
+        let mut hasher = Sha256::new();
+        hasher.update(port_name.as_bytes());
+        hasher.update(protocol.as_bytes());
+        let digest = hasher.finalize();
+        let mut h = String::with_capacity(16);
+        push_base32(&digest[..10], &mut h);
+        let name = |prefix: &str| {
+            let mut s = String::with_capacity(prefix.len() + 16);
+            s.push_str(prefix);
+            s.push_str(&h);
+            s
+        };
         Self {
-            svc: format!("KUBE-SVC-{h}"),
-            svl: format!("KUBE-SVL-{h}"),
-            ext: format!("KUBE-EXT-{h}"),
-            fw: format!("KUBE-FW-{h}"),
+            svc: name("KUBE-SVC-"),
+            svl: name("KUBE-SVL-"),
+            ext: name("KUBE-EXT-"),
+            fw: name("KUBE-FW-"),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use super::config::ProxyOptions;
 use super::endpoints::{Selection, select};
 use super::input::ServicePortInfo;
-use super::ip::IpFamily;
+use super::ip::{IpFamily, endpoint_host, ip_text};
 use super::naming::{SERVICE_CHAIN_PREFIXES, probability_text};
 
 /// One table of a restore input: chain declarations, rules (`-A ...` lines) and
@@ -204,7 +204,7 @@ impl Ctx<'_> {
         let n = sp.name.as_str();
         let p = sp.protocol.as_str();
         let ch = &sp.chains;
-        let cip = sp.cluster_ip.to_string();
+        let cip = ip_text(&sp.cluster_ip);
         let port = sp.port.to_string();
         let has_endpoints = sel.has_endpoints;
         let internal_chain = if sp.internal_policy_local {
@@ -226,8 +226,8 @@ impl Ctx<'_> {
             has_endpoints && !sp.load_balancer_vips.is_empty() && !sp.source_ranges.is_empty();
         let lb_target = if uses_fw { &ch.fw } else { &ch.ext };
 
-        let no_endpoints = format!("\"{n} has no endpoints\"");
-        let no_local = format!("\"{n} has no local endpoints\"");
+        let no_endpoints = q(&[n, " has no endpoints"]);
+        let no_local = q(&[n, " has no local endpoints"]);
         let (int_filter, ext_filter) = if !has_endpoints {
             (
                 Some(("REJECT", &no_endpoints)),
@@ -241,7 +241,7 @@ impl Ctx<'_> {
         };
 
         // 1. Cluster IP.
-        let cluster_comment = format!("\"{n} cluster IP\"");
+        let cluster_comment = q(&[n, " cluster IP"]);
         if has_internal {
             push(
                 &mut nat.rules,
@@ -280,7 +280,7 @@ impl Ctx<'_> {
             );
         }
         // 2. External IPs.
-        let external_comment = format!("\"{n} external IP\"");
+        let external_comment = q(&[n, " external IP"]);
         for eip in &sp.external_ips {
             let eip = eip.to_string();
             if has_endpoints {
@@ -323,8 +323,8 @@ impl Ctx<'_> {
             }
         }
         // 3. Load-balancer VIPs.
-        let lb_comment = format!("\"{n} loadbalancer IP\"");
-        let fw_comment = format!("\"{n} traffic not accepted by {}\"", ch.fw);
+        let lb_comment = q(&[n, " loadbalancer IP"]);
+        let fw_comment = q(&[n, " traffic not accepted by ", &ch.fw]);
         for vip in &sp.load_balancer_vips {
             let vip = vip.to_string();
             if has_endpoints {
@@ -444,7 +444,7 @@ impl Ctx<'_> {
         }
         // 6. Health-check node port, with or without endpoints.
         if sp.health_check_node_port != 0 {
-            let hc_comment = format!("\"{n} health check node port\"");
+            let hc_comment = q(&[n, " health check node port"]);
             push(
                 &mut filter.rules,
                 &[
@@ -486,7 +486,7 @@ impl Ctx<'_> {
         if uses_ext {
             nat.chains.push(ch.ext.clone());
             if !sp.external_policy_local {
-                let c = format!("\"masquerade traffic for {n} external destinations\"");
+                let c = q(&["masquerade traffic for ", n, " external destinations"]);
                 push(
                     &mut nat.rules,
                     &[
@@ -499,13 +499,13 @@ impl Ctx<'_> {
                 );
             } else {
                 if let Some(args) = self.opts.local_detector.if_local() {
-                    let c = format!("\"pod traffic for {n} external destinations\"");
+                    let c = q(&["pod traffic for ", n, " external destinations"]);
                     let mut words = vec!["-A", &ch.ext, "-m comment --comment", &c];
                     words.extend(args.iter().map(String::as_str));
                     words.extend(["-j", &ch.svc]);
                     push(&mut nat.rules, &words);
                 }
-                let c = format!("\"masquerade LOCAL traffic for {n} external destinations\"");
+                let c = q(&["masquerade LOCAL traffic for ", n, " external destinations"]);
                 push(
                     &mut nat.rules,
                     &[
@@ -516,7 +516,7 @@ impl Ctx<'_> {
                         "-m addrtype --src-type LOCAL -j KUBE-MARK-MASQ",
                     ],
                 );
-                let c = format!("\"route LOCAL traffic for {n} external destinations\"");
+                let c = q(&["route LOCAL traffic for ", n, " external destinations"]);
                 push(
                     &mut nat.rules,
                     &[
@@ -575,7 +575,11 @@ impl Ctx<'_> {
                     );
                 }
             }
-            let c = format!("\"other traffic to {n} will be dropped by KUBE-PROXY-FIREWALL\"");
+            let c = q(&[
+                "other traffic to ",
+                n,
+                " will be dropped by KUBE-PROXY-FIREWALL",
+            ]);
             push(&mut nat.rules, &["-A", &ch.fw, "-m comment --comment", &c]);
         }
         // 10, 11. SVC and SVL chains.
@@ -592,23 +596,21 @@ impl Ctx<'_> {
             let ep = &sp.endpoints[i];
             nat.chains.push(ep.sep_chain.clone());
             let sep = ep.sep_chain.as_str();
-            let ip = ep.ip.to_string();
-            let comment: &[&str] = if self.large_cluster {
-                &[]
-            } else {
-                &["-m comment --comment", n]
-            };
-            let mut words = vec!["-A", sep];
-            words.extend_from_slice(comment);
-            words.extend(["-s", &ip, "-j KUBE-MARK-MASQ"]);
-            push(&mut nat.rules, &words);
-            let mut words = vec!["-A", sep];
-            words.extend_from_slice(comment);
-            if sp.affinity_seconds.is_some() {
-                words.extend(["-m recent --name", sep, "--set"]);
+            let mut line = Line::new(sep, 64 + n.len());
+            if !self.large_cluster {
+                line.words(&["-m comment --comment", n]);
             }
-            words.extend(["-m", p, "-p", p, "-j DNAT --to-destination", &ep.endpoint]);
-            push(&mut nat.rules, &words);
+            line.words(&["-s", endpoint_host(&ep.endpoint), "-j KUBE-MARK-MASQ"]);
+            nat.rules.push(line.0);
+            let mut line = Line::new(sep, 96 + n.len() + sep.len());
+            if !self.large_cluster {
+                line.words(&["-m comment --comment", n]);
+            }
+            if sp.affinity_seconds.is_some() {
+                line.words(&["-m recent --name", sep, "--set"]);
+            }
+            line.words(&["-m", p, "-p", p, "-j DNAT --to-destination", &ep.endpoint]);
+            nat.rules.push(line.0);
         }
     }
 
@@ -620,48 +622,78 @@ impl Ctx<'_> {
         list: &[usize],
         rules: &mut Vec<String>,
     ) {
-        let comments: Vec<String> = if self.large_cluster {
-            Vec::new()
-        } else {
-            list.iter()
-                .map(|&i| format!("\"{} -> {}\"", sp.name, sp.endpoints[i].endpoint))
-                .collect()
-        };
-        let comment_words = |k: usize| -> Vec<&str> {
-            match comments.get(k) {
-                Some(c) => vec!["-m comment --comment", c.as_str()],
-                None => Vec::new(),
+        let start = |i: usize| {
+            let mut line = Line::new(chain, 128 + sp.name.len());
+            if !self.large_cluster {
+                line.word("-m comment --comment \"");
+                line.0.push_str(&sp.name);
+                line.0.push_str(" -> ");
+                line.0.push_str(&sp.endpoints[i].endpoint);
+                line.0.push('"');
             }
+            line
         };
         if let Some(seconds) = sp.affinity_seconds {
-            let seconds = seconds.to_string();
-            for (k, &i) in list.iter().enumerate() {
+            for &i in list {
                 let sep = sp.endpoints[i].sep_chain.as_str();
-                let mut words = vec!["-A", chain];
-                words.extend(comment_words(k));
-                words.extend([
-                    "-m recent --name",
-                    sep,
-                    "--rcheck --seconds",
-                    &seconds,
-                    "--reap -j",
-                    sep,
-                ]);
-                push(rules, &words);
+                let mut line = start(i);
+                line.words(&["-m recent --name", sep, "--rcheck --seconds"]);
+                line.display(&seconds);
+                line.words(&["--reap -j", sep]);
+                rules.push(line.0);
             }
         }
         let n = list.len();
         for (k, &i) in list.iter().enumerate() {
-            let sep = sp.endpoints[i].sep_chain.as_str();
-            let mut words = vec!["-A", chain];
-            words.extend(comment_words(k));
-            let prob;
+            let mut line = start(i);
             if k + 1 < n {
-                prob = probability_text(k, n);
-                words.extend(["-m statistic --mode random --probability", &prob]);
+                line.words(&[
+                    "-m statistic --mode random --probability",
+                    &probability_text(k, n),
+                ]);
             }
-            words.extend(["-j", sep]);
-            push(rules, &words);
+            line.words(&["-j", &sp.endpoints[i].sep_chain]);
+            rules.push(line.0);
         }
+    }
+}
+
+/// A double-quoted comment made of `parts` (the quotes are part of the rule text, §5.2).
+fn q(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(2 + parts.iter().map(|p| p.len()).sum::<usize>());
+    s.push('"');
+    for p in parts {
+        s.push_str(p);
+    }
+    s.push('"');
+    s
+}
+
+/// A rule being written: `-A CHAIN` and then words separated by single spaces.
+struct Line(String);
+
+impl Line {
+    fn new(chain: &str, capacity: usize) -> Line {
+        let mut s = String::with_capacity(capacity);
+        s.push_str("-A ");
+        s.push_str(chain);
+        Line(s)
+    }
+
+    fn word(&mut self, w: &str) {
+        self.0.push(' ');
+        self.0.push_str(w);
+    }
+
+    fn words(&mut self, ws: &[&str]) {
+        for w in ws {
+            self.word(w);
+        }
+    }
+
+    fn display(&mut self, v: &impl std::fmt::Display) {
+        use std::fmt::Write;
+        self.0.push(' ');
+        let _ = write!(self.0, "{v}");
     }
 }
