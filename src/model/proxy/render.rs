@@ -106,6 +106,9 @@ pub fn render_ports(ports: &[ServicePortInfo], opts: &ProxyOptions) -> Ruleset {
 
     let selections: Vec<Selection> = ports.iter().map(|sp| select(sp, opts)).collect();
     let total_endpoints: usize = ports.iter().map(|sp| sp.endpoints.len()).sum();
+    // About 3 rules and 1 chain per endpoint plus a few per port: reserve once.
+    nat.rules.reserve(3 * total_endpoints + 6 * ports.len());
+    nat.chains.reserve(total_endpoints + 3 * ports.len());
     let large_cluster = total_endpoints > LARGE_CLUSTER_THRESHOLD;
     let ctx = Ctx {
         opts,
