@@ -147,6 +147,10 @@ fn phases() {
     }
 }
 
+// The same allocator as the kdive binary, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     if std::env::var("KDIVE_BENCH_PHASES").is_ok() {
         phases();
