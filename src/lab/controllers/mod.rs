@@ -4,6 +4,12 @@
 //! runtime; the loop only applies [`Change`]s and emits [`EventRecord`]s.
 
 use chrono::{DateTime, Utc};
+
+pub mod endpoints;
+pub mod endpointslice;
+pub mod quantity;
+pub mod scheduler;
+
 use k8s_openapi::api::core::v1::ObjectReference;
 
 /// One write a controller wants. Objects are full typed objects; updates carry the
