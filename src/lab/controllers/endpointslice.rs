@@ -346,10 +346,12 @@ pub fn reconcile(input: &EndpointSliceInput) -> EndpointSliceOutput {
         if deletes[i].address_type == creates[last].address_type && owned_by(&deletes[i], svc) {
             let mut s = creates.remove(last);
             let old = deletes.remove(i);
-            s.metadata.name = old.metadata.name.clone();
-            s.metadata.generate_name = None;
-            s.metadata.resource_version = old.metadata.resource_version.clone();
-            s.metadata.uid = old.metadata.uid.clone();
+            // Keep the old slice's identity (name, uid, resourceVersion, creation time).
+            s.metadata = ObjectMeta {
+                labels: s.metadata.labels,
+                owner_references: s.metadata.owner_references,
+                ..old.metadata
+            };
             updates.push(s);
         } else {
             i += 1;

@@ -411,3 +411,43 @@ fn address_types_follow_ip_families() {
     headless.spec.as_mut().unwrap().ip_families = None;
     assert_eq!(address_types(&headless), ["IPv4", "IPv6"]);
 }
+
+#[test]
+fn dual_stack_gets_one_slice_per_family() {
+    let snap = demo();
+    let mut svc = service(&snap, "postgres");
+    svc.spec.as_mut().unwrap().ip_families = Some(vec!["IPv4".into(), "IPv6".into()]);
+    let mut pods: Vec<Pod> = snap
+        .pods
+        .iter()
+        .filter(|p| p.metadata.name.as_deref() == Some("postgres-0"))
+        .cloned()
+        .collect();
+    pods[0].status.as_mut().unwrap().pod_ips = Some(
+        ["10.244.1.20", "fd00:10:244:1::14"]
+            .iter()
+            .map(|ip| k8s_openapi::api::core::v1::PodIP { ip: ip.to_string() })
+            .collect(),
+    );
+    let input = EndpointSliceInput {
+        service: &svc,
+        pods: &pods,
+        nodes: &snap.nodes,
+        slices: &[],
+    };
+    let slices = created(&reconcile(&input));
+    // IPv4 slice with the v4 address, IPv6 slice with the v6 one, same pod.
+    let got: Vec<(&str, &str)> = slices
+        .iter()
+        .map(|s| {
+            (
+                s.address_type.as_str(),
+                s.endpoints[0].addresses[0].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("IPv4", "10.244.1.20"), ("IPv6", "fd00:10:244:1::14")]
+    );
+}
