@@ -18,6 +18,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::Change;
 
 pub const LABEL_SKIP_MIRROR: &str = "endpointslice.kubernetes.io/skip-mirror";
+pub const ANNOTATION_OVER_CAPACITY: &str = "endpoints.kubernetes.io/over-capacity";
+/// Endpoints objects hold at most this many addresses.
+pub const MAX_CAPACITY: usize = 1000;
 /// Annotation the control plane uses for leader election on Endpoints; such objects are
 /// never garbage of this controller.
 const LEADER_ANNOTATION: &str = "control-plane.alpha.kubernetes.io/leader";
@@ -258,18 +261,31 @@ pub fn reconcile(input: &EndpointsInput) -> Option<Change<Endpoints>> {
     {
         return None;
     }
-    let subsets = subsets(svc, input.pods);
+    let mut subsets = subsets(svc, input.pods);
+    let truncated = truncate(&mut subsets);
     let labels = labels(svc);
+    let mut annotations = input
+        .current
+        .and_then(|c| c.metadata.annotations.clone())
+        .unwrap_or_default();
+    if truncated {
+        annotations.insert(ANNOTATION_OVER_CAPACITY.into(), "truncated".into());
+    } else {
+        annotations.remove(ANNOTATION_OVER_CAPACITY);
+    }
+    let annotations = (!annotations.is_empty()).then_some(annotations);
     match input.current {
         Some(cur) => {
             if cur.subsets.clone().unwrap_or_default() == subsets
                 && cur.metadata.labels.as_ref() == Some(&labels)
+                && cur.metadata.annotations == annotations
             {
                 return None;
             }
             let mut e = cur.clone();
             e.subsets = (!subsets.is_empty()).then_some(subsets);
             e.metadata.labels = Some(labels);
+            e.metadata.annotations = annotations;
             Some(Change::Update(e))
         }
         None => Some(Change::Create(Endpoints {
@@ -277,11 +293,49 @@ pub fn reconcile(input: &EndpointsInput) -> Option<Change<Endpoints>> {
                 name: svc.metadata.name.clone(),
                 namespace: svc.metadata.namespace.clone(),
                 labels: Some(labels),
+                annotations,
                 ..Default::default()
             },
             subsets: (!subsets.is_empty()).then_some(subsets),
         })),
     }
+}
+
+/// Upstream's `truncateEndpoints`: above 1000 addresses, keep ready ones first, each subset
+/// getting its proportional share rounded up (so the last may get fewer). True when it cut.
+pub fn truncate(subsets: &mut [EndpointSubset]) -> bool {
+    let count = |v: &Option<Vec<EndpointAddress>>| v.as_ref().map_or(0, Vec::len);
+    let ready: usize = subsets.iter().map(|s| count(&s.addresses)).sum();
+    let not_ready: usize = subsets.iter().map(|s| count(&s.not_ready_addresses)).sum();
+    if ready + not_ready <= MAX_CAPACITY {
+        return false;
+    }
+    let cut_ready = ready > MAX_CAPACITY;
+    let (max, total) = if cut_ready {
+        (MAX_CAPACITY, ready)
+    } else {
+        (MAX_CAPACITY - ready, not_ready)
+    };
+    let mut room = max;
+    for s in subsets.iter_mut() {
+        let list = if cut_ready {
+            s.not_ready_addresses = None;
+            &mut s.addresses
+        } else {
+            &mut s.not_ready_addresses
+        };
+        let n = count(list);
+        let share = ((n * max) as f64 / total as f64).ceil() as usize;
+        let keep = share.min(room).min(n);
+        if let Some(v) = list.as_mut() {
+            v.truncate(keep);
+        }
+        if keep == 0 {
+            *list = None;
+        }
+        room -= keep;
+    }
+    true
 }
 
 /// Endpoints whose Service is gone are deleted (leader-election objects excepted).

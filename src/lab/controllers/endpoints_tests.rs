@@ -163,3 +163,71 @@ fn selectorless_services_are_left_alone_and_orphans_deleted() {
         }]
     );
 }
+
+fn addrs(prefix: &str, n: usize) -> Option<Vec<EndpointAddress>> {
+    Some(
+        (0..n)
+            .map(|i| EndpointAddress {
+                ip: format!("{prefix}.{i}"),
+                ..Default::default()
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn over_capacity_truncates_not_ready_first_in_proportion() {
+    // 600 ready + 600 not ready in two subsets (300/300 not ready): 1000 - 600 = 400 not
+    // ready fit, 300/600*400 = 200 per subset. Ready ones are untouched.
+    let mut s = vec![
+        EndpointSubset {
+            addresses: addrs("a", 600),
+            not_ready_addresses: addrs("b", 300),
+            ports: None,
+        },
+        EndpointSubset {
+            addresses: None,
+            not_ready_addresses: addrs("c", 300),
+            ports: None,
+        },
+    ];
+    assert!(truncate(&mut s));
+    let n = |v: &Option<Vec<EndpointAddress>>| v.as_ref().map_or(0, Vec::len);
+    assert_eq!(
+        (n(&s[0].addresses), n(&s[0].not_ready_addresses)),
+        (600, 200)
+    );
+    assert_eq!((n(&s[1].addresses), n(&s[1].not_ready_addresses)), (0, 200));
+    // 1100 ready over 3 subsets 500/500/100: ceil(500/1100*1000) = 455, 455, then only 90
+    // left of the 1000 (ceil gives 91). All not-ready addresses go.
+    let mut s = vec![
+        EndpointSubset {
+            addresses: addrs("a", 500),
+            not_ready_addresses: addrs("x", 5),
+            ports: None,
+        },
+        EndpointSubset {
+            addresses: addrs("b", 500),
+            not_ready_addresses: None,
+            ports: None,
+        },
+        EndpointSubset {
+            addresses: addrs("c", 100),
+            not_ready_addresses: None,
+            ports: None,
+        },
+    ];
+    assert!(truncate(&mut s));
+    let sizes: Vec<(usize, usize)> = s
+        .iter()
+        .map(|s| (n(&s.addresses), n(&s.not_ready_addresses)))
+        .collect();
+    assert_eq!(sizes, [(455, 0), (455, 0), (90, 0)]);
+    // At capacity exactly: untouched.
+    let mut s = vec![EndpointSubset {
+        addresses: addrs("a", 1000),
+        not_ready_addresses: None,
+        ports: None,
+    }];
+    assert!(!truncate(&mut s));
+}
