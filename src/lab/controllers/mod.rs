@@ -9,6 +9,12 @@ pub mod runtime;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+
+pub mod endpoints;
+pub mod endpointslice;
+pub mod quantity;
+pub mod scheduler;
+
 use k8s_openapi::api::core::v1::ObjectReference;
 
 /// One write a controller wants. Objects are full typed objects; updates carry the
