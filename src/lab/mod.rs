@@ -10,6 +10,7 @@ pub mod protobuf;
 pub mod resources;
 pub mod selector;
 pub mod server;
+pub mod sim;
 pub mod store;
 pub mod store_types;
 pub mod table;
