@@ -3,17 +3,16 @@
 //! loop over the store API. Keeping the decisions pure makes every rule testable without a
 //! runtime; the loop only applies [`Change`]s and emits [`EventRecord`]s.
 
+pub mod endpoints;
+pub mod endpointslice;
 pub mod namespace;
+pub mod quantity;
 pub mod runtime;
+pub mod scheduler;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-
-pub mod endpoints;
-pub mod endpointslice;
-pub mod quantity;
-pub mod scheduler;
 
 use k8s_openapi::api::core::v1::ObjectReference;
 
