@@ -3,6 +3,11 @@
 //! loop over the store API. Keeping the decisions pure makes every rule testable without a
 //! runtime; the loop only applies [`Change`]s and emits [`EventRecord`]s.
 
+pub mod deployment;
+pub mod replicaset;
+pub mod revision;
+pub mod rollout;
+
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::ObjectReference;
 
