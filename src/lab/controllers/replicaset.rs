@@ -412,4 +412,4 @@ pub(crate) fn from_time(t: &Time) -> Option<DateTime<Utc>> {
 
 #[cfg(test)]
 #[path = "replicaset_tests.rs"]
-mod tests;
+pub(crate) mod tests;
