@@ -669,3 +669,76 @@ fn progress_deadline_exceeded_when_pods_never_become_available() {
     );
     assert_eq!(c.last.requeue_after, None);
 }
+
+#[test]
+fn scaling_mid_rollout_is_proportional() {
+    let mut c = Cluster::new(deployment(10, IntOrString::Int(3), IntOrString::Int(2)));
+    c.settle();
+    c.set_image("nginx:1.28");
+    // New = 10 + 3 - 10 = 3; old may drop 13 - (10 - 2) - 3 unavailable = 2: 10 -> 8.
+    assert_eq!(c.step(false), [8, 3]);
+    // Scale to 20 (surge stays 3): allowed 23, 11 exist, add 12. Largest first, each by its
+    // share of the old max-replicas 13: old round(8 * 23 / 13) - 8 = 14 - 8 = 6, new
+    // round(3 * 23 / 13) - 3 = 5 - 3 = 2; the 4 left over go to the largest (old): 18, 5.
+    c.d.spec.as_mut().unwrap().replicas = Some(20);
+    c.d.metadata.generation = Some(3);
+    c.now += 1;
+    c.sync_deployment();
+    assert_eq!(c.sizes(), [18, 5]);
+    let old = c.rs_named("nginx:1.27");
+    let a = old.metadata.annotations.as_ref().unwrap();
+    assert_eq!(
+        (
+            a[revision::DESIRED_REPLICAS].as_str(),
+            a[revision::MAX_REPLICAS].as_str()
+        ),
+        ("20", "23")
+    );
+    c.settle();
+    assert_eq!(c.sizes(), [0, 20]);
+    assert_eq!(
+        rollout_status(&c.d),
+        Ok("deployment \"web\" successfully rolled out".into())
+    );
+}
+
+#[test]
+fn orphan_replicaset_is_adopted_and_odd_input_does_not_panic() {
+    let d = deployment(1, pct("25%"), pct("25%"));
+    let mut c = Cluster::new(d.clone());
+    c.settle();
+    let mut orphan = c.rss[0].clone();
+    orphan.metadata.owner_references = None;
+    let out = reconcile(&DeploymentInput {
+        deployment: &d,
+        replica_sets: &[orphan],
+        pods: &[],
+        now: t(50),
+    });
+    let adopted = out.replica_sets.iter().find_map(|ch| match ch {
+        Change::Update(rs) => rs.metadata.owner_references.clone(),
+        _ => None,
+    });
+    assert_eq!(adopted.unwrap()[0].uid, "uid-web");
+
+    // No spec at all: the empty selector selects everything, which upstream refuses.
+    let mut bare = d.clone();
+    bare.spec = None;
+    let out = reconcile(&DeploymentInput {
+        deployment: &bare,
+        replica_sets: &[],
+        pods: &[],
+        now: t(0),
+    });
+    assert_eq!(out.events[0].reason, "SelectingAll");
+    assert!(out.replica_sets.is_empty());
+
+    // Zero replicas: an RS at 0 and a complete rollout.
+    let mut c = Cluster::new(deployment(0, pct("25%"), pct("25%")));
+    c.settle();
+    assert_eq!(c.sizes(), [0]);
+    assert_eq!(
+        rollout_status(&c.d),
+        Ok("deployment \"web\" successfully rolled out".into())
+    );
+}
