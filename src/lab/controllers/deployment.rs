@@ -97,6 +97,11 @@ pub fn reconcile(input: &DeploymentInput) -> DeploymentOutput {
         created: None,
         updated: Default::default(),
         deleted: Default::default(),
+        names_in_use: input
+            .replica_sets
+            .iter()
+            .filter_map(|r| r.metadata.name.clone())
+            .collect(),
         events: Vec::new(),
         now: input.now,
     };
@@ -324,10 +329,7 @@ fn create_new_rs(
     let hash = revision::compute_hash(&template, status.collision_count);
     let mut rs = revision::new_replica_set(d, &hash);
     let name = rs.metadata.name.clone().unwrap_or_default();
-    if w.rss
-        .iter()
-        .any(|r| r.metadata.name.as_deref() == Some(name.as_str()))
-    {
+    if w.names_in_use.contains(&name) {
         // Same name, different template: bump collisionCount so the next hash differs.
         status.collision_count = Some(status.collision_count.unwrap_or(0) + 1);
         return Err(format!("hash collision for ReplicaSet {name:?}"));

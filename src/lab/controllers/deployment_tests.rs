@@ -742,3 +742,30 @@ fn orphan_replicaset_is_adopted_and_odd_input_does_not_panic() {
         Ok("deployment \"web\" successfully rolled out".into())
     );
 }
+
+#[test]
+fn hash_collision_bumps_collision_count_and_changes_the_name() {
+    let d = deployment(1, pct("25%"), pct("25%"));
+    let hash = revision::compute_hash(&d.spec.as_ref().unwrap().template, None);
+    // Someone else's ReplicaSet already has the name the new one would get.
+    let mut squatter = ReplicaSet::default();
+    squatter.metadata.name = Some(format!("web-{hash}"));
+    squatter.metadata.namespace = Some("demo".into());
+    let mut c = Cluster::new(d);
+    c.rss.push(squatter);
+    c.now += 1;
+    c.sync_deployment();
+    assert!(c.last.error.is_some());
+    assert_eq!(c.d.status.as_ref().unwrap().collision_count, Some(1));
+    c.sync_deployment();
+    let created = c
+        .rss
+        .iter()
+        .find(|r| {
+            r.metadata.uid.as_deref() == Some(&format!("uid-{}", r.metadata.name.clone().unwrap()))
+        })
+        .unwrap();
+    let new_hash = revision::compute_hash(&c.d.spec.as_ref().unwrap().template, Some(1));
+    assert_ne!(new_hash, hash);
+    assert_eq!(created.metadata.name, Some(format!("web-{new_hash}")));
+}

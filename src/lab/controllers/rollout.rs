@@ -76,6 +76,8 @@ pub struct Working<'a> {
     pub created: Option<usize>,
     pub updated: BTreeSet<usize>,
     pub deleted: BTreeSet<usize>,
+    /// Names of every ReplicaSet in the namespace, owned or not (hash collisions).
+    pub names_in_use: BTreeSet<String>,
     pub events: Vec<EventRecord>,
     pub now: DateTime<Utc>,
 }
