@@ -3,10 +3,14 @@
 //! loop over the store API. Keeping the decisions pure makes every rule testable without a
 //! runtime; the loop only applies [`Change`]s and emits [`EventRecord`]s.
 
+pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;
 pub mod namespace;
 pub mod quantity;
+pub mod replicaset;
+pub mod revision;
+pub mod rollout;
 pub mod runtime;
 pub mod scheduler;
 
