@@ -167,9 +167,6 @@ impl Store {
         meta.remove("deletionTimestamp");
         meta.remove("deletionGracePeriodSeconds");
         meta.remove("resourceVersion");
-        if let Some(manager) = &opts.field_manager {
-            let _ = manager; // managedFields are not tracked (see the lab README section).
-        }
         defaults::on_create(info.kind, &mut obj, &mut inner.alloc).map_err(
             |(field, message)| StoreError::Invalid {
                 name: name.clone(),
@@ -222,7 +219,6 @@ impl Store {
         opts: &WriteOptions,
         f: impl FnOnce(&Value) -> Result<Value, StoreError>,
     ) -> Result<(Arc<Stored>, bool), StoreError> {
-        let now = self.now();
         let mut inner = self.lock();
         let key = (namespace.to_string(), name.to_string());
         let current = inner.objects[res.0 as usize]
@@ -265,7 +261,6 @@ impl Store {
                 ));
             }
         }
-        let _ = now;
         if strip_rv(&new) == strip_rv(&old) {
             // No-op writes keep the resourceVersion and emit nothing, like the real server.
             return Ok((current, false));

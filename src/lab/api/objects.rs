@@ -79,13 +79,15 @@ pub fn list_page(
         Some(token) => decode_continue(token)?,
         None => (snapshot_rv, None),
     };
-    let mut items = Vec::new();
-    let mut last_key = None;
+    // The token's key is `namespace\0name`; the store lists in that order.
+    let after = start_after
+        .as_deref()
+        .map(|k| k.split_once('\u{0}').unwrap_or(("", k)));
+    let mut items: Vec<Arc<Stored>> = Vec::new();
     let mut more = false;
     for stored in all.into_iter() {
-        let key = key_of(&stored);
-        if let Some(after) = &start_after
-            && key.as_str() <= after.as_str()
+        if let Some(after) = after
+            && (stored.namespace.as_str(), stored.name.as_str()) <= after
         {
             continue;
         }
@@ -96,13 +98,11 @@ pub fn list_page(
             more = true;
             break;
         }
-        last_key = Some(key);
         items.push(stored);
     }
-    let continue_token = if more {
-        last_key.map(|k| encode_continue(rv, &k))
-    } else {
-        None
+    let continue_token = match items.last() {
+        Some(last) if more => Some(encode_continue(rv, &key_of(last))),
+        _ => None,
     };
     Ok(Page {
         rv,

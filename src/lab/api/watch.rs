@@ -122,7 +122,7 @@ async fn pump(
         enabled: spec.table.is_some(),
         include_object: spec.table.unwrap_or_default(),
         sent_columns: false,
-        clock: store.clone(),
+        store: store.clone(),
     };
     for stored in &start.initial {
         if spec.filter.matches(stored) {
@@ -278,7 +278,7 @@ struct TableState {
     enabled: bool,
     include_object: IncludeObject,
     sent_columns: bool,
-    clock: Arc<crate::lab::store::Store>,
+    store: Arc<crate::lab::store::Store>,
 }
 
 impl TableState {
@@ -288,7 +288,7 @@ impl TableState {
             column_definitions: !self.sent_columns,
         };
         self.sent_columns = true;
-        let table = object_table(res.info().plural, &object.value(), self.clock.now(), &opts);
+        let table = object_table(res.info().plural, &object.value(), self.store.now(), &opts);
         watch_line(kind, table.to_string().as_bytes())
     }
 }
