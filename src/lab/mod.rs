@@ -1,9 +1,11 @@
 //! The embedded lab cluster: an HTTPS Kubernetes API server over one object store.
 
 pub mod api;
+pub mod clock;
 pub mod controllers;
 pub mod defaults;
 pub mod kubeconfig;
+pub mod metrics;
 pub mod names;
 pub mod patch;
 pub mod protobuf;

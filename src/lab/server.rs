@@ -15,9 +15,11 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use super::api::{self, ApiState};
+use super::clock::LabClock;
+use super::controllers::ControlPlane;
 use super::kubeconfig;
 use super::resources::lookup;
-use super::store::{Clock, Store, WriteOptions, system_clock};
+use super::store::{Store, WriteOptions};
 use super::tls;
 
 /// How to start a lab.
@@ -27,7 +29,8 @@ pub struct LabOptions {
     pub seed: u64,
     pub bookmark_interval: Duration,
     pub history: usize,
-    pub clock: Clock,
+    /// Simulated time runs this many times faster than the wall clock.
+    pub speed: f64,
 }
 
 impl Default for LabOptions {
@@ -37,7 +40,7 @@ impl Default for LabOptions {
             seed: rand::rng().random(),
             bookmark_interval: Duration::from_secs(60),
             history: super::store::DEFAULT_HISTORY,
-            clock: system_clock(),
+            speed: 1.0,
         }
     }
 }
@@ -62,6 +65,7 @@ pub struct RunningLab {
     pub token: String,
     pub ca_pem: String,
     pub store: Arc<Store>,
+    pub control_plane: Arc<ControlPlane>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -94,7 +98,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         source,
     })?;
     let store = Arc::new(Store::with_history(
-        opts.clock.clone(),
+        Arc::new(LabClock::new(opts.speed)),
         opts.seed,
         opts.history,
     ));
@@ -116,7 +120,8 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         default_watch_timeout: Duration::from_secs(1800),
     });
     let (stop, stopped) = watch::channel(false);
-    let controllers = super::controllers::start(&store, &stop);
+    let control_plane = Arc::new(ControlPlane::new(store.clone(), opts.seed));
+    let controllers = super::controllers::start(&control_plane, &stop);
     let acceptor = TlsAcceptor::from(tls.server_config.clone());
     let server = tokio::spawn(accept_loop(listener, acceptor, api::router(state), stopped));
     let task = tokio::spawn(async move {
@@ -131,6 +136,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         token,
         ca_pem: tls.ca_pem,
         store,
+        control_plane,
         stop,
         task,
     })

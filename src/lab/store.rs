@@ -20,19 +20,14 @@ pub use super::store_types::*;
 /// Default number of events kept for watch-from-resourceVersion.
 pub const DEFAULT_HISTORY: usize = 20_000;
 
-/// A clock, passed in so tests and simulations can control time.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-pub fn system_clock() -> Clock {
-    Arc::new(Utc::now)
-}
+pub use super::clock::LabClock;
 
 pub struct Store {
     inner: Mutex<Inner>,
     events: broadcast::Sender<Arc<Event>>,
     /// Bumped by [`Store::compact`]: open watches end with 410 Expired and clients relist.
     compactions: tokio::sync::watch::Sender<u64>,
-    clock: Clock,
+    clock: Arc<LabClock>,
 }
 
 struct Inner {
@@ -47,11 +42,11 @@ struct Inner {
 }
 
 impl Store {
-    pub fn new(clock: Clock, seed: u64) -> Self {
+    pub fn new(clock: Arc<LabClock>, seed: u64) -> Self {
         Self::with_history(clock, seed, DEFAULT_HISTORY)
     }
 
-    pub fn with_history(clock: Clock, seed: u64, history_cap: usize) -> Self {
+    pub fn with_history(clock: Arc<LabClock>, seed: u64, history_cap: usize) -> Self {
         let (events, _) = broadcast::channel(16_384);
         Self {
             inner: Mutex::new(Inner {
@@ -76,7 +71,12 @@ impl Store {
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        self.clock.now()
+    }
+
+    /// The lab's clock, for timers: simulated waits convert to real ones through it.
+    pub fn clock(&self) -> &LabClock {
+        &self.clock
     }
 
     /// The current resourceVersion (the last write's).

@@ -6,6 +6,7 @@
 pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;
+pub mod events;
 pub mod namespace;
 pub mod quantity;
 pub mod replicaset;
@@ -19,6 +20,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use k8s_openapi::api::core::v1::ObjectReference;
+
+use crate::lab::metrics::Registry;
+use crate::lab::sim::catalog::Catalog;
+use crate::lab::store::Store;
 
 /// One write a controller wants. Objects are full typed objects; updates carry the
 /// resourceVersion they were computed from, so a concurrent change makes them conflict and
@@ -52,9 +57,31 @@ pub struct EventRecord {
     pub time: DateTime<Utc>,
 }
 
-/// Starts the lab's control plane over `store`; it stops when `stop` changes.
+/// What every live controller and simulated node shares.
+pub struct ControlPlane {
+    pub store: Arc<Store>,
+    pub events: Arc<events::EventRecorder>,
+    pub catalog: Arc<Catalog>,
+    pub metrics: Arc<Registry>,
+    /// The lab's seed, for reproducible simulated randomness.
+    pub seed: u64,
+}
+
+impl ControlPlane {
+    pub fn new(store: Arc<Store>, seed: u64) -> ControlPlane {
+        ControlPlane {
+            events: Arc::new(events::EventRecorder::new(store.clone())),
+            store,
+            catalog: Arc::new(Catalog::builtin()),
+            metrics: Arc::new(Registry::new()),
+            seed,
+        }
+    }
+}
+
+/// Starts the lab's control plane; it stops when `stop` changes.
 pub fn start(
-    store: &Arc<crate::lab::store::Store>,
+    cp: &Arc<ControlPlane>,
     stop: &tokio::sync::watch::Sender<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let controllers: Vec<Arc<dyn runtime::Controller>> = vec![
@@ -63,6 +90,6 @@ pub fn start(
     ];
     controllers
         .into_iter()
-        .map(|c| runtime::spawn(store.clone(), c, stop.subscribe()))
+        .map(|c| runtime::spawn(cp.store.clone(), c, stop.subscribe()))
         .collect()
 }

@@ -28,8 +28,8 @@ pub trait Controller: Send + Sync + 'static {
     fn primary(&self) -> ResourceId;
     /// The keys an event (of any resource) makes worth reconciling.
     fn keys_for(&self, event: &Event) -> Vec<Key>;
-    /// Brings the world closer to what `key` asks for. Returns when to look again, if the
-    /// answer depends on time.
+    /// Brings the world closer to what `key` asks for. Returns when to look again (in
+    /// simulated time, see [`crate::lab::clock`]), if the answer depends on time.
     fn reconcile(&self, store: &Store, key: &Key) -> Result<Option<Duration>, StoreError>;
 }
 
@@ -47,8 +47,9 @@ pub fn spawn(
             // Drain the queue before waiting: reconciles are quick, in-memory writes.
             while let Some(key) = queue.pop_first() {
                 match controller.reconcile(&store, &key) {
+                    // Controllers speak simulated time; timers wait real time.
                     Ok(Some(after)) => {
-                        later.insert(key, Instant::now() + after);
+                        later.insert(key, Instant::now() + store.clock().real(after));
                     }
                     Ok(None) => {
                         later.remove(&key);
