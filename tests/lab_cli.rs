@@ -18,7 +18,7 @@ fn start_lab(kubeconfig: &std::path::Path) -> (std::process::Child, Vec<String>)
         .expect("kdive lab starts");
     let mut lines = Vec::new();
     let mut reader = BufReader::new(child.stdout.take().unwrap());
-    for _ in 0..4 {
+    for _ in 0..5 {
         let mut line = String::new();
         reader.read_line(&mut line).unwrap();
         lines.push(line.trim_end().to_string());
@@ -59,6 +59,10 @@ fn prints_url_and_kubeconfig_and_stops_on_sigterm() {
     );
     assert_eq!(lines[1], format!("kubeconfig: {}", path.display()));
     assert_eq!(lines[2], format!("export KUBECONFIG={}", path.display()));
+    assert!(
+        lines[3].starts_with("scenario: the demo cluster ("),
+        "{lines:?}"
+    );
 
     let text = std::fs::read_to_string(&path).unwrap();
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -165,4 +169,35 @@ fn top_level_lab_flag_runs_the_lab() {
     }
     signal(&child, "-TERM");
     assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+}
+
+#[test]
+fn a_bad_scenario_file_is_refused_with_its_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("broken.yaml");
+    std::fs::write(
+        &scenario,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Widget\nmetadata: {name: w}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kdive"))
+        .args(["lab", "--kubeconfig-out", "/dev/null", "--scenario"])
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "{}:5: the lab does not serve Widget in v1",
+        scenario.display()
+    );
+    assert!(err.contains(&expected), "{err}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_kdive"))
+        .args(["lab", "--speed", "0", "--kubeconfig-out", "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a speed"), "{err}");
 }

@@ -2,11 +2,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Args;
 use color_eyre::eyre::WrapErr;
 
 use super::InputError;
+use crate::lab::scenario::Scenario;
 use crate::lab::{self, LabError, LabOptions};
 
 #[derive(Debug, Args)]
@@ -17,22 +19,74 @@ pub struct LabArgs {
     /// Where to write the lab's kubeconfig (default: in the user's state directory)
     #[arg(long, value_name = "PATH")]
     pub kubeconfig_out: Option<PathBuf>,
-    /// Seed for the lab's randomness (names, uids), for reproducible runs
+    /// Seed for the lab's randomness (names, uids, IPs, simulated errors), for reproducible runs
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Scenario file to start with instead of the demo cluster (see assets/lab/demo.yaml)
+    #[arg(long, value_name = "FILE", conflicts_with = "empty")]
+    pub scenario: Option<PathBuf>,
+    /// Start an empty cluster (no nodes, no workloads)
+    #[arg(long)]
+    pub empty: bool,
+    /// Run the simulated clock this many times faster than real time
+    #[arg(long, default_value_t = 1.0, value_name = "N", value_parser = parse_speed)]
+    pub speed: f64,
+}
+
+impl LabArgs {
+    /// The defaults `kdive --lab` uses.
+    pub fn demo(kubeconfig_out: Option<PathBuf>) -> LabArgs {
+        LabArgs {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            kubeconfig_out,
+            seed: None,
+            scenario: None,
+            empty: false,
+            speed: 1.0,
+        }
+    }
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.01..=1000.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a speed between 0.01 and 1000")),
+    }
 }
 
 pub async fn run(args: LabArgs) -> color_eyre::Result<ExitCode> {
+    let scenario = if args.empty {
+        None
+    } else if let Some(path) = &args.scenario {
+        Some(Scenario::load(path).map_err(|e| InputError::new(e.to_string()))?)
+    } else {
+        Some(Scenario::demo())
+    };
+    let summary = match (&scenario, &args.scenario) {
+        (None, _) => "an empty cluster".to_string(),
+        (Some(s), path) => format!(
+            "{} ({} objects, {} traffic sources)",
+            path.as_ref()
+                .map_or("the demo cluster".to_string(), |p| p.display().to_string()),
+            s.objects.len(),
+            s.traffic.len()
+        ),
+    };
     let mut opts = LabOptions {
         addr: args.addr,
+        speed: args.speed,
+        scenario: scenario.map(Arc::new),
         ..LabOptions::default()
     };
     if let Some(seed) = args.seed {
         opts.seed = seed;
     }
+    let stopped = stop_signal();
     let running = match lab::start(opts).await {
         Ok(r) => r,
-        Err(e @ LabError::NotLoopback(_)) => return Err(InputError::new(e.to_string()).into()),
+        Err(e @ (LabError::NotLoopback(_) | LabError::Scenario(_))) => {
+            return Err(InputError::new(e.to_string()).into());
+        }
         Err(e) => return Err(e.into()),
     };
     let path = args
@@ -40,33 +94,50 @@ pub async fn run(args: LabArgs) -> color_eyre::Result<ExitCode> {
         .unwrap_or_else(lab::kubeconfig::default_path);
     lab::kubeconfig::write(&path, &running.kubeconfig())
         .wrap_err_with(|| format!("cannot write the kubeconfig to {}", path.display()))?;
-    println!("kdive lab is serving the Kubernetes API at {}", running.url);
-    println!("kubeconfig: {}", path.display());
-    println!("export KUBECONFIG={}", path.display());
-    println!("Press Ctrl-C to stop.");
-    wait_for_stop().await;
+    // One write, errors ignored: a closed stdout (`kdive lab | head -1`) must not stop the lab.
+    let announcement = format!(
+        "kdive lab is serving the Kubernetes API at {}\nkubeconfig: {}\nexport KUBECONFIG={}\nscenario: {summary}; clock speed {}x\nPress Ctrl-C to stop.\n",
+        running.url,
+        path.display(),
+        path.display(),
+        args.speed
+    );
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(announcement.as_bytes());
+        let _ = out.flush();
+    }
+    stopped.await;
     eprintln!("stopping the lab");
     running.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_stop() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Registers for SIGINT and SIGTERM now (before the lab announces itself, so a signal sent
+/// right after the announcement is not lost); the returned future completes on either.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            match (int, term) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

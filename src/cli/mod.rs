@@ -101,12 +101,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         // so kubectl and the kdive commands can use it.
         None if cli.lab => {
             eprintln!("note: the terminal UI is not in this build; running the lab in the foreground");
-            lab::run(lab::LabArgs {
-                addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-                kubeconfig_out: cli.kubeconfig_out,
-                seed: None,
-            })
-            .await
+            lab::run(lab::LabArgs::demo(cli.kubeconfig_out)).await
         }
         None => Err(InputError::new(
             "the terminal UI is not in this build; run `kdive --lab` (or `kdive lab`) for the lab cluster, or `kdive iptables`, `kdive chain`, `kdive dns`",

@@ -10,6 +10,7 @@ pub mod names;
 pub mod patch;
 pub mod protobuf;
 pub mod resources;
+pub mod scenario;
 pub mod selector;
 pub mod server;
 pub mod sim;

@@ -19,6 +19,7 @@ use super::clock::LabClock;
 use super::controllers::ControlPlane;
 use super::kubeconfig;
 use super::resources::lookup;
+use super::scenario::{Scenario, ScenarioError};
 use super::store::{Store, WriteOptions};
 use super::tls;
 
@@ -31,6 +32,8 @@ pub struct LabOptions {
     pub history: usize,
     /// Simulated time runs this many times faster than the wall clock.
     pub speed: f64,
+    /// What the lab starts with besides the bootstrap objects (none: an empty cluster).
+    pub scenario: Option<Arc<Scenario>>,
 }
 
 impl Default for LabOptions {
@@ -41,6 +44,7 @@ impl Default for LabOptions {
             bookmark_interval: Duration::from_secs(60),
             history: super::store::DEFAULT_HISTORY,
             speed: 1.0,
+            scenario: None,
         }
     }
 }
@@ -56,6 +60,8 @@ pub enum LabError {
     },
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
 }
 
 /// A running lab. Dropping it does not stop it; call [`RunningLab::shutdown`].
@@ -103,6 +109,9 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         opts.history,
     ));
     bootstrap(&store, addr.port());
+    if let Some(scenario) = &opts.scenario {
+        scenario.apply(&store)?;
+    }
     let token: String = {
         let mut rng = rand::rng();
         (0..40)
