@@ -92,8 +92,9 @@ async fn run() {
     let seconds = env_num("BENCH_SECONDS", 5);
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
+    // An empty cluster: this measures the API server and store, not the simulation.
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kdive"))
-        .args(["lab", "--kubeconfig-out"])
+        .args(["lab", "--empty", "--kubeconfig-out"])
         .arg(&kubeconfig)
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
