@@ -7,13 +7,17 @@ pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;
 pub mod events;
+pub mod live;
 pub mod namespace;
+pub mod network;
 pub mod quantity;
 pub mod replicaset;
 pub mod revision;
 pub mod rollout;
 pub mod runtime;
 pub mod scheduler;
+pub mod scheduling;
+pub mod workload;
 
 use std::sync::Arc;
 
@@ -87,6 +91,11 @@ pub fn start(
     let controllers: Vec<Arc<dyn runtime::Controller>> = vec![
         Arc::new(namespace::NamespaceController),
         Arc::new(namespace::ServiceAccountController),
+        Arc::new(workload::DeploymentController::new(cp.clone())),
+        Arc::new(workload::ReplicaSetController::new(cp.clone())),
+        Arc::new(scheduling::SchedulerController::new(cp.clone())),
+        Arc::new(network::EndpointSliceController::new(cp.clone())),
+        Arc::new(network::EndpointsController::new(cp.clone())),
     ];
     controllers
         .into_iter()
