@@ -88,8 +88,10 @@ pub fn start(
         Arc::new(namespace::NamespaceController),
         Arc::new(namespace::ServiceAccountController),
     ];
-    controllers
+    let mut tasks: Vec<_> = controllers
         .into_iter()
         .map(|c| runtime::spawn(cp.store.clone(), c, stop.subscribe()))
-        .collect()
+        .collect();
+    tasks.push(crate::lab::kubelet::spawn(cp.clone(), stop.subscribe()));
+    tasks
 }
