@@ -5,6 +5,7 @@ pub mod clock;
 pub mod controllers;
 pub mod defaults;
 pub mod kubeconfig;
+pub mod kubelet;
 pub mod metrics;
 pub mod names;
 pub mod patch;

@@ -97,8 +97,10 @@ pub fn start(
         Arc::new(network::EndpointSliceController::new(cp.clone())),
         Arc::new(network::EndpointsController::new(cp.clone())),
     ];
-    controllers
+    let mut tasks: Vec<_> = controllers
         .into_iter()
         .map(|c| runtime::spawn(cp.store.clone(), c, stop.subscribe()))
-        .collect()
+        .collect();
+    tasks.push(crate::lab::kubelet::spawn(cp.clone(), stop.subscribe()));
+    tasks
 }

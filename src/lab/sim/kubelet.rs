@@ -47,6 +47,36 @@ pub struct Output {
     pub next_wakeup: Option<DateTime<Utc>>,
     /// The pod was deleted and all its containers stopped: delete it with grace 0.
     pub delete: bool,
+    /// Every probe run, in time order: what kubelet counts in `prober_probe_total`.
+    pub probes: Vec<ProbeRun>,
+}
+
+/// The `result` label of `prober_probe_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeResult {
+    Successful,
+    Failed,
+    /// The probe could not be run (e.g. a named port that does not exist).
+    Unknown,
+}
+
+impl ProbeResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeResult::Successful => "successful",
+            ProbeResult::Failed => "failed",
+            ProbeResult::Unknown => "unknown",
+        }
+    }
+}
+
+/// One probe kubelet ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeRun {
+    pub kind: ProbeKind,
+    pub container: String,
+    pub result: ProbeResult,
+    pub time: DateTime<Utc>,
 }
 
 /// A finished container incarnation.
@@ -171,6 +201,7 @@ pub fn image_id(image: &str) -> String {
 struct Ctx<'a, 'b> {
     input: &'b Input<'a>,
     events: Vec<EventRecord>,
+    probes: Vec<ProbeRun>,
     grace_ms: i64,
 }
 
@@ -531,6 +562,18 @@ fn tick_probes(
             (t - since) as f64 / 1000.0,
             key,
         );
+        let result = match &outcome {
+            Outcome::Success => ProbeResult::Successful,
+            // probes::run words a probe it could not run this way, as kubelet does.
+            Outcome::Failure(msg) if msg.contains(" probe errored") => ProbeResult::Unknown,
+            Outcome::Failure(_) => ProbeResult::Failed,
+        };
+        ctx.probes.push(ProbeRun {
+            kind,
+            container: c.name.clone(),
+            result,
+            time: datetime(t),
+        });
         if let Outcome::Failure(msg) = &outcome {
             ctx.event(t, c, "Warning", "Unhealthy", msg.clone());
         }
@@ -579,6 +622,7 @@ pub fn step(state: &PodSim, input: &Input<'_>) -> (PodSim, Output) {
     let mut ctx = Ctx {
         input,
         events: Vec::new(),
+        probes: Vec::new(),
         grace_ms: grace_of(pod, del_grace),
     };
     for c in containers {
@@ -606,6 +650,8 @@ pub fn step(state: &PodSim, input: &Input<'_>) -> (PodSim, Output) {
         .map(datetime);
     let mut events = ctx.events;
     events.sort_by_key(|e| e.time);
+    let mut probes = ctx.probes;
+    probes.sort_by_key(|p| p.time);
     let (status, delete) = pod_status(&mut st, input, containers, deleting.is_some(), now);
     (
         st,
@@ -614,6 +660,7 @@ pub fn step(state: &PodSim, input: &Input<'_>) -> (PodSim, Output) {
             events,
             next_wakeup,
             delete,
+            probes,
         },
     )
 }

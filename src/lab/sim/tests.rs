@@ -540,3 +540,68 @@ fn the_docs_exec_liveness_example() {
     assert_eq!(cs(&out).restart_count, 1);
     assert_eq!(last_terminated(&out), (137, "Error".into()));
 }
+
+/// Every probe run from T0 to T0 + `secs`, stepping once at T0 and once at the end (step
+/// simulates every due moment in between).
+fn probe_runs(pod: &Pod, secs: i64) -> Vec<(i64, &'static str, String, &'static str)> {
+    let catalog = Catalog::builtin();
+    let mut state = PodSim::default();
+    let mut runs = Vec::new();
+    for now in [t0(), t0() + Duration::seconds(secs)] {
+        let input = Input {
+            pod,
+            catalog: &catalog,
+            node_name: "node-1",
+            host_ip: "172.18.0.2",
+            pod_ip: IP,
+            seed: 1,
+            now,
+        };
+        let (next, out) = step(&state, &input);
+        state = next;
+        runs.extend(out.probes.into_iter().map(|p| {
+            (
+                (p.time - t0()).num_seconds(),
+                p.kind.title(),
+                p.container,
+                p.result.as_str(),
+            )
+        }));
+    }
+    runs
+}
+
+#[test]
+fn every_probe_run_is_reported_with_its_result() {
+    // Ticks at 1, 11, 21 s. Readiness on 8081 is refused every time; liveness on 8080
+    // is refused at 1 s (2 s start-up) and served from 11 s on.
+    let p = pod("  containers:
+  - name: web
+    image: kdive/demo-web:1
+    readinessProbe: {httpGet: {path: /ready, port: 8081}}
+    livenessProbe: {httpGet: {path: /healthz, port: 8080}, failureThreshold: 5}
+");
+    let runs = probe_runs(&p, 25);
+    let of = |kind: &str| -> Vec<(i64, &str)> {
+        runs.iter()
+            .filter(|r| r.1 == kind && r.2 == "web")
+            .map(|r| (r.0, r.3))
+            .collect()
+    };
+    assert_eq!(
+        of("Readiness"),
+        vec![(1, "failed"), (11, "failed"), (21, "failed")]
+    );
+    assert_eq!(
+        of("Liveness"),
+        vec![(1, "failed"), (11, "successful"), (21, "successful")]
+    );
+    // A named port the container does not declare cannot be probed: unknown.
+    let p = pod("  containers:
+  - name: web
+    image: kdive/demo-web:1
+    readinessProbe: {tcpSocket: {port: nope}}
+");
+    let runs = probe_runs(&p, 5);
+    assert_eq!(runs, vec![(1, "Readiness", "web".into(), "unknown")]);
+}
