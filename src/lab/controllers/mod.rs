@@ -14,6 +14,9 @@ pub mod revision;
 pub mod rollout;
 pub mod runtime;
 pub mod scheduler;
+pub mod statefulset;
+pub mod storage_loops;
+pub mod volumes;
 
 use std::sync::Arc;
 
@@ -87,6 +90,13 @@ pub fn start(
     let controllers: Vec<Arc<dyn runtime::Controller>> = vec![
         Arc::new(namespace::NamespaceController),
         Arc::new(namespace::ServiceAccountController),
+        Arc::new(storage_loops::StatefulSetController {
+            events: cp.events.clone(),
+        }),
+        Arc::new(storage_loops::ClaimController {
+            events: cp.events.clone(),
+        }),
+        Arc::new(storage_loops::VolumeController),
     ];
     controllers
         .into_iter()
