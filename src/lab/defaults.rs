@@ -152,6 +152,20 @@ pub fn on_create(
         "Service" => allocate_service(obj, alloc)?,
         "PersistentVolumeClaim" | "PersistentVolume" => {
             obj["status"] = json!({"phase": "Pending"});
+            // Admission's StorageObjectInUseProtection: the protection controllers remove
+            // these once no pod uses the claim / no claim is bound to the volume.
+            let finalizer = if kind == "PersistentVolume" {
+                "kubernetes.io/pv-protection"
+            } else {
+                "kubernetes.io/pvc-protection"
+            };
+            let meta = ensure_object(obj, "metadata");
+            let list = meta.entry("finalizers").or_insert_with(|| json!([]));
+            if let Some(list) = list.as_array_mut()
+                && !list.iter().any(|f| f == finalizer)
+            {
+                list.push(json!(finalizer));
+            }
         }
         "Namespace" => {
             obj["status"] = json!({"phase": "Active"});
@@ -159,6 +173,39 @@ pub fn on_create(
         _ => {}
     }
     Ok(())
+}
+
+/// Admission's DefaultStorageClass: a claim that leaves `storageClassName` out (an empty
+/// string means "no class" and is kept) gets the default class, if there is one.
+pub fn default_claim_class<'a>(obj: &mut Value, classes: impl Iterator<Item = &'a Value>) {
+    if obj
+        .pointer("/spec/storageClassName")
+        .is_some_and(|c| !c.is_null())
+    {
+        return;
+    }
+    if let Some(name) = default_class_name(classes) {
+        ensure_object(obj, "spec").insert("storageClassName".into(), json!(name));
+    }
+}
+
+/// The class annotated `storageclass.kubernetes.io/is-default-class: "true"`; of several,
+/// the newest (then the first by name), as upstream picks.
+pub fn default_class_name<'a>(classes: impl Iterator<Item = &'a Value>) -> Option<String> {
+    let text = |v: &'a Value, p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("");
+    classes
+        .filter(|c| {
+            text(
+                c,
+                "/metadata/annotations/storageclass.kubernetes.io~1is-default-class",
+            ) == "true"
+        })
+        .max_by(|a, b| {
+            text(a, "/metadata/creationTimestamp")
+                .cmp(text(b, "/metadata/creationTimestamp"))
+                .then_with(|| text(b, "/metadata/name").cmp(text(a, "/metadata/name")))
+        })
+        .map(|c| text(c, "/metadata/name").to_string())
 }
 
 /// Defaults on every write (create and update), as decoding does on the real server.

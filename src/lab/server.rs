@@ -217,6 +217,7 @@ fn bootstrap(store: &Store, port: u16) {
         });
         let _ = store.create(eps, "default", obj, &opts);
     }
+    bootstrap_storage_class(store);
     if let Some(slices) = lookup("discovery.k8s.io", "v1", "endpointslices") {
         let obj = json!({
             "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
@@ -226,5 +227,13 @@ fn bootstrap(store: &Store, port: u16) {
             "ports": [{"name": "https", "port": port, "protocol": "TCP"}]
         });
         let _ = store.create(slices, "default", obj, &opts);
+    }
+}
+
+/// The default StorageClass `standard`, as a kind cluster has one.
+fn bootstrap_storage_class(store: &Store) {
+    if let Some(classes) = lookup("storage.k8s.io", "v1", "storageclasses") {
+        let class = super::controllers::volumes::default_storage_class();
+        let _ = store.create(classes, "", class, &WriteOptions::default());
     }
 }

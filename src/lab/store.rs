@@ -22,6 +22,9 @@ pub const DEFAULT_HISTORY: usize = 20_000;
 
 pub use super::clock::LabClock;
 
+#[path = "store_gc.rs"]
+mod gc;
+
 pub struct Store {
     inner: Mutex<Inner>,
     events: broadcast::Sender<Arc<Event>>,
@@ -167,6 +170,18 @@ impl Store {
         meta.remove("deletionTimestamp");
         meta.remove("deletionGracePeriodSeconds");
         meta.remove("resourceVersion");
+        if info.kind == "PersistentVolumeClaim" {
+            let classes = super::resources::lookup("storage.k8s.io", "v1", "storageclasses");
+            let values: Vec<Value> = classes
+                .map(|c| {
+                    inner.objects[c.0 as usize]
+                        .values()
+                        .map(|s| s.value())
+                        .collect()
+                })
+                .unwrap_or_default();
+            defaults::default_claim_class(&mut obj, values.iter());
+        }
         defaults::on_create(info.kind, &mut obj, &mut inner.alloc).map_err(
             |(field, message)| StoreError::Invalid {
                 name: name.clone(),
@@ -219,6 +234,7 @@ impl Store {
         opts: &WriteOptions,
         f: impl FnOnce(&Value) -> Result<Value, StoreError>,
     ) -> Result<(Arc<Stored>, bool), StoreError> {
+        let now = self.now();
         let mut inner = self.lock();
         let key = (namespace.to_string(), name.to_string());
         let current = inner.objects[res.0 as usize]
@@ -270,7 +286,7 @@ impl Store {
             return Ok((Arc::new(Stored::from_value(new, current.rv)), true));
         }
         if deleting && !held(res, &new) {
-            let stored = remove(&mut inner, &self.events, res, key, new);
+            let stored = gc::gone(&mut inner, &self.events, now, res, key, new);
             return Ok((stored, true));
         }
         let stored = commit(
@@ -315,75 +331,15 @@ impl Store {
         if opts.dry_run {
             return Ok(Deleted::Gone(current));
         }
-        let mut value = current.value();
-        if res.info().kind == "Pod" {
-            match pod_graceful_delete(&mut value, opts.grace_period_seconds, now) {
-                Graceful::Immediate => {}
-                Graceful::Unchanged => return Ok(Deleted::Pending(current)),
-                Graceful::Pending => {
-                    let stored = commit(
-                        &mut inner,
-                        &self.events,
-                        res,
-                        key,
-                        value,
-                        EventType::Modified,
-                        Some(current),
-                    );
-                    return Ok(Deleted::Pending(stored));
-                }
-            }
-        }
-        let mut fins = finalizers(&value);
-        match opts.propagation {
-            Propagation::Foreground if !fins.iter().any(|f| f == FOREGROUND) => {
-                delete_dependents(&mut inner, &self.events, &current.uid);
-            }
-            Propagation::Orphan => orphan_dependents(&mut inner, &self.events, &current.uid),
-            _ => {}
-        }
-        // Finalizers other than the GC's own defer the removal. A namespace's spec
-        // finalizer ("kubernetes") is the namespace controller's: it empties the namespace
-        // while it shows as Terminating, then finalizes it.
-        fins.retain(|f| f != FOREGROUND && f != ORPHAN);
-        let namespace_finalizers = res.info().kind == "Namespace"
-            && value
-                .pointer("/spec/finalizers")
-                .and_then(Value::as_array)
-                .is_some_and(|f| !f.is_empty());
-        if namespace_finalizers && value.pointer("/metadata/deletionTimestamp").is_none() {
-            value["status"] = serde_json::json!({"phase": "Terminating"});
-        }
-        if !fins.is_empty() || namespace_finalizers {
-            if value.pointer("/metadata/deletionTimestamp").is_none() {
-                let meta = metadata_mut(&mut value)?;
-                meta.insert("deletionTimestamp".into(), Value::from(format_time(now)));
-                meta.insert(
-                    "deletionGracePeriodSeconds".into(),
-                    Value::from(opts.grace_period_seconds.unwrap_or(0).max(0)),
-                );
-                bump_generation(&mut value);
-                let stored = commit(
-                    &mut inner,
-                    &self.events,
-                    res,
-                    key,
-                    value,
-                    EventType::Modified,
-                    Some(current),
-                );
-                return Ok(Deleted::Pending(stored));
-            }
-            return Ok(Deleted::Pending(current));
-        }
-        let stored = remove(&mut inner, &self.events, res, key, value);
-        if opts.propagation == Propagation::Background {
-            delete_dependents(&mut inner, &self.events, &stored.uid);
-        }
-        if res.info().kind == "Namespace" {
-            delete_namespace_contents(&mut inner, &self.events, name);
-        }
-        Ok(Deleted::Gone(stored))
+        gc::delete_object(
+            &mut inner,
+            &self.events,
+            now,
+            res,
+            key,
+            opts.propagation,
+            opts.grace_period_seconds,
+        )
     }
 
     /// Starts a watch. With `from` = None the caller gets the current objects to send as
@@ -457,11 +413,9 @@ impl Store {
     }
 }
 
-const FOREGROUND: &str = "foregroundDeletion";
-
 /// What a pod delete does first, as the apiserver's `BeforeDelete` with the pod strategy.
 #[derive(Debug, PartialEq)]
-enum Graceful {
+pub(super) enum Graceful {
     /// Go on deleting now (finalizers may still hold it).
     Immediate,
     /// Already terminating with an equal or shorter grace: nothing changes.
@@ -493,7 +447,11 @@ fn pod_grace(pod: &Value, requested: Option<i64>) -> i64 {
 
 /// Graceful deletion of a pod: the first delete starts it (deletionTimestamp = now + grace),
 /// a later one may only shorten it, and a grace of 0 deletes now.
-fn pod_graceful_delete(pod: &mut Value, requested: Option<i64>, now: DateTime<Utc>) -> Graceful {
+pub(super) fn pod_graceful_delete(
+    pod: &mut Value,
+    requested: Option<i64>,
+    now: DateTime<Utc>,
+) -> Graceful {
     let grace = pod_grace(pod, requested);
     let existing = pod
         .pointer("/metadata/deletionTimestamp")
@@ -525,7 +483,6 @@ fn pod_graceful_delete(pod: &mut Value, requested: Option<i64>, now: DateTime<Ut
     }
     Graceful::Pending
 }
-const ORPHAN: &str = "orphan";
 
 fn commit(
     inner: &mut Inner,
@@ -589,58 +546,6 @@ fn publish(
     }
     // No receivers is fine: nobody is watching.
     let _ = events.send(event);
-}
-
-fn delete_dependents(inner: &mut Inner, events: &broadcast::Sender<Arc<Event>>, owner_uid: &str) {
-    for (res, key, stored) in dependents_of(inner, owner_uid) {
-        let value = stored.value();
-        let uid = stored.uid.clone();
-        let fins: Vec<String> = finalizers(&value)
-            .into_iter()
-            .filter(|f| f != FOREGROUND && f != ORPHAN)
-            .collect();
-        if !fins.is_empty() {
-            continue; // Its own finalizers keep it; a controller will finish it.
-        }
-        remove(inner, events, res, key, value);
-        delete_dependents(inner, events, &uid);
-    }
-}
-
-fn orphan_dependents(inner: &mut Inner, events: &broadcast::Sender<Arc<Event>>, owner_uid: &str) {
-    for (res, key, stored) in dependents_of(inner, owner_uid) {
-        let mut value = stored.value();
-        if let Some(refs) = value
-            .pointer_mut("/metadata/ownerReferences")
-            .and_then(Value::as_array_mut)
-        {
-            refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid));
-        }
-        commit(
-            inner,
-            events,
-            res,
-            key,
-            value,
-            EventType::Modified,
-            Some(stored),
-        );
-    }
-}
-
-fn dependents_of(
-    inner: &Inner,
-    owner_uid: &str,
-) -> Vec<(ResourceId, (String, String), Arc<Stored>)> {
-    let mut out = Vec::new();
-    for (i, map) in inner.objects.iter().enumerate() {
-        for (key, stored) in map {
-            if stored.owner_uids.iter().any(|u| u == owner_uid) {
-                out.push((ResourceId(i as u16), key.clone(), stored.clone()));
-            }
-        }
-    }
-    out
 }
 
 fn delete_namespace_contents(inner: &mut Inner, events: &broadcast::Sender<Arc<Event>>, ns: &str) {

@@ -17,6 +17,9 @@ pub mod rollout;
 pub mod runtime;
 pub mod scheduler;
 pub mod scheduling;
+pub mod statefulset;
+pub mod storage_loops;
+pub mod volumes;
 pub mod workload;
 
 use std::sync::Arc;
@@ -96,6 +99,13 @@ pub fn start(
         Arc::new(scheduling::SchedulerController::new(cp.clone())),
         Arc::new(network::EndpointSliceController::new(cp.clone())),
         Arc::new(network::EndpointsController::new(cp.clone())),
+        Arc::new(storage_loops::StatefulSetController {
+            events: cp.events.clone(),
+        }),
+        Arc::new(storage_loops::ClaimController {
+            events: cp.events.clone(),
+        }),
+        Arc::new(storage_loops::VolumeController),
     ];
     let mut tasks: Vec<_> = controllers
         .into_iter()
