@@ -7,6 +7,7 @@ pub mod defaults;
 pub mod kubeconfig;
 pub mod metrics;
 pub mod names;
+pub mod network;
 pub mod patch;
 pub mod protobuf;
 pub mod resources;

@@ -14,10 +14,12 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use super::api::metrics::MetricsSource;
 use super::api::{self, ApiState};
 use super::clock::LabClock;
 use super::controllers::ControlPlane;
 use super::kubeconfig;
+use super::network::{self, Network, traffic::TrafficSpec};
 use super::resources::lookup;
 use super::store::{Store, WriteOptions};
 use super::tls;
@@ -31,6 +33,8 @@ pub struct LabOptions {
     pub history: usize,
     /// Simulated time runs this many times faster than the wall clock.
     pub speed: f64,
+    /// Client traffic the data plane sends (the scenario's `Traffic` documents).
+    pub traffic: Vec<TrafficSpec>,
 }
 
 impl Default for LabOptions {
@@ -41,6 +45,7 @@ impl Default for LabOptions {
             bookmark_interval: Duration::from_secs(60),
             history: super::store::DEFAULT_HISTORY,
             speed: 1.0,
+            traffic: Vec::new(),
         }
     }
 }
@@ -66,6 +71,8 @@ pub struct RunningLab {
     pub ca_pem: String,
     pub store: Arc<Store>,
     pub control_plane: Arc<ControlPlane>,
+    /// kube-proxies (rules per node) and traffic.
+    pub network: Arc<Network>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -112,16 +119,23 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
             })
             .collect()
     };
+    let (stop, stopped) = watch::channel(false);
+    let control_plane = Arc::new(ControlPlane::new(store.clone(), opts.seed));
+    let mut controllers = super::controllers::start(&control_plane, &stop);
+    let (network, data_plane) = network::start_network(&control_plane, opts.traffic, &stop);
+    controllers.extend(data_plane);
+    let metrics_source: MetricsSource = {
+        let network = network.clone();
+        Arc::new(move || network.metrics_text())
+    };
     let state = Arc::new(ApiState {
         store: store.clone(),
         token: token.clone(),
         server_address: addr.to_string(),
         bookmark_interval: opts.bookmark_interval,
         default_watch_timeout: Duration::from_secs(1800),
+        metrics: Some(metrics_source),
     });
-    let (stop, stopped) = watch::channel(false);
-    let control_plane = Arc::new(ControlPlane::new(store.clone(), opts.seed));
-    let controllers = super::controllers::start(&control_plane, &stop);
     let acceptor = TlsAcceptor::from(tls.server_config.clone());
     let server = tokio::spawn(accept_loop(listener, acceptor, api::router(state), stopped));
     let task = tokio::spawn(async move {
@@ -137,6 +151,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         ca_pem: tls.ca_pem,
         store,
         control_plane,
+        network,
         stop,
         task,
     })
