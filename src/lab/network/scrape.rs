@@ -144,7 +144,7 @@ struct Usage {
     ooms: usize,
 }
 
-fn cadvisor(
+pub fn cadvisor(
     f: &mut FamilySet,
     pods: &[Pod],
     catalog: &Catalog,
