@@ -96,20 +96,33 @@ impl Registry {
         labels: Labels,
         value: f64,
     ) {
+        self.observe_n(name, help, buckets, labels, value, 1);
+    }
+
+    /// Observes the same value `n` times (one batch of equal answers).
+    pub fn observe_n(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        buckets: &[f64],
+        labels: Labels,
+        value: f64,
+        n: u64,
+    ) {
         self.family(name, help, Kind::Histogram, buckets, |f| {
-            let n = f.buckets.len();
+            let bounds = f.buckets.len();
             let h = f.histograms.entry(labels).or_insert_with(|| Histogram {
-                counts: vec![0; n],
+                counts: vec![0; bounds],
                 count: 0,
                 sum: 0.0,
             });
             for (i, le) in f.buckets.iter().enumerate() {
                 if value <= *le {
-                    h.counts[i] += 1;
+                    h.counts[i] += n;
                 }
             }
-            h.count += 1;
-            h.sum += value;
+            h.count += n;
+            h.sum += value * n as f64;
         });
     }
 
@@ -130,13 +143,30 @@ impl Registry {
 
     /// Appends every family in the text format.
     pub fn render(&self, out: &mut String) {
+        self.render_with(out, |_| Vec::new());
+    }
+
+    /// Like [`Registry::render`], first adding `extra(family)` labels a series lacks: the
+    /// labels a Prometheus scrape would attach (`job`, `metrics_path`).
+    pub fn render_with(&self, out: &mut String, extra: impl Fn(&str) -> Labels) {
         let families = self.families.lock().unwrap_or_else(|p| p.into_inner());
         for (name, f) in families.iter() {
             header(out, name, f.help, f.kind);
+            let added = extra(name);
+            let with_extra = |labels: &Labels| -> Labels {
+                let mut all: Labels = added
+                    .iter()
+                    .filter(|(k, _)| !labels.iter().any(|(k2, _)| k2 == k))
+                    .cloned()
+                    .collect();
+                all.extend(labels.iter().cloned());
+                all
+            };
             for (labels, v) in &f.values {
-                sample(out, name, labels, None, *v);
+                sample(out, name, &with_extra(labels), None, *v);
             }
             for (labels, h) in &f.histograms {
+                let labels = &with_extra(labels);
                 let bucket = format!("{name}_bucket");
                 for (le, c) in f.buckets.iter().zip(&h.counts) {
                     sample(out, &bucket, labels, Some(&format_value(*le)), *c as f64);
@@ -146,6 +176,53 @@ impl Registry {
                 sample(out, &format!("{name}_count"), labels, None, h.count as f64);
             }
         }
+    }
+}
+
+/// Families computed at scrape time (gauges and counters derived from current objects),
+/// grouped by name so each family is written in one block.
+#[derive(Debug, Default)]
+pub struct FamilySet {
+    families: BTreeMap<&'static str, ComputedFamily>,
+}
+
+/// Help, type and samples of one scrape-time family.
+type ComputedFamily = (&'static str, Kind, Vec<(Labels, f64)>);
+
+impl FamilySet {
+    pub fn new() -> FamilySet {
+        FamilySet::default()
+    }
+
+    /// Adds one sample; the first call for a name fixes its help and type.
+    pub fn add(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        kind: Kind,
+        labels: Labels,
+        value: f64,
+    ) {
+        self.families
+            .entry(name)
+            .or_insert_with(|| (help, kind, Vec::new()))
+            .2
+            .push((labels, value));
+    }
+
+    /// Appends every family in the text format.
+    pub fn render(&self, out: &mut String) {
+        for (name, (help, kind, samples)) in &self.families {
+            header(out, name, help, *kind);
+            for (labels, v) in samples {
+                sample(out, name, labels, None, *v);
+            }
+        }
+    }
+
+    /// The samples of one family, for tests.
+    pub fn samples(&self, name: &str) -> &[(Labels, f64)] {
+        self.families.get(name).map_or(&[], |f| f.2.as_slice())
     }
 }
 

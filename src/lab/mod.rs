@@ -8,6 +8,7 @@ pub mod kubeconfig;
 pub mod kubelet;
 pub mod metrics;
 pub mod names;
+pub mod network;
 pub mod patch;
 pub mod protobuf;
 pub mod resources;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::network::traffic::TrafficSpec;
 use super::resources::{ResourceId, lookup_kind};
 use super::store::{Store, StoreError, WriteOptions};
 
@@ -39,8 +40,8 @@ impl Document {
 pub struct Scenario {
     /// Kubernetes objects, in creation order.
     pub objects: Vec<(ResourceId, Document)>,
-    /// `Traffic` documents, read by the traffic simulation.
-    pub traffic: Vec<Document>,
+    /// Simulated client traffic (`Traffic` documents).
+    pub traffic: Vec<TrafficSpec>,
 }
 
 impl Scenario {
@@ -92,7 +93,10 @@ impl Scenario {
             }
             if api_version == LAB_API_VERSION {
                 match kind {
-                    "Traffic" => scenario.traffic.push(doc),
+                    "Traffic" => scenario.traffic.push(
+                        TrafficSpec::from_value(&doc.value)
+                            .map_err(|e| ScenarioError(format!("{}: {e}", doc.at())))?,
+                    ),
                     other => {
                         return Err(ScenarioError(format!(
                             "{}: unknown lab kind {other:?} (the lab reads: Traffic)",

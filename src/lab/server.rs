@@ -14,10 +14,12 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use super::api::metrics::MetricsSource;
 use super::api::{self, ApiState};
 use super::clock::LabClock;
 use super::controllers::ControlPlane;
 use super::kubeconfig;
+use super::network::{self, Network};
 use super::resources::lookup;
 use super::scenario::{Scenario, ScenarioError};
 use super::store::{Store, WriteOptions};
@@ -72,6 +74,8 @@ pub struct RunningLab {
     pub ca_pem: String,
     pub store: Arc<Store>,
     pub control_plane: Arc<ControlPlane>,
+    /// kube-proxies (rules per node) and traffic.
+    pub network: Arc<Network>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -121,16 +125,30 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
             })
             .collect()
     };
+    let (stop, stopped) = watch::channel(false);
+    let control_plane = Arc::new(ControlPlane::new(store.clone(), opts.seed));
+    let mut controllers = super::controllers::start(&control_plane, &stop);
+    let (network, data_plane) = network::start_network(
+        &control_plane,
+        opts.scenario
+            .as_ref()
+            .map(|s| s.traffic.clone())
+            .unwrap_or_default(),
+        &stop,
+    );
+    controllers.extend(data_plane);
+    let metrics_source: MetricsSource = {
+        let network = network.clone();
+        Arc::new(move || network.metrics_text())
+    };
     let state = Arc::new(ApiState {
         store: store.clone(),
         token: token.clone(),
         server_address: addr.to_string(),
         bookmark_interval: opts.bookmark_interval,
         default_watch_timeout: Duration::from_secs(1800),
+        metrics: Some(metrics_source),
     });
-    let (stop, stopped) = watch::channel(false);
-    let control_plane = Arc::new(ControlPlane::new(store.clone(), opts.seed));
-    let controllers = super::controllers::start(&control_plane, &stop);
     let acceptor = TlsAcceptor::from(tls.server_config.clone());
     let server = tokio::spawn(accept_loop(listener, acceptor, api::router(state), stopped));
     let task = tokio::spawn(async move {
@@ -146,6 +164,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         ca_pem: tls.ca_pem,
         store,
         control_plane,
+        network,
         stop,
         task,
     })

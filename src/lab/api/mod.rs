@@ -4,6 +4,7 @@
 pub mod body;
 pub mod discovery;
 pub mod filter;
+pub mod metrics;
 pub mod objects;
 pub mod path;
 pub mod query;
@@ -37,6 +38,8 @@ pub struct ApiState {
     pub server_address: String,
     pub bookmark_interval: Duration,
     pub default_watch_timeout: Duration,
+    /// What `GET /metrics` serves; `None` answers 404.
+    pub metrics: Option<metrics::MetricsSource>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -75,6 +78,9 @@ fn authorized(st: &ApiState, headers: &HeaderMap) -> bool {
 async fn handle(State(st): State<Arc<ApiState>>, req: Request) -> Response {
     if !authorized(&st, req.headers()) {
         return ApiError::unauthorized().into_response();
+    }
+    if req.uri().path() == "/metrics" {
+        return metrics::serve(st.metrics.as_ref(), req.method()).await;
     }
     match dispatch(st, req).await {
         Ok(resp) => resp,
