@@ -96,7 +96,7 @@ async fn the_demo_cluster_runs_and_its_traffic_is_measured() {
             "deployment/web",
             "-n",
             "demo",
-            "--timeout=60s",
+            "--timeout=45s",
         ])
         .await
         .unwrap());
@@ -107,7 +107,7 @@ async fn the_demo_cluster_runs_and_its_traffic_is_measured() {
             "deployment/coredns",
             "-n",
             "kube-system",
-            "--timeout=60s",
+            "--timeout=45s",
         ])
         .await
         .unwrap());
@@ -118,7 +118,7 @@ async fn the_demo_cluster_runs_and_its_traffic_is_measured() {
             "statefulset/postgres",
             "-n",
             "demo",
-            "--timeout=60s",
+            "--timeout=45s",
         ])
         .await
         .unwrap());
@@ -198,7 +198,7 @@ async fn the_demo_cluster_runs_and_its_traffic_is_measured() {
             "deployment/web",
             "-n",
             "demo",
-            "--timeout=60s",
+            "--timeout=45s",
         ])
         .await
         .unwrap());

@@ -2,7 +2,7 @@
 //! since it started, what it listens on, what it answers, what it uses and when it exits.
 //! Pure: time is a parameter and randomness is a hash of (seed, key).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Container;
 
@@ -50,7 +50,9 @@ enum Step {
 pub struct Process<'a> {
     image: &'a Image,
     knobs: BTreeMap<&'static str, String>,
-    env: BTreeMap<String, String>,
+    /// Names of every variable set, literal or from a reference.
+    env_names: BTreeSet<String>,
+    env_from_any: bool,
     declared_ports: Vec<(i32, Protocol)>,
     script: Option<Vec<Step>>,
     memory_limit: Option<f64>,
@@ -76,6 +78,15 @@ impl<'a> Process<'a> {
             .iter()
             .flatten()
             .filter_map(|e| e.value.clone().map(|v| (e.name.clone(), v)))
+            .collect();
+        // A variable from a Secret or ConfigMap is set (kubelet refuses to start the
+        // container otherwise), and `envFrom` may set any name: both satisfy requiredEnv.
+        let env_from_any = container.env_from.as_ref().is_some_and(|e| !e.is_empty());
+        let env_names: BTreeSet<String> = container
+            .env
+            .iter()
+            .flatten()
+            .map(|e| e.name.clone())
             .collect();
         let mut knobs = BTreeMap::new();
         for k in super::catalog::KNOWN_KNOBS {
@@ -107,7 +118,8 @@ impl<'a> Process<'a> {
         Process {
             image,
             knobs,
-            env,
+            env_names,
+            env_from_any,
             declared_ports,
             script,
             memory_limit,
@@ -256,7 +268,7 @@ impl<'a> Process<'a> {
             .image
             .required_env
             .iter()
-            .any(|v| !self.env.contains_key(v))
+            .any(|v| !self.env_from_any && !self.env_names.contains(v))
         {
             exits.push(Exit {
                 after: MISSING_ENV_EXIT_SECONDS,

@@ -605,3 +605,34 @@ fn every_probe_run_is_reported_with_its_result() {
     let runs = probe_runs(&p, 5);
     assert_eq!(runs, vec![(1, "Readiness", "web".into(), "unknown")]);
 }
+
+#[test]
+fn required_env_from_a_secret_or_env_from_counts_as_set() {
+    use super::process::Process;
+    use k8s_openapi::api::core::v1::{Container, EnvVar, EnvVarSource, SecretKeySelector};
+    let catalog = crate::lab::sim::catalog::Catalog::builtin();
+    let image = catalog.lookup("postgres:16");
+    let bare = Container {
+        name: "postgres".into(),
+        image: Some("postgres:16".into()),
+        ..Default::default()
+    };
+    // postgres requires POSTGRES_PASSWORD: without it the process exits 1.
+    assert!(Process::new(image, &bare, 1).natural_exit().is_some());
+    let from_secret = Container {
+        env: Some(vec![EnvVar {
+            name: "POSTGRES_PASSWORD".into(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: "db".into(),
+                    key: "password".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]),
+        ..bare.clone()
+    };
+    assert_eq!(Process::new(image, &from_secret, 1).natural_exit(), None);
+}
