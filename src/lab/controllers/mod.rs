@@ -102,3 +102,7 @@ pub fn start(
         .map(|c| runtime::spawn(cp.store.clone(), c, stop.subscribe()))
         .collect()
 }
+
+#[cfg(test)]
+#[path = "wiring_tests.rs"]
+mod wiring_tests;
