@@ -114,3 +114,7 @@ pub fn start(
     tasks.push(crate::lab::kubelet::spawn(cp.clone(), stop.subscribe()));
     tasks
 }
+
+#[cfg(test)]
+#[path = "wiring_tests.rs"]
+mod wiring_tests;

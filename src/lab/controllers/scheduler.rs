@@ -8,6 +8,7 @@
 //! bound pods change, or after `requeue_after`), then posts the binding.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -32,7 +33,8 @@ pub struct ScheduleInput<'a> {
     pub pod: &'a Pod,
     pub nodes: &'a [Node],
     /// All pods: those bound to a node and not finished use its resources and host ports.
-    pub pods: &'a [Pod],
+    /// Shared, so the loop hands over its cache without copying thousands of pods.
+    pub pods: &'a [Arc<Pod>],
     pub now: DateTime<Utc>,
     /// Breaks ties between equally scored nodes; the loop draws it from the lab's seeded RNG.
     pub seed: u64,
@@ -185,7 +187,7 @@ fn histogram<'a>(rs: impl Iterator<Item = &'a Rejection>) -> String {
 fn preemption(
     pod: &Pod,
     rejected: &[(&Node, Rejection)],
-    pods: &[Pod],
+    pods: &[Arc<Pod>],
     usage: &BTreeMap<String, Usage>,
     candidates: &mut Vec<String>,
 ) -> Option<String> {
@@ -455,8 +457,8 @@ fn host_ports(p: &Pod) -> Vec<(String, String, i32)> {
 
 /// Pods the scheduler's cache holds as bound: with a node, not finished (its informer
 /// excludes Succeeded and Failed pods), not the pod being scheduled.
-fn bound_pods<'a>(pods: &'a [Pod], me: &'a Pod) -> impl Iterator<Item = &'a Pod> + 'a {
-    pods.iter().filter(move |p| {
+fn bound_pods<'a>(pods: &'a [Arc<Pod>], me: &'a Pod) -> impl Iterator<Item = &'a Pod> + 'a {
+    pods.iter().map(|p| &**p).filter(move |p| {
         let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
         p.spec
             .as_ref()
@@ -468,7 +470,7 @@ fn bound_pods<'a>(pods: &'a [Pod], me: &'a Pod) -> impl Iterator<Item = &'a Pod>
     })
 }
 
-fn node_usage(pods: &[Pod], me: &Pod) -> BTreeMap<String, Usage> {
+fn node_usage(pods: &[Arc<Pod>], me: &Pod) -> BTreeMap<String, Usage> {
     let mut m: BTreeMap<String, Usage> = BTreeMap::new();
     for p in bound_pods(pods, me) {
         let node = p

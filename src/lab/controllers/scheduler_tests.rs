@@ -39,10 +39,11 @@ fn bound(name: &str, node: &str, requests: &str) -> Pod {
 }
 
 fn run(pod: &Pod, nodes: &[Node], pods: &[Pod]) -> ScheduleOutput {
+    let pods: Vec<std::sync::Arc<Pod>> = pods.iter().cloned().map(std::sync::Arc::new).collect();
     schedule(&ScheduleInput {
         pod,
         nodes,
-        pods,
+        pods: &pods,
         now: now(),
         seed: 7,
     })

@@ -113,18 +113,8 @@ impl Controller for SchedulerController {
             .iter()
             .map(|n| (**n).clone())
             .collect();
-        let pods: Vec<Pod> = self
-            .pods
-            .list(store, None, |_| true)
-            .iter()
-            .filter(|p| {
-                p.spec
-                    .as_ref()
-                    .and_then(|s| s.node_name.as_deref())
-                    .is_some_and(|n| !n.is_empty())
-            })
-            .map(|p| (**p).clone())
-            .collect();
+        // All pods, shared from the decode cache (the scheduler picks the bound ones).
+        let pods = self.pods.list(store, None, |_| true);
         let out = scheduler::schedule(&scheduler::ScheduleInput {
             pod: &pod,
             nodes: &nodes,
