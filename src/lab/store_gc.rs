@@ -342,3 +342,7 @@ fn drop_owner_refs(value: &mut Value, drop: impl Fn(&str) -> bool) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "store_gc_tests.rs"]
+mod tests;
