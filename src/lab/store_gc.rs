@@ -171,12 +171,7 @@ fn collect_dependents(inner: &mut Inner, events: &Events, now: DateTime<Utc>, ow
         }
         if solid {
             // Another live owner keeps it: only the references to going owners go.
-            if let Some(refs) = value
-                .pointer_mut("/metadata/ownerReferences")
-                .and_then(Value::as_array_mut)
-            {
-                refs.retain(|r| !stale.iter().any(|u| r["uid"] == u.as_str()));
-            }
+            drop_owner_refs(&mut value, |uid| stale.iter().any(|u| u == uid));
             commit(
                 inner,
                 events,
@@ -249,12 +244,7 @@ fn release_if_unblocked(
 fn orphan_dependents(inner: &mut Inner, events: &Events, owner_uid: &str) {
     for (res, key, stored) in dependents_of(inner, owner_uid) {
         let mut value = stored.value();
-        if let Some(refs) = value
-            .pointer_mut("/metadata/ownerReferences")
-            .and_then(Value::as_array_mut)
-        {
-            refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid));
-        }
+        drop_owner_refs(&mut value, |uid| uid == owner_uid);
         commit(
             inner,
             events,
@@ -355,3 +345,24 @@ fn set_finalizers(value: &mut Value, fins: &[String]) {
         }
     }
 }
+
+/// Removes the references `drop` picks; an empty list is left out, as Go's `omitempty`
+/// serialises it.
+fn drop_owner_refs(value: &mut Value, drop: impl Fn(&str) -> bool) {
+    let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let Some(refs) = meta
+        .get_mut("ownerReferences")
+        .and_then(Value::as_array_mut)
+    {
+        refs.retain(|r| !drop(r.get("uid").and_then(Value::as_str).unwrap_or("")));
+        if refs.is_empty() {
+            meta.remove("ownerReferences");
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "store_gc_tests.rs"]
+mod tests;

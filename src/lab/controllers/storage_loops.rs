@@ -240,8 +240,8 @@ impl Controller for ClaimController {
         if event.resource == claims() {
             return vec![key(&event.namespace, &event.name)];
         }
-        let v = event.object.value();
         if event.resource == volumes_res() {
+            let v = event.object.value();
             let ns = v
                 .pointer("/spec/claimRef/namespace")
                 .and_then(Value::as_str);
@@ -252,6 +252,7 @@ impl Controller for ClaimController {
         }
         // A pod going away may release a claim held by pvc-protection.
         if event.resource == pods() && event.kind == EventType::Deleted {
+            let v = event.object.value();
             let vols = v.pointer("/spec/volumes").and_then(Value::as_array);
             return vols
                 .into_iter()
