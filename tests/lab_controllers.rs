@@ -6,10 +6,10 @@ mod common;
 use std::time::Duration;
 
 use common::{TestLab, ok, stdout};
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
 use kdive::lab::LabOptions;
 use kube::Api;
-use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
 
 macro_rules! kubectl {
@@ -40,6 +40,7 @@ async fn add_node(lab: &TestLab, name: &str) {
         "apiVersion": "v1",
         "kind": "Node",
         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+        "spec": {"podCIDR": "10.244.7.0/24"},
         "status": {
             "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
             "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
@@ -59,49 +60,6 @@ async fn add_node(lab: &TestLab, name: &str) {
         )
         .await
         .expect("node status");
-}
-
-/// TEST-ONLY stand-in for the kubelet simulation (wired separately; the lead replaces this
-/// with it at merge): marks every bound pod Running and Ready with a pod IP.
-fn pretend_kubelet(client: kube::Client) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let pods: Api<Pod> = Api::all(client.clone());
-        let mut next_ip = 10u32;
-        loop {
-            for pod in pods
-                .list(&ListParams::default())
-                .await
-                .map(|l| l.items)
-                .unwrap_or_default()
-            {
-                let bound = pod
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.node_name.clone())
-                    .is_some();
-                let has_ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone()).is_some();
-                if !bound || has_ip {
-                    continue;
-                }
-                next_ip += 1;
-                let ip = format!("10.244.0.{next_ip}");
-                let ready = |t: &str| json!({"type": t, "status": "True"});
-                let status = json!({"status": {
-                    "phase": "Running",
-                    "podIP": ip,
-                    "podIPs": [{"ip": ip}],
-                    "conditions": [ready("PodScheduled"), ready("Initialized"), ready("ContainersReady"), ready("Ready")],
-                }});
-                let ns = pod.metadata.namespace.clone().unwrap_or_default();
-                let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
-                let name = pod.metadata.name.clone().unwrap_or_default();
-                let _ = api
-                    .patch_status(&name, &PatchParams::default(), &Patch::Merge(status))
-                    .await;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
 }
 
 /// Runs kubectl until `done` accepts its stdout, or fails with the last output.
@@ -155,7 +113,6 @@ async fn web(lab: &TestLab, replicas: usize) -> Option<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_and_expose_fill_endpoint_slices_and_endpoints() {
     let lab = start().await;
-    let kubelet = pretend_kubelet(lab.client().await);
     if web(&lab, 3).await.is_none() {
         return;
     }
@@ -252,7 +209,6 @@ async fn create_and_expose_fill_endpoint_slices_and_endpoints() {
         "name"
     ));
     assert_eq!(text.lines().count(), 1, "{text}");
-    kubelet.abort();
     lab.stop().await;
 }
 
@@ -281,7 +237,6 @@ async fn active_replica_set(lab: &TestLab) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_image_then_undo_returns_to_the_previous_replica_set() {
     let lab = start().await;
-    let kubelet = pretend_kubelet(lab.client().await);
     if web(&lab, 3).await.is_none() {
         return;
     }
@@ -346,14 +301,12 @@ async fn set_image_then_undo_returns_to_the_previous_replica_set() {
         .filter_map(|l| l.split_whitespace().next())
         .collect();
     assert_eq!(revisions, ["2", "3"], "{history}");
-    kubelet.abort();
     lab.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_changes_the_endpoint_slice() {
     let lab = start().await;
-    let kubelet = pretend_kubelet(lab.client().await);
     if web(&lab, 3).await.is_none() {
         return;
     }
@@ -374,14 +327,12 @@ async fn scale_changes_the_endpoint_slice() {
         "deployment/web",
         "--timeout=60s"
     ));
-    kubelet.abort();
     lab.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_pod_is_replaced_under_a_new_name() {
     let lab = start().await;
-    let kubelet = pretend_kubelet(lab.client().await);
     if web(&lab, 3).await.is_none() {
         return;
     }
@@ -410,7 +361,6 @@ async fn a_deleted_pod_is_replaced_under_a_new_name() {
     if !ip.is_empty() {
         assert_ne!(ip, victim_ip, "{before}\n{after}");
     }
-    kubelet.abort();
     lab.stop().await;
 }
 

@@ -2,14 +2,15 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{TestLab, ok, stdout};
 use k8s_openapi::api::core::v1::Pod;
 use kdive::lab::LabOptions;
+use kdive::lab::scenario::Scenario;
 use kube::Api;
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::ListParams;
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -22,10 +23,15 @@ macro_rules! kubectl {
     };
 }
 
+/// A lab at 10x with one node (its simulated kubelet runs the pods).
 async fn fast_lab() -> TestLab {
+    let node = "apiVersion: v1\nkind: Node\nmetadata: {name: node-a}\nspec: {podCIDR: 10.244.1.0/24}\nstatus: {allocatable: {cpu: '4', memory: 8Gi, pods: '110'}, capacity: {cpu: '4', memory: 8Gi, pods: '110'}}\n";
     TestLab::start_with(LabOptions {
         seed: 11,
         speed: 10.0,
+        scenario: Some(Arc::new(
+            Scenario::parse("node.yaml", node).expect("node scenario"),
+        )),
         ..LabOptions::default()
     })
     .await
@@ -45,44 +51,6 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// TEST-ONLY stand-in for the scheduler and kubelet simulation (replaced at merge): every
-/// pod seen for 300 ms becomes Running and Ready with a pod IP.
-fn pretend_kubelet(client: kube::Client) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let pods: Api<Pod> = Api::all(client.clone());
-        let mut seen: HashMap<String, Instant> = HashMap::new();
-        loop {
-            if let Ok(list) = pods.list(&ListParams::default()).await {
-                for p in list.items {
-                    let uid = p.metadata.uid.clone().unwrap_or_default();
-                    let first = *seen.entry(uid).or_insert_with(Instant::now);
-                    let running =
-                        p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
-                    if running || first.elapsed() < Duration::from_millis(300) {
-                        continue;
-                    }
-                    let ns = p.metadata.namespace.clone().unwrap_or_default();
-                    let name = p.metadata.name.clone().unwrap_or_default();
-                    let ip = format!("10.244.0.{}", 10 + seen.len());
-                    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-                    let status = json!({"status": {
-                        "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
-                        "conditions": [
-                            {"type": "Ready", "status": "True", "lastTransitionTime": now},
-                            {"type": "ContainersReady", "status": "True", "lastTransitionTime": now}
-                        ]
-                    }});
-                    let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
-                    let _ = api
-                        .patch_status(&name, &PatchParams::default(), &Patch::Merge(status))
-                        .await;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
 }
 
 const POSTGRES: &str = "apiVersion: v1
@@ -107,6 +75,7 @@ spec:
       - name: postgres
         image: postgres:16
         ports: [{containerPort: 5432}]
+        env: [{name: POSTGRES_PASSWORD, value: lab}]
         volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}]
   volumeClaimTemplates:
   - metadata: {name: data}
@@ -129,7 +98,6 @@ async fn statefulset_pods_in_order_with_bound_claims_that_outlive_it() {
     let path = lab.write_file("pg.yaml", POSTGRES);
     ok(&kubectl!(lab, "apply", "-f", path.to_str().unwrap()));
     let client = lab.client().await;
-    let kubelet = pretend_kubelet(client.clone());
 
     // Record the order in which pods appear: OrderedReady creates one at a time.
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
@@ -228,7 +196,6 @@ async fn statefulset_pods_in_order_with_bound_claims_that_outlive_it() {
     let claims = rows(&pvcs, "data-postgres-");
     assert_eq!(claims.len(), 3, "{pvcs}");
     assert!(claims.iter().all(|r| r[1] == "Bound"), "{pvcs}");
-    kubelet.abort();
     lab.stop().await;
 }
 
