@@ -61,7 +61,8 @@ where
         .expect("create")
 }
 
-/// A lab at 10× speed with 100 requests/s to demo/web, two running pods behind it.
+/// A lab at 10× speed sending 10 requests per simulated second to demo/web, with two
+/// running pods behind it.
 async fn lab_with_web() -> (TestLab, kube::Client) {
     let spec = TrafficSpec::from_value(&json!({
         "apiVersion": "lab.kdive.dev/v1alpha1", "kind": "Traffic",
