@@ -337,6 +337,51 @@ http_requests_total{code=\"200\",service=\"web\"} 3
     }
 
     #[test]
+    fn scrape_labels_are_added_unless_the_series_has_them() {
+        let r = Registry::new();
+        r.inc(
+            "prober_probe_total",
+            "Probes.",
+            vec![("result", "failed".into())],
+            2.0,
+        );
+        r.inc(
+            "prober_probe_total",
+            "Probes.",
+            vec![("job", "own".into())],
+            1.0,
+        );
+        let mut out = String::new();
+        r.render_with(&mut out, |name| {
+            assert_eq!(name, "prober_probe_total");
+            vec![
+                ("job", "kubelet".into()),
+                ("metrics_path", "/metrics/probes".into()),
+            ]
+        });
+        assert_eq!(
+            out,
+            "# HELP prober_probe_total Probes.\n# TYPE prober_probe_total counter\n\
+             prober_probe_total{metrics_path=\"/metrics/probes\",job=\"own\"} 1\n\
+             prober_probe_total{job=\"kubelet\",metrics_path=\"/metrics/probes\",result=\"failed\"} 2\n"
+        );
+    }
+
+    #[test]
+    fn family_sets_group_samples_by_name() {
+        let mut f = FamilySet::new();
+        f.add("b", "B.", Kind::Gauge, vec![("x", "1".into())], 1.0);
+        f.add("a", "A.", Kind::Counter, vec![], 2.0);
+        f.add("b", "B.", Kind::Gauge, vec![("x", "2".into())], 3.5);
+        let mut out = String::new();
+        f.render(&mut out);
+        assert_eq!(
+            out,
+            "# HELP a A.\n# TYPE a counter\na 2\n# HELP b B.\n# TYPE b gauge\nb{x=\"1\"} 1\nb{x=\"2\"} 3.5\n"
+        );
+    }
+
+    #[test]
     fn label_values_are_escaped() {
         let mut out = String::new();
         sample(&mut out, "m", &[("path", "a\"b\\c".to_string())], None, 1.5);

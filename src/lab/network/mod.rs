@@ -13,6 +13,12 @@
 //! app slower than the timeout). `pod` is the upstream pod when one was picked, else `""`.
 //! `job` is the Service name, as the ServiceMonitor relabelling of kube-prometheus-stack
 //! sets it.
+//!
+//! Simplifications: every node's proxy syncs at the same moment (they see the same changes
+//! and share one configuration); the `kube-proxy` ConfigMap is re-read at each sync (a real
+//! kube-proxy reads it at start); only TCP service ports are routed; a headless Service has
+//! no rules, so its traffic counts as "no endpoints" (real clients would dial the pod IPs
+//! DNS returns); preStop hooks are not simulated (SIGTERM at the delete request).
 
 pub mod pods;
 pub mod proxy;
