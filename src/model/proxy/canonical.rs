@@ -59,55 +59,95 @@ fn rank(c: &str) -> u8 {
     }
 }
 
-/// FNV-1a: chain names are short and trusted, and SipHash dominated large renders.
+/// A word-at-a-time hash (FxHash rounds, then a murmur3 finaliser so the low bits the
+/// table indexes with are mixed too). Chain names and keys are short and trusted, and
+/// SipHash, then byte-wise FNV, dominated large renders.
 #[derive(Default)]
-pub(crate) struct Fnv(u64);
+pub(crate) struct FastHasher(u64);
 
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf29ce484222325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x100000001b3);
-        }
-        self.0 = h;
+impl FastHasher {
+    fn round(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        word[..bytes.len()].copy_from_slice(bytes);
+        self.0 =
+            (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517cc1b727220a95);
     }
 }
 
-pub(crate) type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51afd7ed558ccd);
+        h ^ (h >> 33)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // The length keeps zero padding from making "a" and "a\0" collide.
+        self.round(&(bytes.len() as u64).to_le_bytes());
+        for chunk in bytes.chunks(8) {
+            self.round(chunk);
+        }
+    }
+}
+
+pub(crate) type FastBuild = std::hash::BuildHasherDefault<FastHasher>;
+
+/// Sort key of a chain name: rank, then byte order. Most names share `KUBE-`, so the next
+/// eight bytes are compared as one integer first (zero padding sorts a prefix first, as
+/// byte order does); ties fall back to the whole name.
+fn chain_key(c: &str) -> (u8, u64, &str) {
+    let rank = rank(c);
+    let tail = if rank == 2 {
+        &c.as_bytes()[5..]
+    } else {
+        c.as_bytes()
+    };
+    let mut word = [0u8; 8];
+    let n = tail.len().min(8);
+    word[..n].copy_from_slice(&tail[..n]);
+    (rank, u64::from_be_bytes(word), c)
+}
 
 /// Writes `table` in canonical order into `out`.
 pub fn write_canonical_table(table: &Table, out: &mut String) {
-    let mut ranked: Vec<(u8, &str)> = table.chains.iter().map(|c| (rank(c), c.as_str())).collect();
-    ranked.sort_unstable();
-    let mut chains: Vec<&str> = ranked.into_iter().map(|(_, c)| c).collect();
+    let mut keyed: Vec<(u8, u64, &str)> = table.chains.iter().map(|c| chain_key(c)).collect();
+    keyed.sort_unstable();
+    let mut chains: Vec<&str> = keyed.into_iter().map(|(_, _, c)| c).collect();
     chains.dedup();
-    // Order rules by the position of their chain, keeping emission order within a chain.
-    let mut position: HashMap<&str, u32, FnvBuild> =
-        HashMap::with_capacity_and_hasher(chains.len(), FnvBuild::default());
+    let mut position: HashMap<&str, u32, FastBuild> =
+        HashMap::with_capacity_and_hasher(chains.len(), FastBuild::default());
     for (i, c) in chains.iter().enumerate() {
         position.insert(c, i as u32);
     }
+    // Order rules by the position of their chain, keeping emission order within a chain:
+    // a counting sort. Rules of undeclared chains go last, in one group.
+    let unknown = chains.len() as u32;
     let mut size = 16 + table.name.len();
-    let mut order: Vec<(u32, u32)> = Vec::with_capacity(table.rules.len());
+    let mut bucket_of: Vec<u32> = Vec::with_capacity(table.rules.len());
+    // Buckets 0..=unknown, counted at starts[bucket + 2].
+    let mut starts = vec![0u32; chains.len() + 3];
     // Rules come in runs of one chain; reuse the last lookup while the chain repeats.
-    let mut last: (&str, u32) = ("", u32::MAX);
-    for (i, rule) in table.rules.iter().enumerate() {
+    let mut last: (&str, u32) = ("", unknown);
+    for rule in &table.rules {
         size += rule.len() + 1;
         let name = rule_chain(rule);
         if name != last.0 {
-            last = (name, position.get(name).copied().unwrap_or(u32::MAX));
+            last = (name, position.get(name).copied().unwrap_or(unknown));
         }
-        order.push((last.1, i as u32));
+        bucket_of.push(last.1);
+        starts[last.1 as usize + 2] += 1;
     }
-    order.sort_unstable();
+    for b in 2..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    // starts[b + 1] is now where bucket b begins; it advances as the bucket fills, so
+    // afterwards starts[b] .. starts[b + 1] is bucket b.
+    let mut order = vec![0u32; table.rules.len()];
+    for (i, &b) in bucket_of.iter().enumerate() {
+        let slot = &mut starts[b as usize + 1];
+        order[*slot as usize] = i as u32;
+        *slot += 1;
+    }
     size += chains.iter().map(|c| c.len() + 10).sum::<usize>() * 2;
     out.reserve(size);
     out.push('*');
@@ -118,14 +158,10 @@ pub fn write_canonical_table(table: &Table, out: &mut String) {
         out.push_str(c);
         out.push_str(" - [0:0]\n");
     }
-    let mut start = 0;
-    while start < order.len() {
-        let chain = order[start].0;
-        let end = start + order[start..].iter().take_while(|o| o.0 == chain).count();
-        let rules = order[start..end]
-            .iter()
-            .map(|&(_, i)| table.rules[i as usize].as_str());
-        let name = chains.get(chain as usize).copied().unwrap_or("");
+    for bucket in 0..=chains.len() {
+        let group = &order[starts[bucket] as usize..starts[bucket + 1] as usize];
+        let rules = group.iter().map(|&i| table.rules[i as usize].as_str());
+        let name = chains.get(bucket).copied().unwrap_or("");
         // Both tables sort KUBE-NODEPORTS and KUBE-SERVICES by comment key (§9); in nat
         // KUBE-SERVICES the "must be the last rule" jump stays last.
         if matches!(name, "KUBE-NODEPORTS" | "KUBE-SERVICES") {
@@ -145,7 +181,6 @@ pub fn write_canonical_table(table: &Table, out: &mut String) {
                 out.push('\n');
             }
         }
-        start = end;
     }
     if !table.deleted.is_empty() {
         let deleted: std::collections::HashSet<&str> =
@@ -186,4 +221,81 @@ pub fn restore_text(rules: &Ruleset, sel: TableSel) -> String {
         out.push_str("COMMIT\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(chains: &[&str], rules: &[&str]) -> Table {
+        Table {
+            name: "nat".into(),
+            chains: chains.iter().map(|c| c.to_string()).collect(),
+            rules: rules.iter().map(|r| r.to_string()).collect(),
+            deleted: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn chains_by_rank_then_bytes_and_rules_grouped_in_emission_order() {
+        let t = table(
+            &[
+                "OTHER",
+                "KUBE-SVC-B",
+                "KUBE-SEP-AAAAAAAAB",
+                "KUBE-SERVICES",
+                "KUBE-SEP-AAAAAAAA",
+                "KUBE-",
+                "KUBE-NODEPORTS",
+                "KUBE-SEP-AAAAAAAA",
+            ],
+            &[
+                "-A KUBE-SVC-B -j 1",
+                "-A UNDECLARED -j 2",
+                "-A KUBE-SEP-AAAAAAAAB -j 3",
+                "-A KUBE-SVC-B -j 4",
+                "-A OTHER -j 5",
+                "-A KUBE-SEP-AAAAAAAA -j 6",
+                "-A UNDECLARED2 -j 7",
+                "-A KUBE-SVC-B -j 8",
+                "-A KUBE- -j 9",
+            ],
+        );
+        let mut out = String::new();
+        write_canonical_table(&t, &mut out);
+        // Rank 2 names that agree on the eight bytes after "KUBE-" fall back to the whole
+        // name (the shorter first); rules of undeclared chains come last, as emitted.
+        let expected = "*nat\n\
+            :KUBE-NODEPORTS - [0:0]\n\
+            :KUBE-SERVICES - [0:0]\n\
+            :KUBE- - [0:0]\n\
+            :KUBE-SEP-AAAAAAAA - [0:0]\n\
+            :KUBE-SEP-AAAAAAAAB - [0:0]\n\
+            :KUBE-SVC-B - [0:0]\n\
+            :OTHER - [0:0]\n\
+            -A KUBE- -j 9\n\
+            -A KUBE-SEP-AAAAAAAA -j 6\n\
+            -A KUBE-SEP-AAAAAAAAB -j 3\n\
+            -A KUBE-SVC-B -j 1\n\
+            -A KUBE-SVC-B -j 4\n\
+            -A KUBE-SVC-B -j 8\n\
+            -A OTHER -j 5\n\
+            -A UNDECLARED -j 2\n\
+            -A UNDECLARED2 -j 7\n\
+            COMMIT\n";
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn fast_hasher_tells_apart_names_that_differ_late() {
+        use std::hash::BuildHasher;
+        let b = FastBuild::default();
+        let h = |s: &str| b.hash_one(s);
+        assert_ne!(
+            h("KUBE-SEP-AAAAAAAAAAAAAAAA"),
+            h("KUBE-SEP-AAAAAAAAAAAAAAAB")
+        );
+        assert_ne!(h("KUBE-SEP-AAAAAAAA"), h("KUBE-SEP-AAAAAAAA\0"));
+        assert_eq!(h("KUBE-SVC-X"), h("KUBE-SVC-X"));
+    }
 }
