@@ -1,8 +1,6 @@
 //! The canonical (sorted) form of a restore input used by kube-proxy's unit tests (§9),
 //! and the plain emission-order text (§1).
 
-use std::collections::HashMap;
-
 use super::render::{Ruleset, Table};
 
 /// Which tables to print.
@@ -59,139 +57,187 @@ fn rank(c: &str) -> u8 {
     }
 }
 
-/// A word-at-a-time hash (FxHash rounds, then a murmur3 finaliser so the low bits the
-/// table indexes with are mixed too). Chain names and keys are short and trusted, and
-/// SipHash, then byte-wise FNV, dominated large renders.
-#[derive(Default)]
-pub(crate) struct FastHasher(u64);
-
-impl FastHasher {
-    fn round(&mut self, bytes: &[u8]) {
-        let mut word = [0u8; 8];
-        word[..bytes.len()].copy_from_slice(bytes);
-        self.0 =
-            (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517cc1b727220a95);
-    }
+/// A chain name as a sort key: rank (§9), then byte order. The first 32 bytes are held
+/// inline as big-endian words (kube-proxy's names have at most 28), so sorting and
+/// matching compare integers and rarely follow the pointer to the name.
+#[derive(Debug, Clone, Copy)]
+struct ChainKey<'a> {
+    rank: u8,
+    head: [u64; 4],
+    name: &'a str,
 }
 
-impl std::hash::Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51afd7ed558ccd);
-        h ^ (h >> 33)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // The length keeps zero padding from making "a" and "a\0" collide.
-        self.round(&(bytes.len() as u64).to_le_bytes());
-        for chunk in bytes.chunks(8) {
-            self.round(chunk);
+const HEAD_LEN: usize = 32;
+
+impl<'a> ChainKey<'a> {
+    fn new(name: &'a str) -> Self {
+        let mut bytes = [0u8; HEAD_LEN];
+        let n = name.len().min(HEAD_LEN);
+        bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
+        let mut head = [0u64; 4];
+        for (word, chunk) in head.iter_mut().zip(bytes.chunks_exact(8)) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            *word = u64::from_be_bytes(w);
+        }
+        ChainKey {
+            rank: rank(name),
+            head,
+            name,
         }
     }
 }
 
-pub(crate) type FastBuild = std::hash::BuildHasherDefault<FastHasher>;
+impl Ord for ChainKey<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.rank, self.head)
+            .cmp(&(other.rank, other.head))
+            .then_with(|| {
+                // Equal zero-padded heads: a name of at most 32 bytes is a prefix of the
+                // other one (so the length decides), unless both are longer.
+                if self.name.len() > HEAD_LEN && other.name.len() > HEAD_LEN {
+                    self.name.cmp(other.name)
+                } else {
+                    self.name.len().cmp(&other.name.len())
+                }
+            })
+    }
+}
 
-/// Sort key of a chain name: rank, then byte order. Most names share `KUBE-`, so the next
-/// eight bytes are compared as one integer first (zero padding sorts a prefix first, as
-/// byte order does); ties fall back to the whole name.
-fn chain_key(c: &str) -> (u8, u64, &str) {
-    let rank = rank(c);
-    let tail = if rank == 2 {
-        &c.as_bytes()[5..]
-    } else {
-        c.as_bytes()
-    };
-    let mut word = [0u8; 8];
-    let n = tail.len().min(8);
-    word[..n].copy_from_slice(&tail[..n]);
-    (rank, u64::from_be_bytes(word), c)
+impl PartialOrd for ChainKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for ChainKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for ChainKey<'_> {}
+
+/// Consecutive rules of one chain: `len` rules from index `first`.
+struct Run<'a> {
+    key: ChainKey<'a>,
+    first: u32,
+    len: u32,
 }
 
 /// Writes `table` in canonical order into `out`.
 pub fn write_canonical_table(table: &Table, out: &mut String) {
-    let mut keyed: Vec<(u8, u64, &str)> = table.chains.iter().map(|c| chain_key(c)).collect();
-    keyed.sort_unstable();
-    let mut chains: Vec<&str> = keyed.into_iter().map(|(_, _, c)| c).collect();
+    let mut chains: Vec<ChainKey> = table.chains.iter().map(|c| ChainKey::new(c)).collect();
+    chains.sort_unstable();
     chains.dedup();
-    let mut position: HashMap<&str, u32, FastBuild> =
-        HashMap::with_capacity_and_hasher(chains.len(), FastBuild::default());
-    for (i, c) in chains.iter().enumerate() {
-        position.insert(c, i as u32);
-    }
-    // Order rules by the position of their chain, keeping emission order within a chain:
-    // a counting sort. Rules of undeclared chains go last, in one group.
-    let unknown = chains.len() as u32;
-    let mut size = 16 + table.name.len();
-    let mut bucket_of: Vec<u32> = Vec::with_capacity(table.rules.len());
-    // Buckets 0..=unknown, counted at starts[bucket + 2].
-    let mut starts = vec![0u32; chains.len() + 3];
-    // Rules come in runs of one chain; reuse the last lookup while the chain repeats.
-    let mut last: (&str, u32) = ("", unknown);
-    for rule in &table.rules {
-        size += rule.len() + 1;
+    // Rules come in runs of one chain. Sorted like the chains (and by first rule, which
+    // keeps emission order within a chain), the runs line up with the chains in one
+    // merge: no lookups scattered over memory.
+    let mut runs: Vec<Run> = Vec::new();
+    let mut lens: Vec<usize> = Vec::with_capacity(table.rules.len());
+    for (i, rule) in table.rules.iter().enumerate() {
+        lens.push(rule.len());
         let name = rule_chain(rule);
-        if name != last.0 {
-            last = (name, position.get(name).copied().unwrap_or(unknown));
+        match runs.last_mut() {
+            Some(run) if run.key.name == name => run.len += 1,
+            _ => runs.push(Run {
+                key: ChainKey::new(name),
+                first: i as u32,
+                len: 1,
+            }),
         }
-        bucket_of.push(last.1);
-        starts[last.1 as usize + 2] += 1;
     }
-    for b in 2..starts.len() {
-        starts[b] += starts[b - 1];
+    runs.sort_unstable_by(|a, b| a.key.cmp(&b.key).then(a.first.cmp(&b.first)));
+
+    // The output order of the rules; rules of undeclared chains go last, as emitted.
+    let mut order: Vec<u32> = Vec::with_capacity(table.rules.len());
+    let indexes = |run: &Run| run.first..run.first + run.len;
+    let mut undeclared: Vec<&Run> = Vec::new();
+    let mut next = 0;
+    for chain in &chains {
+        while next < runs.len() && runs[next].key < *chain {
+            undeclared.push(&runs[next]);
+            next += 1;
+        }
+        let start = order.len();
+        while next < runs.len() && runs[next].key == *chain {
+            order.extend(indexes(&runs[next]));
+            next += 1;
+        }
+        sort_by_comment(table, chain.name, &mut order[start..]);
     }
-    // starts[b + 1] is now where bucket b begins; it advances as the bucket fills, so
-    // afterwards starts[b] .. starts[b + 1] is bucket b.
-    let mut order = vec![0u32; table.rules.len()];
-    for (i, &b) in bucket_of.iter().enumerate() {
-        let slot = &mut starts[b as usize + 1];
-        order[*slot as usize] = i as u32;
-        *slot += 1;
-    }
-    size += chains.iter().map(|c| c.len() + 10).sum::<usize>() * 2;
+    undeclared.extend(&runs[next..]);
+    undeclared.sort_unstable_by_key(|r| r.first);
+    order.extend(undeclared.into_iter().flat_map(indexes));
+
+    let deleted: Vec<&str> = if table.deleted.is_empty() {
+        Vec::new()
+    } else {
+        let deleted: std::collections::HashSet<&str> =
+            table.deleted.iter().map(String::as_str).collect();
+        chains
+            .iter()
+            .map(|c| c.name)
+            .filter(|c| deleted.contains(c))
+            .collect()
+    };
+    let size = 16
+        + table.name.len()
+        + chains.iter().map(|c| c.name.len() + 10).sum::<usize>()
+        + lens.iter().map(|l| l + 1).sum::<usize>()
+        + deleted.iter().map(|c| c.len() + 4).sum::<usize>();
     out.reserve(size);
     out.push('*');
     out.push_str(&table.name);
     out.push('\n');
     for c in &chains {
         out.push(':');
-        out.push_str(c);
+        out.push_str(c.name);
         out.push_str(" - [0:0]\n");
     }
-    for bucket in 0..=chains.len() {
-        let group = &order[starts[bucket] as usize..starts[bucket + 1] as usize];
-        let rules = group.iter().map(|&i| table.rules[i as usize].as_str());
-        let name = chains.get(bucket).copied().unwrap_or("");
-        // Both tables sort KUBE-NODEPORTS and KUBE-SERVICES by comment key (§9); in nat
-        // KUBE-SERVICES the "must be the last rule" jump stays last.
-        if matches!(name, "KUBE-NODEPORTS" | "KUBE-SERVICES") {
-            let last_first = table.name == "nat" && name == "KUBE-SERVICES";
-            let mut rules: Vec<&str> = rules.collect();
-            rules.sort_by_cached_key(|r| {
-                let is_last = last_first && r.contains("must be the last rule");
-                (is_last, comment_key(r))
-            });
-            for r in rules {
-                out.push_str(r);
-                out.push('\n');
-            }
-        } else {
-            for r in rules {
-                out.push_str(r);
-                out.push('\n');
-            }
-        }
-    }
-    if !table.deleted.is_empty() {
-        let deleted: std::collections::HashSet<&str> =
-            table.deleted.iter().map(String::as_str).collect();
-        for c in chains.iter().filter(|c| deleted.contains(*c)) {
-            out.push_str("-X ");
-            out.push_str(c);
-            out.push('\n');
-        }
+    append_rules(&table.rules, &lens, &order, out);
+    for c in deleted {
+        out.push_str("-X ");
+        out.push_str(c);
+        out.push('\n');
     }
     out.push_str("COMMIT\n");
+}
+
+/// Both tables sort KUBE-NODEPORTS and KUBE-SERVICES by comment key (§9), stably; in nat
+/// KUBE-SERVICES the "must be the last rule" jump stays last.
+fn sort_by_comment(table: &Table, chain: &str, order: &mut [u32]) {
+    if !matches!(chain, "KUBE-NODEPORTS" | "KUBE-SERVICES") {
+        return;
+    }
+    let last_first = table.name == "nat" && chain == "KUBE-SERVICES";
+    order.sort_by_cached_key(|&i| {
+        let r = table.rules[i as usize].as_str();
+        let is_last = last_first && r.contains("must be the last rule");
+        (is_last, comment_key(r))
+    });
+}
+
+/// Appends `rules` in `order` (a permutation of their indexes), one per line. Reading
+/// the rules as emitted and writing each to its place beats gathering them in output
+/// order: the reads stream and the scattered writes do not stall the way loads do.
+fn append_rules(rules: &[String], lens: &[usize], order: &[u32], out: &mut String) {
+    debug_assert_eq!(order.len(), rules.len());
+    let mut bytes = std::mem::take(out).into_bytes();
+    let mut at = vec![0usize; rules.len()];
+    let mut end = bytes.len();
+    for &i in order {
+        at[i as usize] = end;
+        end += lens[i as usize] + 1;
+    }
+    // Newlines everywhere first; each rule then fills in its own bytes.
+    bytes.resize(end, b'\n');
+    for (rule, &start) in rules.iter().zip(&at) {
+        bytes[start..start + rule.len()].copy_from_slice(rule.as_bytes());
+    }
+    // Only whole strings were copied in, so the bytes are UTF-8.
+    *out = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
 
 /// The canonical text of the selected tables (filter before nat).
@@ -287,15 +333,37 @@ mod tests {
     }
 
     #[test]
-    fn fast_hasher_tells_apart_names_that_differ_late() {
-        use std::hash::BuildHasher;
-        let b = FastBuild::default();
-        let h = |s: &str| b.hash_one(s);
-        assert_ne!(
-            h("KUBE-SEP-AAAAAAAAAAAAAAAA"),
-            h("KUBE-SEP-AAAAAAAAAAAAAAAB")
-        );
-        assert_ne!(h("KUBE-SEP-AAAAAAAA"), h("KUBE-SEP-AAAAAAAA\0"));
-        assert_eq!(h("KUBE-SVC-X"), h("KUBE-SVC-X"));
+    fn chain_keys_order_like_rank_then_bytes() {
+        let long = "KUBE-SEP-ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let names = [
+            "KUBE-SERVICES",
+            "KUBE-NODEPORTS",
+            "KUBE-",
+            "KUBE-A",
+            "KUBE-A\0",
+            "KUBE-A\0\0",
+            "KUBE-SEP-ABCDEFGHIJKLMNOPQRSTUVW",
+            "KUBE-SEP-ABCDEFGHIJKLMNOPQRSTUVW\0",
+            long,
+            "KUBE-SEP-ABCDEFGHIJKLMNOPQRSTUVWXYY",
+            "KUBE-SEP-ABCDEFGHIJKLMNOPQRSTUVWXYZ0",
+            "KUBE-SEP-ABCDEFGHIJKLMNOPQRSTUVW\0\0\0",
+            "A-CHAIN",
+            "",
+            "KUBE-SVC-B",
+        ];
+        let mut by_key: Vec<&str> = names.to_vec();
+        by_key.sort_by_key(|n| ChainKey::new(n));
+        let mut by_definition: Vec<&str> = names.to_vec();
+        by_definition.sort_by_key(|n| (rank(n), *n));
+        assert_eq!(by_key, by_definition);
+        for a in names {
+            for b in names {
+                assert_eq!(ChainKey::new(a) == ChainKey::new(b), a == b, "{a:?} {b:?}");
+            }
+        }
+        // Equal names in different memory are equal keys, long ones too.
+        let built = ["KUBE-SEP-", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"].concat();
+        assert_eq!(ChainKey::new(long), ChainKey::new(&built));
     }
 }

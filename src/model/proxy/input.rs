@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use super::canonical::FastBuild;
 use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::Service;
@@ -103,6 +102,39 @@ fn family_cluster_ip(svc: &Service, family: IpFamily) -> Option<IpAddr> {
     };
     parse_ip_sloppy(text).filter(|ip| IpFamily::of(ip) == family)
 }
+
+/// A word-at-a-time hash (FxHash rounds, then a murmur3 finaliser so the low bits the
+/// table indexes with are mixed too). Chain names and keys are short and trusted, and
+/// SipHash, then byte-wise FNV, dominated large renders.
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl FastHasher {
+    fn round(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        word[..bytes.len()].copy_from_slice(bytes);
+        self.0 =
+            (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517cc1b727220a95);
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51afd7ed558ccd);
+        h ^ (h >> 33)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // The length keeps zero padding from making "a" and "a\0" collide.
+        self.round(&(bytes.len() as u64).to_le_bytes());
+        for chunk in bytes.chunks(8) {
+            self.round(chunk);
+        }
+    }
+}
+
+type FastBuild = std::hash::BuildHasherDefault<FastHasher>;
 
 /// Namespace, service, port name, protocol: borrowed from the snapshot.
 type PortKey<'a> = (&'a str, &'a str, &'a str, &'a str);
@@ -324,6 +356,19 @@ fn usable_slice(slice: &EndpointSlice, family: IpFamily) -> Option<((&str, &str)
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fast_hasher_tells_apart_names_that_differ_late() {
+        use std::hash::BuildHasher;
+        let b = super::FastBuild::default();
+        let h = |s: &str| b.hash_one(s);
+        assert_ne!(
+            h("KUBE-SEP-AAAAAAAAAAAAAAAA"),
+            h("KUBE-SEP-AAAAAAAAAAAAAAAB")
+        );
+        assert_ne!(h("KUBE-SEP-AAAAAAAA"), h("KUBE-SEP-AAAAAAAA\0"));
+        assert_eq!(h("KUBE-SVC-X"), h("KUBE-SVC-X"));
+    }
+
     #[test]
     fn sort_large_is_a_stable_sort() {
         let mut items = vec![(3, 'a'), (1, 'b'), (2, 'c'), (1, 'd'), (0, 'e'), (3, 'f')];
