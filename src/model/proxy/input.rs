@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use super::canonical::FnvBuild;
 use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::Service;
@@ -104,7 +103,41 @@ fn family_cluster_ip(svc: &Service, family: IpFamily) -> Option<IpAddr> {
     parse_ip_sloppy(text).filter(|ip| IpFamily::of(ip) == family)
 }
 
-type PortKey = (String, String, String, String); // namespace, service, port name, protocol
+/// A word-at-a-time hash (FxHash rounds, then a murmur3 finaliser so the low bits the
+/// table indexes with are mixed too). Chain names and keys are short and trusted, and
+/// SipHash, then byte-wise FNV, dominated large renders.
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl FastHasher {
+    fn round(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        word[..bytes.len()].copy_from_slice(bytes);
+        self.0 =
+            (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517cc1b727220a95);
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51afd7ed558ccd);
+        h ^ (h >> 33)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // The length keeps zero padding from making "a" and "a\0" collide.
+        self.round(&(bytes.len() as u64).to_le_bytes());
+        for chunk in bytes.chunks(8) {
+            self.round(chunk);
+        }
+    }
+}
+
+type FastBuild = std::hash::BuildHasherDefault<FastHasher>;
+
+/// Namespace, service, port name, protocol: borrowed from the snapshot.
+type PortKey<'a> = (&'a str, &'a str, &'a str, &'a str);
 
 /// Builds every service port of `family`, with its endpoints, sorted by N then protocol.
 pub fn service_ports(
@@ -113,7 +146,8 @@ pub fn service_ports(
     node_name: &str,
 ) -> Vec<ServicePortInfo> {
     let mut endpoints = collect_endpoints(snapshot, family, node_name);
-    let mut out = Vec::new();
+    let port_count = snapshot.services.iter().map(service_port_count).sum();
+    let mut out = Vec::with_capacity(port_count);
     for svc in &snapshot.services {
         let Some(cluster_ip) = family_cluster_ip(svc, family) else {
             continue;
@@ -121,12 +155,8 @@ pub fn service_ports(
         let Some(spec) = svc.spec.as_ref() else {
             continue;
         };
-        let namespace = svc
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        let service = svc.metadata.name.clone().unwrap_or_default();
+        let namespace = svc.metadata.namespace.as_deref().unwrap_or("default");
+        let service = svc.metadata.name.as_deref().unwrap_or_default();
         let svc_type = spec.type_.as_deref().unwrap_or("");
         let of_family = |list: &Option<Vec<String>>| -> Vec<IpAddr> {
             list.iter()
@@ -173,30 +203,25 @@ pub fn service_ports(
             0
         };
         for port in spec.ports.iter().flatten() {
-            let port_name = port.name.clone().unwrap_or_default();
-            let protocol_upper = port.protocol.clone().unwrap_or_else(|| "TCP".into());
+            let port_name = port.name.as_deref().unwrap_or_default();
+            let protocol_upper = port.protocol.as_deref().unwrap_or("TCP");
             let protocol = protocol_upper.to_ascii_lowercase();
             let name = if port_name.is_empty() {
                 format!("{namespace}/{service}")
             } else {
                 format!("{namespace}/{service}:{port_name}")
             };
-            let key = (
-                namespace.clone(),
-                service.clone(),
-                port_name.clone(),
-                protocol_upper,
-            );
             // Each (service, port name, protocol) group belongs to one service port.
+            let key = (namespace, service, port_name, protocol_upper);
             let mut eps: Vec<Endpoint> = endpoints.remove(&key).unwrap_or_default();
             for ep in &mut eps {
                 ep.sep_chain = sep_chain(&name, &protocol, &ep.endpoint);
             }
             out.push(ServicePortInfo {
                 chains: ChainNames::new(&name, &protocol),
-                namespace: namespace.clone(),
-                service: service.clone(),
-                port_name,
+                namespace: namespace.to_string(),
+                service: service.to_string(),
+                port_name: port_name.to_string(),
                 name,
                 protocol,
                 cluster_ip,
@@ -213,22 +238,47 @@ pub fn service_ports(
             });
         }
     }
-    // The structs are large: sort indexes, then move each struct once.
-    let mut order: Vec<usize> = (0..out.len()).collect();
-    order.sort_by(|&a, &b| (&out[a].name, &out[a].protocol).cmp(&(&out[b].name, &out[b].protocol)));
-    let mut slots: Vec<Option<ServicePortInfo>> = out.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
+    sort_large(&mut out, |a, b| {
+        (&a.name, &a.protocol).cmp(&(&b.name, &b.protocol))
+    });
+    out
+}
+
+fn service_port_count(svc: &Service) -> usize {
+    svc.spec
+        .as_ref()
+        .and_then(|s| s.ports.as_ref())
+        .map_or(0, Vec::len)
+}
+
+/// A stable sort for large structs: sort indexes, then swap each struct straight to its
+/// place (no second vector, so no fresh pages to fault in).
+fn sort_large<T>(items: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| cmp(&items[a], &items[b]));
+    // dest[i]: where the item now at i belongs.
+    let mut dest = vec![0; items.len()];
+    for (to, &from) in order.iter().enumerate() {
+        dest[from] = to;
+    }
+    for i in 0..items.len() {
+        while dest[i] != i {
+            let d = dest[i];
+            items.swap(i, d);
+            dest.swap(i, d);
+        }
+    }
 }
 
 /// Endpoints per (namespace, service, port name, protocol), sorted by the endpoint
 /// string; of duplicates, a later one replaces an earlier one unless it is terminating
 /// (§3).
-fn collect_endpoints(
-    snapshot: &Snapshot,
+fn collect_endpoints<'a>(
+    snapshot: &'a Snapshot,
     family: IpFamily,
     node_name: &str,
-) -> HashMap<PortKey, Vec<Endpoint>, FnvBuild> {
-    let mut out: HashMap<PortKey, Vec<Endpoint>, FnvBuild> = HashMap::default();
+) -> HashMap<PortKey<'a>, Vec<Endpoint>, FastBuild> {
+    let mut out: HashMap<PortKey<'a>, Vec<Endpoint>, FastBuild> = HashMap::default();
     for slice in &snapshot.endpoint_slices {
         if let Some((key_base, slice)) = usable_slice(slice, family) {
             for port in slice.ports.iter().flatten() {
@@ -238,14 +288,10 @@ fn collect_endpoints(
                 if number == 0 {
                     continue;
                 }
-                let protocol = port.protocol.clone().unwrap_or_else(|| "TCP".into());
-                let key = (
-                    key_base.0.clone(),
-                    key_base.1.clone(),
-                    port_name.clone(),
-                    protocol,
-                );
+                let protocol = port.protocol.as_deref().unwrap_or("TCP");
+                let key = (key_base.0, key_base.1, port_name.as_str(), protocol);
                 let group = out.entry(key).or_default();
+                group.reserve(slice.endpoints.len());
                 for ep in &slice.endpoints {
                     let Some(ip) = ep.addresses.first().and_then(|a| parse_ip_sloppy(a)) else {
                         continue;
@@ -294,24 +340,42 @@ fn collect_endpoints(
     out
 }
 
-fn usable_slice(
-    slice: &EndpointSlice,
-    family: IpFamily,
-) -> Option<((String, String), &EndpointSlice)> {
+fn usable_slice(slice: &EndpointSlice, family: IpFamily) -> Option<((&str, &str), &EndpointSlice)> {
     if slice.address_type != family.as_str() {
         return None;
     }
-    let namespace = slice
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".into());
+    let namespace = slice.metadata.namespace.as_deref().unwrap_or("default");
     slice.metadata.name.as_ref()?;
     let service = slice
         .metadata
         .labels
         .as_ref()?
-        .get("kubernetes.io/service-name")?
-        .clone();
-    Some(((namespace, service), slice))
+        .get("kubernetes.io/service-name")?;
+    Some(((namespace, service.as_str()), slice))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fast_hasher_tells_apart_names_that_differ_late() {
+        use std::hash::BuildHasher;
+        let b = super::FastBuild::default();
+        let h = |s: &str| b.hash_one(s);
+        assert_ne!(
+            h("KUBE-SEP-AAAAAAAAAAAAAAAA"),
+            h("KUBE-SEP-AAAAAAAAAAAAAAAB")
+        );
+        assert_ne!(h("KUBE-SEP-AAAAAAAA"), h("KUBE-SEP-AAAAAAAA\0"));
+        assert_eq!(h("KUBE-SVC-X"), h("KUBE-SVC-X"));
+    }
+
+    #[test]
+    fn sort_large_is_a_stable_sort() {
+        let mut items = vec![(3, 'a'), (1, 'b'), (2, 'c'), (1, 'd'), (0, 'e'), (3, 'f')];
+        super::sort_large(&mut items, |a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            items,
+            vec![(0, 'e'), (1, 'b'), (1, 'd'), (2, 'c'), (3, 'a'), (3, 'f')]
+        );
+    }
 }

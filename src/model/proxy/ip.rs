@@ -178,9 +178,8 @@ pub fn push_int(s: &mut String, v: i64) {
             break;
         }
     }
-    for d in &digits[i..] {
-        s.push(char::from(*d));
-    }
+    // ASCII digits: always valid UTF-8.
+    s.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
 }
 
 #[cfg(test)]

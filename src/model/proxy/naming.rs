@@ -70,10 +70,16 @@ impl ChainNames {
 
 /// `KUBE-SEP-` chain of one endpoint (`endpoint` is `ip:port` or `[ip6]:port`).
 pub fn sep_chain(port_name: &str, protocol: &str, endpoint: &str) -> String {
-    format!(
-        "KUBE-SEP-{}",
-        hash16(&format!("{port_name}{protocol}{endpoint}"))
-    )
+    // Hashing the parts in turn equals hashing their concatenation, without building it.
+    let digest = Sha256::new()
+        .chain_update(port_name)
+        .chain_update(protocol)
+        .chain_update(endpoint)
+        .finalize();
+    let mut s = String::with_capacity(25);
+    s.push_str("KUBE-SEP-");
+    push_base32(&digest[..10], &mut s);
+    s
 }
 
 /// Prefixes of the chains that stale-chain cleanup deletes.

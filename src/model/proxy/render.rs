@@ -1,6 +1,7 @@
 //! Writes kube-proxy's restore input (§7), in kube-proxy's own emission order.
 //! [`super::canonical`] turns it into the sorted form of §9.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use super::config::ProxyOptions;
@@ -110,10 +111,14 @@ pub fn render_ports(ports: &[ServicePortInfo], opts: &ProxyOptions) -> Ruleset {
     nat.rules.reserve(3 * total_endpoints + 6 * ports.len());
     nat.chains.reserve(total_endpoints + 3 * ports.len());
     let large_cluster = total_endpoints > LARGE_CLUSTER_THRESHOLD;
+    // The `--probability` texts depend only on how many endpoints are left: format each
+    // once (float formatting is slow).
+    let most = ports.iter().map(|sp| sp.endpoints.len()).max().unwrap_or(0);
     let ctx = Ctx {
         opts,
         large_cluster,
         localhost_nps,
+        probabilities: (0..=most).map(|m| probability_text(0, m)).collect(),
     };
     for (sp, sel) in ports.iter().zip(&selections) {
         ctx.service_port(sp, sel, &mut filter, &mut nat);
@@ -193,9 +198,18 @@ struct Ctx<'a> {
     opts: &'a ProxyOptions,
     large_cluster: bool,
     localhost_nps: bool,
+    /// `probabilities[m]` is the text of `1/m`.
+    probabilities: Vec<String>,
 }
 
 impl Ctx<'_> {
+    fn probability(&self, remaining: usize) -> Cow<'_, str> {
+        match self.probabilities.get(remaining) {
+            Some(p) => Cow::Borrowed(p),
+            None => Cow::Owned(probability_text(0, remaining)),
+        }
+    }
+
     /// Steps 1-12 of §7.2 for one service port.
     fn service_port(
         &self,
@@ -229,17 +243,23 @@ impl Ctx<'_> {
             has_endpoints && !sp.load_balancer_vips.is_empty() && !sp.source_ranges.is_empty();
         let lb_target = if uses_fw { &ch.fw } else { &ch.ext };
 
-        let no_endpoints = q(&[n, " has no endpoints"]);
-        let no_local = q(&[n, " has no local endpoints"]);
+        // Comments are built only when a rule uses them: most ports need few.
+        let filter_comment = if !has_endpoints {
+            q(&[n, " has no endpoints"])
+        } else if !has_internal || !has_external {
+            q(&[n, " has no local endpoints"])
+        } else {
+            String::new()
+        };
         let (int_filter, ext_filter) = if !has_endpoints {
             (
-                Some(("REJECT", &no_endpoints)),
-                Some(("REJECT", &no_endpoints)),
+                Some(("REJECT", &filter_comment)),
+                Some(("REJECT", &filter_comment)),
             )
         } else {
             (
-                (!has_internal).then_some(("DROP", &no_local)),
-                (!has_external).then_some(("DROP", &no_local)),
+                (!has_internal).then_some(("DROP", &filter_comment)),
+                (!has_external).then_some(("DROP", &filter_comment)),
             )
         };
 
@@ -283,7 +303,11 @@ impl Ctx<'_> {
             );
         }
         // 2. External IPs.
-        let external_comment = q(&[n, " external IP"]);
+        let external_comment = if sp.external_ips.is_empty() {
+            String::new()
+        } else {
+            q(&[n, " external IP"])
+        };
         for eip in &sp.external_ips {
             let eip = eip.to_string();
             if has_endpoints {
@@ -326,8 +350,14 @@ impl Ctx<'_> {
             }
         }
         // 3. Load-balancer VIPs.
-        let lb_comment = q(&[n, " loadbalancer IP"]);
-        let fw_comment = q(&[n, " traffic not accepted by ", &ch.fw]);
+        let (lb_comment, fw_comment) = if sp.load_balancer_vips.is_empty() {
+            (String::new(), String::new())
+        } else {
+            (
+                q(&[n, " loadbalancer IP"]),
+                q(&[n, " traffic not accepted by ", &ch.fw]),
+            )
+        };
         for vip in &sp.load_balancer_vips {
             let vip = vip.to_string();
             if has_endpoints {
@@ -652,7 +682,7 @@ impl Ctx<'_> {
             if k + 1 < n {
                 line.words(&[
                     "-m statistic --mode random --probability",
-                    &probability_text(k, n),
+                    &self.probability(n - k),
                 ]);
             }
             line.words(&["-j", &sp.endpoints[i].sep_chain]);
