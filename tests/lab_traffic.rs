@@ -4,12 +4,15 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kdive::lab::LabOptions;
 use kdive::lab::network::traffic::TrafficSpec;
+use kdive::lab::scenario::Scenario;
 use kdive::lab::store::format_time;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
@@ -73,7 +76,10 @@ async fn lab_with_web() -> (TestLab, kube::Client) {
     let lab = TestLab::start_with(LabOptions {
         seed: 11,
         speed: 10.0,
-        traffic: vec![spec],
+        scenario: Some(Arc::new(Scenario {
+            traffic: vec![spec],
+            ..Scenario::default()
+        })),
         ..LabOptions::default()
     })
     .await;
