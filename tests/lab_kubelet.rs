@@ -70,6 +70,38 @@ async fn poll(lab: &TestLab, args: &[&str], secs: u64, done: impl Fn(&str) -> bo
     }
 }
 
+/// Runs a watching kubectl and collects its output lines until `done` accepts them, or
+/// panics after `secs` real seconds.
+async fn watch_rows(
+    lab: &TestLab,
+    args: &[&str],
+    secs: u64,
+    done: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", &lab.kubeconfig)
+        .env("KUBECACHEDIR", lab.dir.path().join("cache"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("kubectl spawns");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut rows = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !done(&rows) {
+        match tokio::time::timeout_at(deadline, lines.next_line()).await {
+            Ok(Ok(Some(line))) => rows.push(line),
+            other => panic!("watch ended or timed out ({other:?}); rows: {rows:#?}"),
+        }
+    }
+    let _ = child.kill().await;
+    rows
+}
+
 fn jsonpath(expr: &str) -> String {
     format!("jsonpath={expr}")
 }
@@ -295,6 +327,14 @@ spec:
             .map(String::from)
             .collect()
     };
+    // Every status kubelet writes reaches a watch: the exit shows as OOMKilled (for one
+    // simulated relist second) before the back-off shows as CrashLoopBackOff.
+    let seen = watch_rows(&lab, &["get", "pod", "leaky", "-w"], 30, |rows| {
+        let oom = rows.iter().position(|r| r.contains(" OOMKilled "));
+        oom.is_some_and(|i| rows[i..].iter().any(|r| r.contains(" CrashLoopBackOff ")))
+    })
+    .await;
+    assert!(seen[0].starts_with("NAME"), "{seen:?}");
     let first = poll(&lab, &["get", "pod", "leaky"], 30, |t| {
         row(t).get(2).is_some_and(|s| s == "CrashLoopBackOff")
     })
