@@ -442,3 +442,85 @@ spec:
     );
     lab.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_with_running_pods_is_deleted_once_kubelets_finish_them() {
+    let lab = fast_lab().await;
+    if !apply(&lab, "node.yaml", &node_yaml("worker-1", "10.244.1.0/24")).await {
+        return;
+    }
+    // 10 s of ignored SIGTERM: the namespace waits for the kubelet to kill it.
+    let objects = "apiVersion: v1
+kind: Namespace
+metadata: {name: work}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: slow, namespace: work}
+spec:
+  nodeName: worker-1
+  terminationGracePeriodSeconds: 10
+  containers:
+  - name: web
+    image: kdive/demo-web:1
+    env: [{name: IGNORE_SIGTERM, value: \"true\"}]
+";
+    assert!(apply(&lab, "ns.yaml", objects).await);
+    ok(&kubectl!(
+        lab,
+        "wait",
+        "-n",
+        "work",
+        "--for=condition=Ready",
+        "pod/slow",
+        "--timeout=30s"
+    ));
+    ok(&kubectl!(lab, "delete", "ns", "work", "--wait=false"));
+    let pods = poll(&lab, &["get", "pods", "-n", "work"], 15, |t| {
+        t.contains("Terminating")
+    })
+    .await;
+    assert!(pods.contains("slow"), "{pods}");
+    poll(&lab, &["get", "ns", "-o", "name"], 20, |t| {
+        !t.contains("namespace/work")
+    })
+    .await;
+    lab.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_of_a_container_not_started_yet_say_it_is_waiting() {
+    // A slow clock: the 1 s sandbox creation takes 100 s, so the pod stays in
+    // ContainerCreating for the whole test.
+    let lab = TestLab::start_with(LabOptions {
+        seed: 7,
+        speed: 0.01,
+        ..LabOptions::default()
+    })
+    .await;
+    if !apply(&lab, "node.yaml", &node_yaml("worker-1", "10.244.1.0/24")).await {
+        return;
+    }
+    let pod = "apiVersion: v1
+kind: Pod
+metadata: {name: web-1}
+spec:
+  nodeName: worker-1
+  containers: [{name: web, image: nginx:1.27}]
+";
+    assert!(apply(&lab, "pod.yaml", pod).await);
+    let reason = jsonpath("{.status.containerStatuses[0].state.waiting.reason}");
+    poll(&lab, &["get", "pod", "web-1", "-o", &reason], 15, |t| {
+        t == "ContainerCreating"
+    })
+    .await;
+    let out = kubectl!(lab, "logs", "web-1");
+    assert!(!out.status.success());
+    assert!(
+        common::stderr(&out)
+            .contains("container \"web\" in pod \"web-1\" is waiting to start: ContainerCreating"),
+        "{}",
+        common::stderr(&out)
+    );
+    lab.stop().await;
+}
