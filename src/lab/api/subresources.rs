@@ -163,6 +163,12 @@ pub fn log(
             )));
         }
     };
+    if let Some(reason) = waiting_to_start(&pod, &container) {
+        // kubelet's answer when there is no log yet: nothing has run in this container.
+        return Err(ApiError::bad_request(format!(
+            "container \"{container}\" in pod \"{name}\" is waiting to start: {reason}"
+        )));
+    }
     let created = pod
         .pointer("/metadata/creationTimestamp")
         .and_then(Value::as_str)
@@ -192,4 +198,21 @@ pub fn log(
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     Ok(resp)
+}
+
+/// The waiting reason of a container that has never run (no earlier terminated instance
+/// whose log kubelet could serve instead).
+fn waiting_to_start(pod: &Value, container: &str) -> Option<String> {
+    let status = pod
+        .pointer("/status/containerStatuses")?
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == container)?;
+    if status.pointer("/lastState/terminated").is_some() {
+        return None;
+    }
+    status
+        .pointer("/state/waiting/reason")
+        .and_then(Value::as_str)
+        .map(String::from)
 }

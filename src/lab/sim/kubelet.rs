@@ -21,6 +21,9 @@ use status::pod_status;
 /// Sandbox creation and the (cached) image before the first container starts.
 pub const CREATE_MS: i64 = 1_000;
 pub const BACKOFF_INITIAL_MS: i64 = 10_000;
+/// PLEG's relist period: an exit shows as Terminated (e.g. `OOMKilled` in `kubectl get
+/// pods`) until kubelet's next sync turns it into `CrashLoopBackOff`.
+pub const RELIST_MS: i64 = 1_000;
 pub const BACKOFF_MAX_MS: i64 = 300_000;
 const DEFAULT_GRACE_SECONDS: i64 = 30;
 
@@ -106,9 +109,10 @@ enum Phase {
         since: i64,
         stop: Option<Stop>,
     },
-    /// Waiting `CrashLoopBackOff` until `until`.
+    /// Waiting `CrashLoopBackOff` until `until`; until `relisted` the exit itself shows.
     BackOff {
         until: i64,
+        relisted: bool,
     },
     /// Stopped for good (restart policy or pod deletion); `None` if it never ran.
     Done {
@@ -122,6 +126,8 @@ pub struct ContainerSim {
     phase: Phase,
     pub restart_count: i32,
     pub last: Option<Term>,
+    /// The exit before `last`: the lastState while `last` still shows as the state.
+    before_last: Option<Term>,
     incarnation: u32,
     workers: Vec<(Worker, i64)>,
     /// (current back-off, time of the exit it was computed from): flowcontrol.Backoff.
@@ -288,6 +294,7 @@ impl ContainerSim {
             phase: Phase::Creating { until },
             restart_count: 0,
             last: None,
+            before_last: None,
             incarnation: 0,
             workers: Vec::new(),
             backoff: None,
@@ -318,8 +325,14 @@ impl ContainerSim {
     /// The earliest moment this container has something to do.
     fn due(&self, input: &Input<'_>, c: &Container, deleting: Option<i64>) -> Option<i64> {
         match &self.phase {
-            Phase::Creating { until } | Phase::BackOff { until } => {
-                Some(deleting.map_or(*until, |d| d.min(*until)))
+            Phase::Creating { until } => Some(deleting.map_or(*until, |d| d.min(*until))),
+            Phase::BackOff { until, relisted } => {
+                let shown = self
+                    .last
+                    .as_ref()
+                    .map_or(*until, |l| l.finished + RELIST_MS);
+                let next = if *relisted { *until } else { shown.min(*until) };
+                Some(deleting.map_or(next, |d| d.min(next)))
             }
             Phase::Done { .. } => None,
             Phase::Running { since, stop } => {
@@ -415,14 +428,17 @@ fn exited(
         sim.phase = Phase::Done { term: Some(term) };
         return;
     }
-    sim.last = Some(term);
+    sim.before_last = sim.last.replace(term);
     // doBackOff: still within the back-off counted from this exit?
     let in_backoff = sim
         .backoff
         .is_some_and(|(d, last)| t - last <= 2 * BACKOFF_MAX_MS && d > 0);
     if in_backoff {
         let until = t + sim.backoff.map_or(0, |(d, _)| d);
-        sim.phase = Phase::BackOff { until };
+        sim.phase = Phase::BackOff {
+            until,
+            relisted: false,
+        };
         ctx.event(
             t,
             c,
@@ -472,6 +488,15 @@ fn handle(
             sim.phase = Phase::Done { term: None };
         }
         Phase::Creating { .. } => start(ctx, sim, c, t),
+        Phase::BackOff {
+            until,
+            relisted: false,
+        } if t < until => {
+            sim.phase = Phase::BackOff {
+                until,
+                relisted: true,
+            };
+        }
         Phase::BackOff { .. } => {
             let finished = sim.last.as_ref().map_or(t, |l| l.finished);
             next_backoff(sim, finished);

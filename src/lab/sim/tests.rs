@@ -335,6 +335,24 @@ fn memory_growth_is_oomkilled_then_crashloops_with_doubling_back_off() {
         waiting(&out).1.as_deref(),
         Some("back-off 10s restarting failed container=web pod=web-abc_demo(u1)")
     );
+    // At the second OOM (121 s) the exit itself shows until the relist at 122 s: state
+    // OOMKilled, lastState the first OOM, restartCount still 1.
+    let (out, _) = run(&p, 121);
+    let state = cs(&out)
+        .state
+        .clone()
+        .unwrap()
+        .terminated
+        .expect("terminated");
+    assert_eq!(
+        (state.exit_code, state.reason.as_deref()),
+        (137, Some("OOMKilled"))
+    );
+    assert_eq!(last_terminated(&out), (137, "OOMKilled".into()));
+    assert_eq!(cs(&out).restart_count, 1);
+    assert_eq!(out.next_wakeup, Some(t0() + Duration::seconds(122)));
+    let (out, _) = run(&p, 122);
+    assert_eq!(waiting(&out).0, "CrashLoopBackOff");
     // OOM at 371, waiting 80 s until 451.
     let (out, _) = run(&p, 400);
     assert_eq!(

@@ -33,6 +33,16 @@ fn container_status(pod: &Pod, c: &Container, sim: &ContainerSim) -> ContainerSt
         Phase::Creating { .. } | Phase::Done { term: None } => {
             (waiting("ContainerCreating", None), sim.last.as_ref(), None)
         }
+        // The exit is what kubectl shows until the next relist.
+        Phase::BackOff {
+            relisted: false, ..
+        } if sim.last.is_some() => (
+            sim.last
+                .as_ref()
+                .map_or_else(ContainerState::default, terminated),
+            sim.before_last.as_ref(),
+            sim.last.as_ref().map(|l| l.container_id.clone()),
+        ),
         Phase::BackOff { .. } => {
             let secs = sim.backoff.map_or(0, |(d, _)| d / 1000);
             let msg = format!(
