@@ -144,7 +144,18 @@ async fn get_in_all_its_forms() {
         "-o",
         "name"
     ));
-    assert_eq!(text.trim(), "pod/solo");
+    // No node exists, so every pod (solo and the Deployment's) is Pending and none is not.
+    assert!(text.lines().any(|l| l == "pod/solo"), "{text}");
+    let text = ok(&kubectl!(
+        lab,
+        "get",
+        "pods",
+        "--field-selector",
+        "status.phase!=Pending",
+        "-o",
+        "name"
+    ));
+    assert_eq!(text.trim(), "");
 
     let out = kubectl!(lab, "get", "pods", "--field-selector", "spec.bogus=1");
     assert!(!out.status.success());

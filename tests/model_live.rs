@@ -162,7 +162,14 @@ async fn compare(lab: &TestLab, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chain_dns_and_iptables_live_equal_files() {
-    let lab = TestLab::start().await;
+    // A static API server: the fixtures (with their hand-written EndpointSlices and pod
+    // statuses) must come back exactly as written, not as controllers would rewrite them.
+    let lab = TestLab::start_with(kdive::lab::LabOptions {
+        seed: 7,
+        simulate: false,
+        ..kdive::lab::LabOptions::default()
+    })
+    .await;
     load(&lab).await;
 
     let json = compare(&lab, &["chain", "svc/web", "-n", "demo", "-o", "json"]).await;

@@ -36,6 +36,9 @@ pub struct LabOptions {
     pub speed: f64,
     /// What the lab starts with besides the bootstrap objects (none: an empty cluster).
     pub scenario: Option<Arc<Scenario>>,
+    /// Run the control plane, kubelets and data plane (false: a static API server that
+    /// keeps objects exactly as written, for tests of clients).
+    pub simulate: bool,
 }
 
 impl Default for LabOptions {
@@ -47,6 +50,7 @@ impl Default for LabOptions {
             history: super::store::DEFAULT_HISTORY,
             speed: 1.0,
             scenario: None,
+            simulate: true,
         }
     }
 }
@@ -127,16 +131,21 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
     };
     let (stop, stopped) = watch::channel(false);
     let control_plane = Arc::new(ControlPlane::new(store.clone(), opts.seed));
-    let mut controllers = super::controllers::start(&control_plane, &stop);
-    let (network, data_plane) = network::start_network(
-        &control_plane,
-        opts.scenario
-            .as_ref()
-            .map(|s| s.traffic.clone())
-            .unwrap_or_default(),
-        &stop,
-    );
-    controllers.extend(data_plane);
+    let traffic = match (&opts.scenario, opts.simulate) {
+        (Some(s), true) => s.traffic.clone(),
+        _ => Vec::new(),
+    };
+    let (network, data_plane) = network::start_network(&control_plane, traffic, &stop);
+    let mut controllers = Vec::new();
+    if opts.simulate {
+        controllers.extend(super::controllers::start(&control_plane, &stop));
+        controllers.extend(data_plane);
+    } else {
+        // Only the API server: the network's tasks are not needed (and not awaited).
+        for task in data_plane {
+            task.abort();
+        }
+    }
     let metrics_source: MetricsSource = {
         let network = network.clone();
         Arc::new(move || network.metrics_text())
