@@ -50,7 +50,8 @@ impl Store {
     }
 
     pub fn with_history(clock: Arc<LabClock>, seed: u64, history_cap: usize) -> Self {
-        let (events, _) = broadcast::channel(16_384);
+        // Deep enough that controllers rarely lag (a lag costs them a full resync).
+        let (events, _) = broadcast::channel(1 << 18);
         Self {
             inner: Mutex::new(Inner {
                 rv: 1,

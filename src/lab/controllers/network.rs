@@ -2,8 +2,8 @@
 //! is routed only to the Services of its namespace whose selector matches its old or new
 //! labels, using decoded Services cached by resourceVersion.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
@@ -27,9 +27,12 @@ fn key(namespace: &str, name: &str) -> Key {
     }
 }
 
-/// Services by namespace, for routing pod events.
+/// Services by namespace, for routing pod events, and the pods each Service selects.
 struct ServiceIndex {
     services: Cache<Service>,
+    /// Pod names each Service selects, kept up to date from pod events so a reconcile
+    /// need not scan the namespace; absent means unknown (the next reconcile scans).
+    members: Mutex<HashMap<(String, String), BTreeSet<String>>>,
 }
 
 fn selector(svc: &Service) -> Option<&BTreeMap<String, String>> {
@@ -43,23 +46,41 @@ impl ServiceIndex {
     fn new() -> Self {
         ServiceIndex {
             services: Cache::new(live::services()),
+            members: Mutex::new(HashMap::new()),
         }
     }
 
     /// Services whose selector picks the pod before or after this change.
     fn selecting(&self, store: &Store, event: &Event) -> Vec<Key> {
         let candidates = self.services.list(store, Some(&event.namespace), |_| true);
-        candidates
-            .iter()
-            .filter(|svc| {
-                selector(svc).is_some_and(|sel| {
-                    map_selects(sel, &event.object)
-                        || event.prev.as_ref().is_some_and(|p| map_selects(sel, p))
-                })
-            })
-            .filter_map(|svc| svc.metadata.name.as_deref())
-            .map(|name| key(&event.namespace, name))
-            .collect()
+        let mut members = self.members.lock().unwrap_or_else(|p| p.into_inner());
+        let mut keys = Vec::new();
+        for svc in &candidates {
+            let (Some(sel), Some(name)) = (selector(svc), svc.metadata.name.as_deref()) else {
+                continue;
+            };
+            let now = map_selects(sel, &event.object);
+            let before = event.prev.as_ref().is_some_and(|p| map_selects(sel, p));
+            if let Some(set) = members.get_mut(&(event.namespace.clone(), name.to_string())) {
+                if now && event.kind != EventType::Deleted {
+                    set.insert(event.name.clone());
+                } else {
+                    set.remove(&event.name);
+                }
+            }
+            if now || before {
+                keys.push(key(&event.namespace, name));
+            }
+        }
+        keys
+    }
+
+    /// Forgets every membership (events may have been missed).
+    fn forget(&self) {
+        self.members
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Every Service with a selector (a node came or went: endpoints carry node facts).
@@ -79,6 +100,11 @@ impl ServiceIndex {
 
     fn keys_for(&self, store: &Store, event: &Event) -> Vec<Key> {
         if event.resource == live::services() {
+            // Its selector may have changed: rebuild its membership on the next reconcile.
+            self.members
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&(event.namespace.clone(), event.name.clone()));
             return vec![key(&event.namespace, &event.name)];
         }
         if event.resource == live::pods() {
@@ -102,11 +128,35 @@ impl ServiceIndex {
             return Vec::new();
         };
         let ns = svc.metadata.namespace.as_deref().unwrap_or("");
-        cache
-            .list(store, Some(ns), |s| map_selects(sel, s))
-            .iter()
-            .map(|p| (**p).clone())
-            .collect()
+        let name = svc.metadata.name.clone().unwrap_or_default();
+        let known = self
+            .members
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(ns.to_string(), name.clone()))
+            .cloned();
+        let pods: Vec<Arc<Pod>> = match known {
+            // Re-check each: a later event may still be on its way to `selecting`.
+            Some(names) => names
+                .iter()
+                .filter_map(|n| store.get(live::pods(), ns, n))
+                .filter(|s| map_selects(sel, s))
+                .filter_map(|s| cache.get(store, ns, &s.name))
+                .collect(),
+            None => {
+                let pods = cache.list(store, Some(ns), |s| map_selects(sel, s));
+                let names = pods
+                    .iter()
+                    .filter_map(|p| p.metadata.name.clone())
+                    .collect();
+                self.members
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert((ns.to_string(), name), names);
+                pods
+            }
+        };
+        pods.iter().map(|p| (**p).clone()).collect()
     }
 }
 
@@ -141,6 +191,10 @@ impl Controller for EndpointSliceController {
 
     fn primary(&self) -> ResourceId {
         live::services()
+    }
+
+    fn resync(&self) {
+        self.index.forget();
     }
 
     fn keys_for(&self, event: &Event) -> Vec<Key> {
@@ -215,6 +269,10 @@ impl Controller for EndpointsController {
 
     fn primary(&self) -> ResourceId {
         live::services()
+    }
+
+    fn resync(&self) {
+        self.index.forget();
     }
 
     fn keys_for(&self, event: &Event) -> Vec<Key> {

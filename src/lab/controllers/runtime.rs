@@ -28,6 +28,9 @@ pub trait Controller: Send + Sync + 'static {
     fn primary(&self) -> ResourceId;
     /// The keys an event (of any resource) makes worth reconciling.
     fn keys_for(&self, event: &Event) -> Vec<Key>;
+    /// Drops whatever the controller derived from events: some were missed (the loop fell
+    /// behind) and every key is about to be reconciled afresh.
+    fn resync(&self) {}
     /// Brings the world closer to what `key` asks for. Returns when to look again (in
     /// simulated time, see [`crate::lab::clock`]), if the answer depends on time.
     fn reconcile(&self, store: &Store, key: &Key) -> Result<Option<Duration>, StoreError>;
@@ -68,7 +71,10 @@ pub fn spawn(
             tokio::select! {
                 received = events.recv() => match received {
                     Ok(event) => queue.extend(controller.keys_for(&event)),
-                    Err(RecvError::Lagged(_)) => queue.extend(all_keys(&store, controller.as_ref())),
+                    Err(RecvError::Lagged(_)) => {
+                        controller.resync();
+                        queue.extend(all_keys(&store, controller.as_ref()));
+                    }
                     Err(RecvError::Closed) => return,
                 },
                 _ = sleep_until(next) => {

@@ -90,8 +90,11 @@ impl Controller for ReplicaSetController {
         let pods: Vec<Pod> = self
             .pods
             .list(store, Some(&k.namespace), |s| {
+                // Its own pods, and orphans it may adopt; pods owned by anything else are
+                // never its business (and skipping them keeps this cheap at 5,000 pods).
                 s.owner_uids.contains(&uid)
-                    || selector.as_ref().is_some_and(|sel| live::selects(sel, s))
+                    || (s.owner_uids.is_empty()
+                        && selector.as_ref().is_some_and(|sel| live::selects(sel, s)))
             })
             .iter()
             .map(|p| (**p).clone())
