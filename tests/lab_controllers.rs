@@ -429,3 +429,54 @@ async fn an_unschedulable_pod_stays_pending_with_a_counted_failed_scheduling_eve
     .await;
     lab.stop().await;
 }
+
+/// Relabelling a pod moves it between Services: the endpoint controllers' membership
+/// (kept from pod events) follows, in both directions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relabelling_a_pod_moves_it_between_services() {
+    let lab = start().await;
+    if web(&lab, 2).await.is_none() {
+        return;
+    }
+    let yaml = "apiVersion: v1\nkind: Service\nmetadata: {name: blue}\nspec: {selector: {tier: blue}, ports: [{port: 80}]}\n";
+    let path = lab.write_file("blue.yaml", yaml);
+    ok(&kubectl!(lab, "apply", "-f", path.to_str().unwrap()));
+    let blue_ips: &[&str] = &[
+        "get",
+        "endpointslices",
+        "-l",
+        "kubernetes.io/service-name=blue",
+        "-o",
+        "jsonpath={range .items[*].endpoints[*]}{.addresses[0]}{\"\\n\"}{end}",
+    ];
+    // Known empty first, so later changes go through the kept membership.
+    eventually(
+        &lab,
+        &[
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=blue",
+            "-o",
+            "name",
+        ],
+        |t| t.lines().count() == 1,
+    )
+    .await;
+    let names = ok(&kubectl!(
+        lab,
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[0].metadata.name} {.items[0].status.podIP}"
+    ));
+    let (pod, ip) = names.split_once(' ').expect("name and IP");
+    assert!(ip.starts_with("10.244."), "{names}");
+    ok(&kubectl!(lab, "label", "pod", pod, "tier=blue"));
+    eventually(&lab, blue_ips, |t| t.trim() == ip).await;
+    ok(&kubectl!(lab, "label", "pod", pod, "tier-"));
+    eventually(&lab, blue_ips, |t| t.trim().is_empty()).await;
+    lab.stop().await;
+}
