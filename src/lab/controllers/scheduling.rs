@@ -16,7 +16,7 @@ use super::runtime::{Controller, Key};
 use super::scheduler::{self, SCHEDULER_NAME};
 use crate::lab::resources::ResourceId;
 use crate::lab::store::{
-    Event, EventType, Store, StoreError, UpdateScope, WriteOptions, format_time,
+    Event, EventType, Store, StoreError, Stored, UpdateScope, WriteOptions, format_time,
 };
 
 pub struct SchedulerController {
@@ -60,8 +60,19 @@ impl Controller for SchedulerController {
 
     fn keys_for(&self, event: &Event) -> Vec<Key> {
         if event.resource == live::nodes() {
-            // A new or changed node may fit what did not fit before.
-            return self.parked().iter().cloned().collect();
+            // A new or changed node may fit what did not fit before; a kubelet heartbeat
+            // (only timestamps move) changes nothing the scheduler reads.
+            let changed = match (&event.prev, event.kind) {
+                (Some(prev), EventType::Modified) => {
+                    scheduling_view(prev) != scheduling_view(&event.object)
+                }
+                _ => true,
+            };
+            return if changed {
+                self.parked().iter().cloned().collect()
+            } else {
+                Vec::new()
+            };
         }
         if event.resource != live::pods() {
             return Vec::new();
@@ -193,4 +204,26 @@ fn bind(store: &Store, pod: &Pod, node: &str) -> Result<(), StoreError> {
         },
     )?;
     Ok(())
+}
+
+/// What of a Node the scheduler decides on: labels, spec (taints, unschedulable),
+/// allocatable and capacity, and each condition's type and status.
+fn scheduling_view(node: &Stored) -> Value {
+    let v = node.value();
+    let conditions: Vec<Value> = v
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .map(|c| json!([c.get("type"), c.get("status")]))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!([
+        v.pointer("/metadata/labels"),
+        v.get("spec"),
+        v.pointer("/status/allocatable"),
+        v.pointer("/status/capacity"),
+        conditions,
+    ])
 }

@@ -215,3 +215,45 @@ fn a_deployment_keeps_its_revision_annotation_and_its_status() {
         "1"
     );
 }
+
+#[test]
+fn parked_pods_are_retried_on_node_changes_but_not_on_heartbeats() {
+    let cp = control_plane();
+    let sched = SchedulerController::new(cp.clone());
+    cp.store
+        .create(
+            live::pods(),
+            "default",
+            pod("p", json!({}), None, None),
+            &WriteOptions::default(),
+        )
+        .unwrap();
+    // No node at all: the pod is parked as unschedulable.
+    sched.reconcile(&cp.store, &key("p")).unwrap();
+    let node = |beat: &str, labels: Value| {
+        json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n", "labels": labels},
+            "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+                "conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": beat}]}})
+    };
+    let nodes = live::nodes();
+    let heartbeat = Event::new(
+        7,
+        nodes,
+        String::new(),
+        "n".into(),
+        EventType::Modified,
+        stored(node("2026-01-01T00:00:10Z", json!({}))),
+        Some(stored(node("2026-01-01T00:00:00Z", json!({})))),
+    );
+    assert!(sched.keys_for(&heartbeat).is_empty());
+    let relabel = Event::new(
+        8,
+        nodes,
+        String::new(),
+        "n".into(),
+        EventType::Modified,
+        stored(node("2026-01-01T00:00:10Z", json!({"zone": "a"}))),
+        Some(stored(node("2026-01-01T00:00:10Z", json!({})))),
+    );
+    assert_eq!(sched.keys_for(&relabel), vec![key("p")]);
+}
