@@ -122,6 +122,21 @@ async fn the_demo_cluster_runs_and_its_traffic_is_measured() {
         ])
         .await
         .unwrap());
+    // Created once, in order, and never rolled: no pod of the set was deleted.
+    let deletes = ok(&lab
+        .kubectl(&[
+            "get",
+            "events",
+            "-n",
+            "demo",
+            "--field-selector",
+            "reason=SuccessfulDelete",
+            "-o",
+            "name",
+        ])
+        .await
+        .unwrap());
+    assert_eq!(deletes.trim(), "", "the StatefulSet deleted pods");
     let pvcs = until(
         &lab,
         &[

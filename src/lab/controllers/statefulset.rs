@@ -308,7 +308,14 @@ pub fn revision_name(set: &StatefulSet) -> String {
         .as_ref()
         .map(|s| s.template.clone())
         .unwrap_or_default();
-    let collisions = set.status.as_ref().and_then(|s| s.collision_count);
+    // As upstream, a missing collisionCount counts as 0 (so the revision does not change
+    // when the first status write records it).
+    let collisions = Some(
+        set.status
+            .as_ref()
+            .and_then(|s| s.collision_count)
+            .unwrap_or(0),
+    );
     format!(
         "{}-{}",
         set.metadata.name.as_deref().unwrap_or(""),

@@ -332,3 +332,18 @@ fn a_deleting_set_only_updates_status() {
     let out = run(&s, &[], &[]);
     assert!(out.pods_to_create.is_empty() && out.claims_to_create.is_empty());
 }
+
+#[test]
+fn the_first_status_write_does_not_change_the_revision() {
+    // Before the first status write there is no collisionCount; after it, 0. Upstream
+    // hashes both as 0, else every new set would roll its pods once right after creation.
+    let fresh = set(3, "OrderedReady", "postgres:16");
+    let mut written = fresh.clone();
+    written.status = Some(StatefulSetStatus {
+        collision_count: Some(0),
+        ..Default::default()
+    });
+    assert_eq!(revision_name(&fresh), revision_name(&written));
+    written.status.as_mut().unwrap().collision_count = Some(1);
+    assert_ne!(revision_name(&fresh), revision_name(&written));
+}
