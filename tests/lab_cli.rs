@@ -59,9 +59,14 @@ fn prints_url_and_kubeconfig_and_stops_on_sigterm() {
     );
     assert_eq!(lines[1], format!("kubeconfig: {}", path.display()));
     assert_eq!(lines[2], format!("export KUBECONFIG={}", path.display()));
-    assert!(
-        lines[3].starts_with("scenario: the demo cluster ("),
-        "{lines:?}"
+    let demo = kdive::lab::scenario::Scenario::demo();
+    assert_eq!(
+        lines[3],
+        format!(
+            "scenario: the demo cluster ({} objects, {} traffic source); clock speed 1x",
+            demo.objects.len(),
+            demo.traffic.len()
+        )
     );
 
     let text = std::fs::read_to_string(&path).unwrap();

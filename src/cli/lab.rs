@@ -65,11 +65,12 @@ pub async fn run(args: LabArgs) -> color_eyre::Result<ExitCode> {
     let summary = match (&scenario, &args.scenario) {
         (None, _) => "an empty cluster".to_string(),
         (Some(s), path) => format!(
-            "{} ({} objects, {} traffic sources)",
+            "{} ({} objects, {} traffic source{})",
             path.as_ref()
                 .map_or("the demo cluster".to_string(), |p| p.display().to_string()),
             s.objects.len(),
-            s.traffic.len()
+            s.traffic.len(),
+            if s.traffic.len() == 1 { "" } else { "s" }
         ),
     };
     let mut opts = LabOptions {
