@@ -131,21 +131,21 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
     };
     let (stop, stopped) = watch::channel(false);
     let control_plane = Arc::new(ControlPlane::new(store.clone(), opts.seed));
-    let traffic = match (&opts.scenario, opts.simulate) {
-        (Some(s), true) => s.traffic.clone(),
-        _ => Vec::new(),
-    };
-    let (network, data_plane) = network::start_network(&control_plane, traffic, &stop);
     let mut controllers = Vec::new();
-    if opts.simulate {
+    let network = if opts.simulate {
+        let traffic = opts
+            .scenario
+            .as_ref()
+            .map(|s| s.traffic.clone())
+            .unwrap_or_default();
+        let (network, data_plane) = network::start_network(&control_plane, traffic, &stop);
         controllers.extend(super::controllers::start(&control_plane, &stop));
         controllers.extend(data_plane);
+        network
     } else {
-        // Only the API server: the network's tasks are not needed (and not awaited).
-        for task in data_plane {
-            task.abort();
-        }
-    }
+        // Only the API server: no proxies, no traffic (its /metrics has the registry only).
+        Network::new(control_plane.clone())
+    };
     let metrics_source: MetricsSource = {
         let network = network.clone();
         Arc::new(move || network.metrics_text())

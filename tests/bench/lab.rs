@@ -3,9 +3,12 @@
 //! the lab process's resident memory. Runs `kdive lab` as its own process so its RSS is its
 //! own. `cargo bench --bench lab` (env BENCH_PODS, BENCH_SECONDS to scale it).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{env_num, percentile, rss_kib};
 use http::Request;
 use http_body_util::BodyExt;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -15,26 +18,6 @@ fn watchers() -> usize {
     env_num("BENCH_WATCHERS", 10) as usize
 }
 const RATE: u64 = 1000;
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn rss_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
 
 fn pod_body(i: u64) -> Vec<u8> {
     // A pod shaped like one a Deployment creates, with status: about 1.5 KB of JSON.
@@ -73,10 +56,6 @@ async fn send(
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn main() {

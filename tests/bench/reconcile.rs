@@ -7,36 +7,19 @@
 //! env BENCH_SERVICES (500), BENCH_REPLICAS (10), BENCH_NODES (50), BENCH_RATE (100/s),
 //! BENCH_SECONDS (30) scale it.
 
+mod common;
+
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{env_num, percentile, rss_kib};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn rss_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
 
 /// The scenario: nodes, a namespace, and per index a Deployment `d<i>` whose pods carry
 /// `svc: s<i>`, selected by Service `s<i>`.
@@ -226,7 +209,7 @@ async fn run() {
     let missing = pending.lock().unwrap().len();
     let mut lags = lags.lock().unwrap().clone();
     lags.sort();
-    let pct = |p: f64| lags[((lags.len() as f64 - 1.0) * p).round() as usize];
+    let pct = |p: f64| percentile(&lags, p);
     let (rss, hwm) = rss_kib(pid);
     println!(
         "{updates} pod label changes at {achieved:.0}/s ({failed} failed): reconcile lag p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {missing} results not seen within 10 s",

@@ -85,7 +85,16 @@ pub fn controller_named<'a>(meta: &'a ObjectMeta, kind: &str) -> Option<&'a Owne
 }
 
 /// (namespace, name) → (resourceVersion, decoded object).
-type Decoded<T> = HashMap<(String, String), (u64, Arc<T>)>;
+/// Decoded objects by uid (looked up without allocating), with where each lives and the
+/// resourceVersion it was decoded at.
+type Decoded<T> = HashMap<String, Entry<T>>;
+
+struct Entry<T> {
+    namespace: String,
+    name: String,
+    rv: u64,
+    value: Arc<T>,
+}
 
 /// A typed view of one resource that re-decodes only objects whose resourceVersion moved.
 pub struct Cache<T> {
@@ -126,16 +135,23 @@ impl<T: DeserializeOwned> Cache<T> {
     }
 
     fn typed(&self, stored: &Stored) -> Option<Arc<T>> {
-        let key = (stored.namespace.clone(), stored.name.clone());
         let mut map = self.decoded.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((rv, v)) = map.get(&key)
-            && *rv == stored.rv
+        if let Some(entry) = map.get(stored.uid.as_str())
+            && entry.rv == stored.rv
         {
-            return Some(v.clone());
+            return Some(entry.value.clone());
         }
-        let v = Arc::new(decode::<T>(stored)?);
-        map.insert(key, (stored.rv, v.clone()));
-        Some(v)
+        let value = Arc::new(decode::<T>(stored)?);
+        map.insert(
+            stored.uid.clone(),
+            Entry {
+                namespace: stored.namespace.clone(),
+                name: stored.name.clone(),
+                rv: stored.rv,
+                value: value.clone(),
+            },
+        );
+        Some(value)
     }
 
     /// Drops entries of deleted or replaced objects once they outnumber the live ones.
@@ -144,8 +160,10 @@ impl<T: DeserializeOwned> Cache<T> {
         if map.len() <= 2 * live + 256 {
             return;
         }
-        map.retain(|(ns, name), (rv, _)| {
-            store.get(self.res, ns, name).is_some_and(|s| s.rv == *rv)
+        map.retain(|_, e| {
+            store
+                .get(self.res, &e.namespace, &e.name)
+                .is_some_and(|s| s.rv == e.rv)
         });
     }
 }

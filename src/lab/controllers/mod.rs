@@ -27,6 +27,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::lab::metrics::Registry;
 use crate::lab::sim::catalog::Catalog;
@@ -47,6 +48,19 @@ pub enum Change<T> {
         /// Precondition: only delete this incarnation.
         uid: Option<String>,
     },
+}
+
+/// A reference to an object, as Events' `involvedObject` and PVs' `claimRef` carry it.
+pub fn object_ref(api_version: &str, kind: &str, meta: &ObjectMeta) -> ObjectReference {
+    ObjectReference {
+        api_version: Some(api_version.into()),
+        kind: Some(kind.into()),
+        name: meta.name.clone(),
+        namespace: meta.namespace.clone(),
+        uid: meta.uid.clone(),
+        resource_version: meta.resource_version.clone(),
+        ..Default::default()
+    }
 }
 
 /// A core/v1 Event as the real component would emit it.

@@ -376,16 +376,9 @@ fn release(pod: &Pod, uid: &str) -> Pod {
     pod
 }
 
+/// An apps/v1 object's reference.
 pub(crate) fn object_ref(kind: &str, meta: &ObjectMeta) -> ObjectReference {
-    ObjectReference {
-        api_version: Some("apps/v1".into()),
-        kind: Some(kind.into()),
-        name: meta.name.clone(),
-        namespace: meta.namespace.clone(),
-        uid: meta.uid.clone(),
-        resource_version: meta.resource_version.clone(),
-        ..Default::default()
-    }
+    super::object_ref("apps/v1", kind, meta)
 }
 
 fn event(rs: &ReplicaSet, reason: &str, message: String, now: DateTime<Utc>) -> EventRecord {

@@ -254,15 +254,7 @@ fn event(
         type_,
         reason: reason.into(),
         message,
-        involved: ObjectReference {
-            api_version: Some("v1".into()),
-            kind: Some("Pod".into()),
-            namespace: pod.metadata.namespace.clone(),
-            name: pod.metadata.name.clone(),
-            uid: pod.metadata.uid.clone(),
-            resource_version: pod.metadata.resource_version.clone(),
-            ..Default::default()
-        },
+        involved: super::object_ref("v1", "Pod", &pod.metadata),
         component: SCHEDULER_NAME,
         host: None,
         time: now,

@@ -508,15 +508,7 @@ fn capacity(pv: &PersistentVolume) -> i128 {
 }
 
 fn claim_ref(claim: &PersistentVolumeClaim) -> ObjectReference {
-    ObjectReference {
-        api_version: Some("v1".into()),
-        kind: Some("PersistentVolumeClaim".into()),
-        name: claim.metadata.name.clone(),
-        namespace: claim.metadata.namespace.clone(),
-        uid: claim.metadata.uid.clone(),
-        resource_version: claim.metadata.resource_version.clone(),
-        ..Default::default()
-    }
+    super::object_ref("v1", "PersistentVolumeClaim", &claim.metadata)
 }
 
 fn annotate(meta: &mut ObjectMeta, key: &str, value: &str) {
@@ -549,15 +541,7 @@ fn event(
         type_,
         reason: reason.into(),
         message,
-        involved: ObjectReference {
-            api_version: Some("v1".into()),
-            kind: Some("PersistentVolumeClaim".into()),
-            name: claim.metadata.name.clone(),
-            namespace: claim.metadata.namespace.clone(),
-            uid: claim.metadata.uid.clone(),
-            resource_version: claim.metadata.resource_version.clone(),
-            ..Default::default()
-        },
+        involved: claim_ref(claim),
         component,
         host: None,
         time: now,

@@ -6,13 +6,13 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::core::v1::{ObjectReference, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use super::ipam::Ipam;
 use super::{bound_to, node_status, nodes, pods};
-use crate::lab::controllers::{ControlPlane, EventRecord};
+use crate::lab::controllers::{ControlPlane, EventRecord, object_ref};
 use crate::lab::sim::kubelet::{self as simk, PodSim};
 use crate::lab::store::{DeleteOptions, StoreError, UpdateScope, WriteOptions};
 
@@ -354,15 +354,7 @@ pub fn sandbox_failed(pod: &Pod, node: &str, cause: &str, now: DateTime<Utc>) ->
         message: format!(
             "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox \"{sandbox}\": plugin type=\"host-local\" failed (add): {cause}"
         ),
-        involved: ObjectReference {
-            api_version: Some("v1".into()),
-            kind: Some("Pod".into()),
-            name: pod.metadata.name.clone(),
-            namespace: pod.metadata.namespace.clone(),
-            uid: pod.metadata.uid.clone(),
-            resource_version: pod.metadata.resource_version.clone(),
-            field_path: None,
-        },
+        involved: object_ref("v1", "Pod", &pod.metadata),
         component: "kubelet",
         host: Some(node.to_string()),
         time: now,

@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use super::catalog::Catalog;
 use super::probes::{self, Held, Outcome, ProbeKind, Timing, Worker};
 use super::process::Process;
-use crate::lab::controllers::EventRecord;
+use crate::lab::controllers::{EventRecord, object_ref};
 
 mod status;
 use status::pod_status;
@@ -226,13 +226,8 @@ impl Ctx<'_, '_> {
             reason: reason.to_string(),
             message,
             involved: ObjectReference {
-                api_version: Some("v1".into()),
-                kind: Some("Pod".into()),
-                name: pod.metadata.name.clone(),
-                namespace: pod.metadata.namespace.clone(),
-                uid: pod.metadata.uid.clone(),
-                resource_version: pod.metadata.resource_version.clone(),
                 field_path: Some(format!("spec.containers{{{}}}", c.name)),
+                ..object_ref("v1", "Pod", &pod.metadata)
             },
             component: "kubelet",
             host: Some(self.input.node_name.to_string()),
