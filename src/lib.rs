@@ -7,3 +7,4 @@ pub mod cli;
 pub mod lab;
 pub mod model;
 pub mod sources;
+pub mod ui;
