@@ -188,7 +188,7 @@ fn a_pod_leaving_the_slice_is_highlighted_then_fades() {
         }
     }
     writers.apply_value(slice).unwrap();
-    app.update(Msg::Kube(KubeMsg::Changed(Kind::EndpointSlice)), later(1));
+    notify(&mut app, Kind::EndpointSlice, "demo", "web-slice", later(1));
     app.settle(later(1));
     let track = app.chain.as_ref().unwrap();
     let row = kdive::ui::track::endpoint_row(80, "10.244.1.3", "web-675549d9d6-g74lh");
@@ -236,14 +236,14 @@ fn a_deleted_endpoint_is_listed_as_gone_for_a_while() {
         .unwrap()
         .retain(|e| e["targetRef"]["name"] != "web-675549d9d6-vdwvk");
     writers.apply_value(slice).unwrap();
-    app.update(Msg::Kube(KubeMsg::Changed(Kind::EndpointSlice)), later(1));
+    notify(&mut app, Kind::EndpointSlice, "demo", "web-slice", later(1));
     app.settle(later(1));
     let text = screen(&mut app, 160, 48, later(3));
     assert!(
         text.contains("gone 10.244.3.3 (web-675549d9d6-vdwvk) (2s ago)"),
         "{text}"
     );
-    app.update(Msg::Kube(KubeMsg::Changed(Kind::Pod)), later(12));
+    notify(&mut app, Kind::Pod, "demo", "web-pod", later(12));
     let text = screen(&mut app, 160, 48, later(12));
     assert!(!text.contains("gone 10.244.3.3"), "{text}");
 }
@@ -339,4 +339,34 @@ fn a_context_switch_replaces_the_stores() {
     assert_eq!(app.view, View::Welcome);
     assert!(app.chain.is_none());
     assert!(app.tree.is_empty(), "nothing of the old cluster remains");
+}
+
+#[test]
+fn only_changes_in_the_chains_namespace_recompute_it() {
+    let (mut app, mut writers) = demo_app();
+    type_keys(&mut app, ":svc web\n", now());
+    let mut slice = fixture()
+        .into_iter()
+        .find(|d| {
+            d["kind"] == "EndpointSlice"
+                && d["metadata"]["name"].as_str().unwrap().starts_with("web-")
+        })
+        .unwrap();
+    slice["endpoints"].as_array_mut().unwrap().truncate(1);
+    writers.apply_value(slice).unwrap();
+    let endpoints = |app: &kdive::ui::app::App| {
+        app.chain.as_ref().unwrap().model.as_ref().unwrap().ports[0]
+            .endpoints
+            .len()
+    };
+    notify(&mut app, Kind::Pod, "kube-system", "coredns-x", later(1));
+    app.settle(later(1));
+    assert_eq!(
+        endpoints(&app),
+        4,
+        "a kube-system pod cannot change demo/web's chain"
+    );
+    notify(&mut app, Kind::EndpointSlice, "demo", "web-slice", later(2));
+    app.settle(later(2));
+    assert_eq!(endpoints(&app), 1);
 }

@@ -103,6 +103,18 @@ pub struct ClaimState {
 }
 
 impl ClaimState {
+    pub fn of(pvc: Option<&PersistentVolumeClaim>) -> ClaimState {
+        ClaimState {
+            phase: pvc
+                .and_then(|p| p.status.as_ref())
+                .and_then(|s| s.phase.clone())
+                .unwrap_or_else(|| "Missing".into()),
+            volume: pvc
+                .and_then(|p| p.spec.as_ref())
+                .and_then(|s| s.volume_name.clone()),
+        }
+    }
+
     pub fn bound(&self) -> bool {
         self.phase == "Bound"
     }
@@ -114,15 +126,7 @@ impl Objects {
             .pvcs
             .iter()
             .find(|p| in_ns(p.as_ref(), ns) && p.metadata.name.as_deref() == Some(name));
-        ClaimState {
-            phase: pvc
-                .and_then(|p| p.status.as_ref())
-                .and_then(|s| s.phase.clone())
-                .unwrap_or_else(|| "Missing".into()),
-            volume: pvc
-                .and_then(|p| p.spec.as_ref())
-                .and_then(|s| s.volume_name.clone()),
-        }
+        ClaimState::of(pvc.map(|p| p.as_ref()))
     }
 
     /// Whether an object with this key exists.
@@ -223,6 +227,62 @@ impl Objects {
         };
         v.sort();
         v
+    }
+
+    /// The owned snapshot one Service's chain reads: as [`Objects::chain_snapshot`], but
+    /// with only the pods the Service selects or its slices name, and only its slices, so
+    /// a busy namespace costs what the chain shows.
+    pub fn chain_snapshot_for(&self, ns: &str, service: &str) -> Snapshot {
+        let svc = self
+            .services
+            .iter()
+            .find(|s| in_ns(s.as_ref(), ns) && s.metadata.name.as_deref() == Some(service));
+        let selector = svc
+            .and_then(|s| s.spec.as_ref())
+            .and_then(|s| s.selector.clone())
+            .filter(|m| !m.is_empty());
+        let slices: Vec<EndpointSlice> = self
+            .endpoint_slices
+            .iter()
+            .filter(|s| in_ns(s.as_ref(), ns))
+            .filter(|s| {
+                s.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("kubernetes.io/service-name"))
+                    .is_some_and(|n| n == service)
+            })
+            .map(|s| (**s).clone())
+            .collect();
+        let named: std::collections::HashSet<&str> = slices
+            .iter()
+            .flat_map(|s| s.endpoints.iter())
+            .filter_map(|e| e.target_ref.as_ref()?.name.as_deref())
+            .collect();
+        let pods = self
+            .pods
+            .iter()
+            .filter(|p| in_ns(p.as_ref(), ns))
+            .filter(|p| {
+                let name = p.metadata.name.as_deref().unwrap_or("");
+                named.contains(name)
+                    || selector.as_ref().is_some_and(|sel| {
+                        let labels = p.metadata.labels.as_ref();
+                        sel.iter()
+                            .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+                    })
+            })
+            .map(|p| (**p).clone())
+            .collect();
+        Snapshot {
+            namespaces: self.namespaces.iter().map(|o| (**o).clone()).collect(),
+            services: owned_in(&self.services, ns),
+            endpoint_slices: slices,
+            pods,
+            nodes: self.nodes.iter().map(|o| (**o).clone()).collect(),
+            config_maps: owned_in(&self.config_maps, "kube-system"),
+            stateful_sets: owned_in(&self.stateful_sets, ns),
+        }
     }
 
     /// The owned snapshot the Service-chain model reads, for one namespace: its Services,

@@ -9,7 +9,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::core::PartialObjectMeta;
 
 use super::kind::Kind;
 use super::objects::{ObjKey, Objects};
@@ -52,7 +55,7 @@ pub fn build(objs: &Objects, opts: &TreeOptions) -> Vec<TreeNode> {
         objs,
         filter: &filter,
         is_open: opts.is_open,
-        pods_by_owner: owner_index(&objs.pods),
+        ix: Index::new(objs),
     };
     let mut roots = Vec::new();
     if opts.scope.is_none() {
@@ -75,29 +78,95 @@ struct Ctx<'a> {
     objs: &'a Objects,
     filter: &'a str,
     is_open: &'a dyn Fn(&str) -> bool,
-    pods_by_owner: HashMap<&'a str, Vec<&'a Arc<Pod>>>,
+    ix: Index<'a>,
 }
 
-fn owner_index(pods: &[Arc<Pod>]) -> HashMap<&str, Vec<&Arc<Pod>>> {
-    let mut m: HashMap<&str, Vec<&Arc<Pod>>> = HashMap::new();
-    for p in pods {
-        let owner = p
-            .metadata
-            .owner_references
-            .as_ref()
-            .and_then(|o| o.iter().find(|r| r.controller == Some(true)))
-            .map_or("", |r| r.uid.as_str());
-        m.entry(owner).or_default().push(p);
+type ByKey<'a, K> = HashMap<&'a str, Vec<&'a Arc<K>>>;
+
+/// Everything grouped once per build (by namespace, owner uid, Service name), so the tree
+/// costs one pass over the objects however many namespaces and workloads there are.
+struct Index<'a> {
+    pods: ByKey<'a, Pod>,
+    pods_by_owner: ByKey<'a, Pod>,
+    services: ByKey<'a, Service>,
+    /// Keyed by `namespace/service`.
+    slices_by_service: HashMap<String, Vec<&'a Arc<EndpointSlice>>>,
+    deployments: ByKey<'a, Deployment>,
+    replica_sets: ByKey<'a, ReplicaSet>,
+    replica_sets_by_owner: ByKey<'a, ReplicaSet>,
+    stateful_sets: ByKey<'a, StatefulSet>,
+    config_maps: ByKey<'a, ConfigMap>,
+    secrets: ByKey<'a, PartialObjectMeta<Secret>>,
+    pvcs: ByKey<'a, PersistentVolumeClaim>,
+}
+
+fn by_ns<K: kube::Resource>(items: &[Arc<K>]) -> ByKey<'_, K> {
+    let mut m: ByKey<K> = HashMap::new();
+    for o in items {
+        m.entry(o.meta().namespace.as_deref().unwrap_or(""))
+            .or_default()
+            .push(o);
     }
     m
 }
 
-fn name_of<K: kube::Resource>(o: &K) -> &str {
-    o.meta().name.as_deref().unwrap_or("")
+fn by_controller<K: kube::Resource>(items: &[Arc<K>]) -> ByKey<'_, K> {
+    let mut m: ByKey<K> = HashMap::new();
+    for o in items {
+        let owner = o
+            .meta()
+            .owner_references
+            .as_ref()
+            .and_then(|o| o.iter().find(|r| r.controller == Some(true)))
+            .map_or("", |r| r.uid.as_str());
+        m.entry(owner).or_default().push(o);
+    }
+    m
 }
 
-fn in_ns<K: kube::Resource>(o: &K, ns: &str) -> bool {
-    o.meta().namespace.as_deref() == Some(ns)
+impl<'a> Index<'a> {
+    fn new(objs: &'a Objects) -> Index<'a> {
+        let mut slices_by_service: HashMap<String, Vec<&Arc<EndpointSlice>>> = HashMap::new();
+        for s in &objs.endpoint_slices {
+            if let Some(svc) = s
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("kubernetes.io/service-name"))
+            {
+                let ns = s.metadata.namespace.as_deref().unwrap_or("");
+                slices_by_service
+                    .entry(format!("{ns}/{svc}"))
+                    .or_default()
+                    .push(s);
+            }
+        }
+        Index {
+            pods: by_ns(&objs.pods),
+            pods_by_owner: by_controller(&objs.pods),
+            services: by_ns(&objs.services),
+            slices_by_service,
+            deployments: by_ns(&objs.deployments),
+            replica_sets: by_ns(&objs.replica_sets),
+            replica_sets_by_owner: by_controller(&objs.replica_sets),
+            stateful_sets: by_ns(&objs.stateful_sets),
+            config_maps: by_ns(&objs.config_maps),
+            secrets: by_ns(&objs.secrets),
+            pvcs: by_ns(&objs.pvcs),
+        }
+    }
+}
+
+fn get<'m, 'a, K>(m: &'m ByKey<'a, K>, key: &str) -> &'m [&'a Arc<K>] {
+    m.get(key).map_or(&[], Vec::as_slice)
+}
+
+fn get_str<'m, 'a, K>(m: &'m HashMap<String, Vec<&'a Arc<K>>>, key: &str) -> &'m [&'a Arc<K>] {
+    m.get(key).map_or(&[], Vec::as_slice)
+}
+
+fn name_of<K: kube::Resource>(o: &K) -> &str {
+    o.meta().name.as_deref().unwrap_or("")
 }
 
 fn sorted<'a, K: kube::Resource + 'a>(items: impl Iterator<Item = &'a Arc<K>>) -> Vec<&'a Arc<K>> {
@@ -186,20 +255,14 @@ impl Ctx<'_> {
     }
 
     fn namespace(&self, ns: &str) -> Option<TreeNode> {
-        let pods: Vec<&Arc<Pod>> = self
-            .objs
-            .pods
-            .iter()
-            .filter(|p| in_ns(p.as_ref(), ns))
-            .collect();
-        let health = pods
-            .iter()
-            .map(|p| status::pod_health(p))
-            .fold(Health::None, Health::worst);
-        let not_ok = pods
-            .iter()
-            .filter(|p| matches!(status::pod_health(p), Health::Warn | Health::Bad))
-            .count();
+        let pods = get(&self.ix.pods, ns);
+        let mut health = Health::None;
+        let mut not_ok = 0;
+        for p in pods {
+            let h = status::pod_health(p);
+            health = health.worst(h);
+            not_ok += usize::from(matches!(h, Health::Warn | Health::Bad));
+        }
         let detail = match (pods.len(), not_ok) {
             (0, _) => "no pods".to_string(),
             (n, 0) => format!("{n} pods"),
@@ -218,7 +281,7 @@ impl Ctx<'_> {
             groups.extend(self.services(ns));
             groups.extend(self.deployments(ns));
             groups.extend(self.stateful_sets(ns));
-            groups.extend(self.other_pods(ns, &pods));
+            groups.extend(self.other_pods(ns, pods));
             groups.extend(self.simple_group(ns, Kind::ConfigMap));
             groups.extend(self.simple_group(ns, Kind::Secret));
             groups.extend(self.simple_group(ns, Kind::PersistentVolumeClaim));
@@ -250,24 +313,11 @@ impl Ctx<'_> {
     }
 
     fn services(&self, ns: &str) -> Option<TreeNode> {
-        let svcs = sorted(self.objs.services.iter().filter(|s| in_ns(s.as_ref(), ns)));
+        let svcs = sorted(get(&self.ix.services, ns).iter().copied());
         let ready_of = |svc: &str| -> (usize, usize) {
             let mut ready = 0;
             let mut total = 0;
-            for s in self
-                .objs
-                .endpoint_slices
-                .iter()
-                .filter(|s| in_ns(s.as_ref(), ns))
-            {
-                let owner = s
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get("kubernetes.io/service-name"));
-                if owner.map(String::as_str) != Some(svc) {
-                    continue;
-                }
+            for s in get_str(&self.ix.slices_by_service, &format!("{ns}/{svc}")) {
                 for e in &s.endpoints {
                     total += 1;
                     if e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true) {
@@ -375,7 +425,10 @@ impl Ctx<'_> {
     }
 
     fn pvc_leaf(&self, ns: &str, claim: &str) -> TreeNode {
-        let state = self.objs.claim(ns, claim);
+        let pvc = get(&self.ix.pvcs, ns)
+            .iter()
+            .find(|p| name_of(p.as_ref()) == claim);
+        let state = crate::model::objects::ClaimState::of(pvc.map(|p| p.as_ref()));
         let volume = state
             .volume
             .as_ref()
@@ -396,21 +449,13 @@ impl Ctx<'_> {
     }
 
     fn pods_of(&self, uid: Option<&str>) -> Vec<&Arc<Pod>> {
-        let mut v: Vec<&Arc<Pod>> = uid
-            .and_then(|u| self.pods_by_owner.get(u))
-            .cloned()
-            .unwrap_or_default();
+        let mut v: Vec<&Arc<Pod>> = get(&self.ix.pods_by_owner, uid.unwrap_or("-")).to_vec();
         v.sort_by(|a, b| name_of(a.as_ref()).cmp(name_of(b.as_ref())));
         v
     }
 
     fn deployments(&self, ns: &str) -> Option<TreeNode> {
-        let deps = sorted(
-            self.objs
-                .deployments
-                .iter()
-                .filter(|d| in_ns(d.as_ref(), ns)),
-        );
+        let deps = sorted(get(&self.ix.deployments, ns).iter().copied());
         let mut health = Health::None;
         let rows: Vec<TreeNode> = deps
             .iter()
@@ -421,14 +466,11 @@ impl Ctx<'_> {
                 health = health.worst(h);
                 let key = ObjKey::new(Kind::Deployment, Some(ns), name);
                 let uid = d.metadata.uid.as_deref();
-                let mut sets = sorted(self.objs.replica_sets.iter().filter(|rs| {
-                    in_ns(rs.as_ref(), ns)
-                        && rs
-                            .metadata
-                            .owner_references
-                            .as_ref()
-                            .is_some_and(|o| o.iter().any(|r| Some(r.uid.as_str()) == uid))
-                }));
+                let mut sets = sorted(
+                    get(&self.ix.replica_sets_by_owner, uid.unwrap_or("-"))
+                        .iter()
+                        .copied(),
+                );
                 // Newest revision first, as `rollout history` reads backwards.
                 sets.sort_by_key(|rs| std::cmp::Reverse(revision(rs.as_ref())));
                 let node = TreeNode {
@@ -475,12 +517,7 @@ impl Ctx<'_> {
     }
 
     fn stateful_sets(&self, ns: &str) -> Option<TreeNode> {
-        let sets = sorted(
-            self.objs
-                .stateful_sets
-                .iter()
-                .filter(|d| in_ns(d.as_ref(), ns)),
-        );
+        let sets = sorted(get(&self.ix.stateful_sets, ns).iter().copied());
         let mut health = Health::None;
         let rows: Vec<TreeNode> = sets
             .iter()
@@ -517,17 +554,12 @@ impl Ctx<'_> {
     /// Pods no ReplicaSet or StatefulSet of this namespace owns (bare pods, DaemonSet or
     /// Job pods, orphans).
     fn other_pods(&self, ns: &str, pods: &[&Arc<Pod>]) -> Option<TreeNode> {
-        let owned: std::collections::HashSet<&str> = self
-            .objs
-            .replica_sets
+        let owned: std::collections::HashSet<&str> = get(&self.ix.replica_sets, ns)
             .iter()
-            .filter(|r| in_ns(r.as_ref(), ns))
             .filter_map(|r| r.metadata.uid.as_deref())
             .chain(
-                self.objs
-                    .stateful_sets
+                get(&self.ix.stateful_sets, ns)
                     .iter()
-                    .filter(|s| in_ns(s.as_ref(), ns))
                     .filter_map(|s| s.metadata.uid.as_deref()),
             )
             .collect();
@@ -560,28 +592,23 @@ impl Ctx<'_> {
         let (label, rows): (&str, Vec<TreeNode>) = match kind {
             Kind::ConfigMap => (
                 "ConfigMaps",
-                sorted(
-                    self.objs
-                        .config_maps
-                        .iter()
-                        .filter(|c| in_ns(c.as_ref(), ns)),
-                )
-                .iter()
-                .map(|c| {
-                    let keys = c.data.as_ref().map_or(0, |d| d.len())
-                        + c.binary_data.as_ref().map_or(0, |d| d.len());
-                    simple(
-                        Kind::ConfigMap,
-                        ns,
-                        name_of(c.as_ref()),
-                        format!("{keys} keys"),
-                    )
-                })
-                .collect(),
+                sorted(get(&self.ix.config_maps, ns).iter().copied())
+                    .iter()
+                    .map(|c| {
+                        let keys = c.data.as_ref().map_or(0, |d| d.len())
+                            + c.binary_data.as_ref().map_or(0, |d| d.len());
+                        simple(
+                            Kind::ConfigMap,
+                            ns,
+                            name_of(c.as_ref()),
+                            format!("{keys} keys"),
+                        )
+                    })
+                    .collect(),
             ),
             Kind::Secret => (
                 "Secrets",
-                sorted(self.objs.secrets.iter().filter(|c| in_ns(c.as_ref(), ns)))
+                sorted(get(&self.ix.secrets, ns).iter().copied())
                     .iter()
                     .map(|c| {
                         simple(
@@ -595,7 +622,7 @@ impl Ctx<'_> {
             ),
             _ => (
                 "PersistentVolumeClaims",
-                sorted(self.objs.pvcs.iter().filter(|c| in_ns(c.as_ref(), ns)))
+                sorted(get(&self.ix.pvcs, ns).iter().copied())
                     .iter()
                     .map(|c| self.pvc_leaf(ns, name_of(c.as_ref())))
                     .collect(),

@@ -466,29 +466,29 @@ where
 }
 
 /// Lists every page into the store (replacing what it held); returns the list's
-/// resourceVersion and the object count.
+/// resourceVersion and the object count. Pages go into the writer's buffer as they come
+/// (it swaps them in only when the list is complete, so a failed page leaves the previous
+/// state in place, and the next attempt's `Init` drops the partial buffer).
 async fn list_into<A>(api: &A, writer: &mut Writer<A::Obj>) -> kube::Result<(String, usize)>
 where
     A: WatchApi,
     <A::Obj as Resource>::DynamicType: Default + Eq + std::hash::Hash + Clone,
 {
     let mut lp = ListParams::default().limit(PAGE_SIZE);
-    let mut items = Vec::new();
+    let mut count = 0;
+    writer.apply_watcher_event(&watcher::Event::Init);
     let rv = loop {
         let page = api.list(&lp).await?;
-        items.extend(page.items);
+        count += page.items.len();
+        for mut obj in page.items {
+            trim(&mut obj);
+            writer.apply_watcher_event(&watcher::Event::InitApply(obj));
+        }
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => lp = lp.continue_token(&token),
             None => break page.metadata.resource_version.unwrap_or_default(),
         }
     };
-    // Apply only a complete list, so a failed page leaves the previous state in place.
-    let count = items.len();
-    writer.apply_watcher_event(&watcher::Event::Init);
-    for mut obj in items {
-        trim(&mut obj);
-        writer.apply_watcher_event(&watcher::Event::InitApply(obj));
-    }
     writer.apply_watcher_event(&watcher::Event::InitDone);
     Ok((rv, count))
 }

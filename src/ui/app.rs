@@ -226,6 +226,11 @@ impl App {
                 self.dirty = true;
             }
             KubeMsg::Note(note) => {
+                if let Some(c) = self.chain.as_mut()
+                    && c.affected_by(&note)
+                {
+                    c.stale = true;
+                }
                 self.watches.entry(note.kind).or_default().note(note);
                 if matches!(self.view, View::Watches) {
                     self.dirty = true;
@@ -236,6 +241,20 @@ impl App {
 
     /// Recomputes what the changed kinds derive. Pure and synchronous; called once per batch.
     pub fn settle(&mut self, now: DateTime<Utc>) {
+        self.settle_with(now, true);
+    }
+
+    /// As [`App::settle`]; with `data` false only what keys changed is recomputed (tree
+    /// open/close, filter, scope) and watch changes stay pending. Returns whether any are
+    /// still pending, so the run loop knows another frame is due.
+    pub fn settle_with(&mut self, now: DateTime<Utc>, data: bool) -> bool {
+        if !data {
+            if self.tree_stale {
+                let objs = self.objects();
+                self.rebuild_tree(&objs);
+            }
+            return !self.changed.is_empty() || self.chain.as_ref().is_some_and(|c| c.stale);
+        }
         let changed = std::mem::take(&mut self.changed);
         let tree_kinds = !changed.is_empty() && changed.iter().any(|k| *k != Kind::Event);
         if !(tree_kinds || self.tree_stale || self.chain.as_ref().is_some_and(|c| c.stale)) {
@@ -244,27 +263,21 @@ impl App {
             {
                 t.observe(&self.stores, now);
             }
-            return;
+            return false;
         }
         let objs = self.objects();
         if tree_kinds || self.tree_stale {
             self.rebuild_tree(&objs);
         }
-        if let Some(c) = self.chain.as_mut() {
-            let chain_kinds = [
-                Kind::Service,
-                Kind::EndpointSlice,
-                Kind::Pod,
-                Kind::Node,
-                Kind::ConfigMap,
-            ];
-            if c.stale || changed.iter().any(|k| chain_kinds.contains(k)) {
-                c.refresh(&objs, now);
-            }
+        if let Some(c) = self.chain.as_mut()
+            && c.stale
+        {
+            c.refresh(&objs, now);
         }
         if let Some(t) = self.timeline.as_mut() {
             t.observe(&self.stores, now);
         }
+        false
     }
 
     fn rebuild_tree(&mut self, objs: &Objects) {

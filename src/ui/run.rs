@@ -26,7 +26,9 @@ impl Effects for NoEffects {
 }
 
 pub struct RunOptions {
-    pub frame_budget: Duration,
+    /// Shortest time between frames drawn for watch updates alone: live data at 10 frames
+    /// a second, so a busy cluster cannot keep the loop from keys.
+    pub data_budget: Duration,
     /// How often highlights and ages are refreshed.
     pub tick: Duration,
 }
@@ -34,7 +36,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         Self {
-            frame_budget: Duration::from_millis(33),
+            data_budget: Duration::from_millis(100),
             tick: Duration::from_millis(250),
         }
     }
@@ -65,14 +67,15 @@ pub async fn run<B: Backend>(
 ) -> Result<(), B::Error> {
     let mut tick = tokio::time::interval(opts.tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut last_draw = Instant::now() - opts.frame_budget;
+    let mut last_draw = Instant::now() - opts.data_budget;
+    let mut last_data = last_draw;
     let mut keys: u64 = 0;
     if let Ok(size) = terminal.size() {
         app.size = (size.width, size.height);
     }
     loop {
         let mut key_in_batch = false;
-        let deadline = tokio::time::Instant::from_std(last_draw + opts.frame_budget);
+        let deadline = tokio::time::Instant::from_std(last_draw + opts.data_budget);
         let first = tokio::select! {
             m = rx.recv() => match m {
                 Some(m) => Some(m),
@@ -105,11 +108,19 @@ pub async fn run<B: Backend>(
         if app.quit {
             break;
         }
-        if app.dirty && (key_in_batch || last_draw.elapsed() >= opts.frame_budget) {
+        // A key draws at once; watch updates alone wait for the data budget.
+        let due = key_in_batch || last_draw.elapsed() >= opts.data_budget;
+        if app.dirty && due {
             let started = Instant::now();
-            app.settle(now);
+            // Watch data is folded in at most once per data budget, even while keys
+            // arrive, so a key never waits behind a rebuild it did not ask for.
+            let with_data = last_data.elapsed() >= opts.data_budget;
+            if with_data {
+                last_data = started;
+            }
+            let pending = app.settle_with(now, with_data);
             terminal.draw(|f| super::draw(f, app, theme, now))?;
-            app.dirty = false;
+            app.dirty = pending;
             last_draw = Instant::now();
             on_frame(FrameInfo {
                 at: last_draw,

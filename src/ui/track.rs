@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::model::chain::{self, ChainOptions, ServiceChain};
+use crate::model::kind::Kind;
 use crate::model::objects::{ObjKey, Objects};
 use crate::sources::kube::{NoteType, Stores, WatchNote, WatchState};
 
@@ -39,7 +40,7 @@ impl ChainTrack {
 
     pub fn refresh(&mut self, objs: &Objects, now: DateTime<Utc>) {
         let ns = self.key.namespace.clone().unwrap_or_default();
-        let snap = objs.chain_snapshot(&ns);
+        let snap = objs.chain_snapshot_for(&ns, &self.key.name);
         self.model = chain::build(&snap, &ns, &self.key.name, &ChainOptions::default())
             .map_err(|e| e.to_string());
         self.stale = false;
@@ -65,6 +66,18 @@ impl ChainTrack {
             now - *at < GONE_FOR && !seen.contains_key(&format!("ep/{label}"))
         });
         self.rows = seen;
+    }
+
+    /// Whether a watch event can change this chain: its namespace's Services, slices and
+    /// pods, any Node, kube-proxy's configuration, or a relist.
+    pub fn affected_by(&self, note: &WatchNote) -> bool {
+        match note.kind {
+            _ if note.ty == NoteType::Listed => true,
+            Kind::Node => true,
+            Kind::ConfigMap => note.namespace.as_deref() == Some("kube-system"),
+            Kind::Service | Kind::EndpointSlice | Kind::Pod => note.namespace == self.key.namespace,
+            _ => false,
+        }
     }
 
     /// When a row last changed (None: not recently, or since the pane opened).
@@ -144,10 +157,9 @@ impl PodTimeline {
 
     pub fn observe(&mut self, stores: &Stores, now: DateTime<Utc>) {
         let ns = self.key.namespace.clone().unwrap_or_default();
-        let pod = stores.pods.state().into_iter().find(|p| {
-            p.metadata.namespace.as_deref() == Some(&ns)
-                && p.metadata.name.as_deref() == Some(&self.key.name)
-        });
+        let pod = stores
+            .pods
+            .get(&kube::runtime::reflector::ObjectRef::new(&self.key.name).within(&ns));
         let Some(pod) = pod else {
             if self.last_ready.is_some() {
                 self.push(now, "pod deleted".into(), Some(false));

@@ -50,6 +50,22 @@ pub fn demo_app() -> (App, Writers) {
     (app, writers)
 }
 
+/// What a watch sends for one changed object: the note, then the change.
+pub fn notify(app: &mut App, kind: Kind, ns: &str, name: &str, at: DateTime<Utc>) {
+    app.update(
+        Msg::Kube(KubeMsg::Note(kdive::sources::kube::WatchNote {
+            kind,
+            ty: kdive::sources::kube::NoteType::Modified,
+            namespace: Some(ns.into()),
+            name: name.into(),
+            resource_version: "1000".into(),
+            at,
+        })),
+        at,
+    );
+    app.update(Msg::Kube(KubeMsg::Changed(kind)), at);
+}
+
 pub fn key_event(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
