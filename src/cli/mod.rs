@@ -5,6 +5,7 @@ pub mod dns;
 pub mod input;
 pub mod iptables;
 pub mod lab;
+pub mod slo;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +39,9 @@ pub struct Cli {
     /// With --lab: where to write the lab's kubeconfig
     #[arg(long, value_name = "PATH", requires = "lab")]
     pub kubeconfig_out: Option<PathBuf>,
+    /// With --lab: the Prometheus binary to start beside the lab (default: `prometheus` on PATH)
+    #[arg(long, value_name = "PATH", requires = "lab")]
+    pub prometheus_bin: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -63,6 +67,8 @@ pub enum Command {
     Chain(chain::ChainArgs),
     /// Resolve a name as a pod's resolver and CoreDNS would
     Dns(dns::DnsArgs),
+    /// SLO error-budget burn from Prometheus (and `slo rules`: Sloth's rules for SLO specs)
+    Slo(slo::SloArgs),
 }
 
 /// Runs the parsed command line and maps errors to exit codes:
@@ -97,11 +103,14 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Iptables(args)) => iptables::run(&cli.cluster, args).await,
         Some(Command::Chain(args)) => chain::run(&cli.cluster, args).await,
         Some(Command::Dns(args)) => dns::run(&cli.cluster, args).await,
+        Some(Command::Slo(args)) => slo::run(&cli.cluster, args).await,
         // The explorer UI is not in this build yet: `--lab` runs the lab in the foreground
         // so kubectl and the kdive commands can use it.
         None if cli.lab => {
             eprintln!("note: the terminal UI is not in this build; running the lab in the foreground");
-            lab::run(lab::LabArgs::demo(cli.kubeconfig_out)).await
+            let mut args = lab::LabArgs::demo(cli.kubeconfig_out);
+            args.prometheus_bin = cli.prometheus_bin;
+            lab::run(args).await
         }
         None => Err(InputError::new(
             "the terminal UI is not in this build; run `kdive --lab` (or `kdive lab`) for the lab cluster, or `kdive iptables`, `kdive chain`, `kdive dns`",

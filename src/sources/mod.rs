@@ -1,5 +1,6 @@
 //! Sources: the kube client and one-shot reads from a cluster.
 
+pub mod prometheus;
 pub mod snapshot;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
