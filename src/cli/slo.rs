@@ -150,7 +150,7 @@ fn rules(args: RulesArgs) -> color_eyre::Result<ExitCode> {
 fn parse_period(text: &str) -> Result<Period, InputError> {
     Window::parse(text)
         .and_then(Period::new)
-        .map_err(|e| InputError::new(format!("--period: {e}")))
+        .map_err(|e| InputError::new(format!("--period {text}: {e}")))
 }
 
 fn parse_time(text: &str) -> Result<i64, InputError> {

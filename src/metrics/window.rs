@@ -140,9 +140,10 @@ pub const SHORT_WINDOWS: [Window; 7] = [
 impl Period {
     pub fn new(window: Window) -> Result<Period, String> {
         if window != Window::D30 && window != Window::D28 {
-            return Err(format!(
-                "SLO period {window} has no built-in alert windows (Sloth ships 30d and 28d)"
-            ));
+            return Err(
+                "no built-in alert windows for this period (Sloth ships them for 30d and 28d)"
+                    .to_string(),
+            );
         }
         let pair = |severity, short, long: Window, budget_percent: f64| AlertPair {
             severity,
