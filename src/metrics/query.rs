@@ -78,7 +78,15 @@ pub fn data_age(sli: &Sli, period: Window) -> String {
         Sli::Events(e) => render_window(e.total_query.trim(), Window::M5),
         Sli::Raw(r) => render_window(r.error_ratio_query.trim(), Window::M5),
     };
-    format!("time() - min_over_time(timestamp({probe})[{period}:1m])")
+    data_age_of(&probe, period)
+}
+
+/// The age of the earliest step with a value of `probe`: 1m steps over the period, or 1s
+/// steps over the last minute when no minute step has one yet (a Prometheus just started).
+pub fn data_age_of(probe: &str, period: Window) -> String {
+    format!(
+        "(time() - min_over_time(timestamp({probe})[{period}:1m])) or (time() - min_over_time(timestamp({probe})[1m:1s]))"
+    )
 }
 
 #[cfg(test)]
@@ -127,9 +135,12 @@ mod tests {
             requests(&events(), Window::M5).unwrap(),
             "(sum(rate(http_requests_total{job=\"web\"}[5m]))) * 300"
         );
+        let probe = "sum(rate(http_requests_total{job=\"web\"}[5m]))";
         assert_eq!(
             data_age(&events(), Window::D30),
-            "time() - min_over_time(timestamp(sum(rate(http_requests_total{job=\"web\"}[5m])))[30d:1m])"
+            format!(
+                "(time() - min_over_time(timestamp({probe})[30d:1m])) or (time() - min_over_time(timestamp({probe})[1m:1s]))"
+            )
         );
     }
 }

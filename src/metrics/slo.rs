@@ -93,10 +93,7 @@ impl SloDef {
             SliSource::Spec(sli) => query::data_age(sli, self.period.window),
             SliSource::Recorded {
                 prefix, selector, ..
-            } => format!(
-                "time() - min_over_time(timestamp(max({prefix}5m{selector}))[{}:1m])",
-                self.period.window
-            ),
+            } => query::data_age_of(&format!("max({prefix}5m{selector})"), self.period.window),
         }
     }
 
