@@ -4,6 +4,7 @@
 
 pub mod burn;
 pub mod discover;
+pub mod frame;
 pub mod query;
 pub mod rules;
 pub mod slo;

@@ -2,6 +2,7 @@
 
 pub mod kube;
 pub mod prometheus;
+pub mod slo_poll;
 pub mod snapshot;
 
 use ::kube::config::{KubeConfigOptions, Kubeconfig};
