@@ -100,10 +100,7 @@ fn in_ns<K: kube::Resource>(o: &K, ns: &str) -> bool {
     o.meta().namespace.as_deref() == Some(ns)
 }
 
-fn sorted<'a, K: kube::Resource>(items: impl Iterator<Item = &'a Arc<K>>) -> Vec<&'a Arc<K>>
-where
-    K: 'a,
-{
+fn sorted<'a, K: kube::Resource + 'a>(items: impl Iterator<Item = &'a Arc<K>>) -> Vec<&'a Arc<K>> {
     let mut v: Vec<_> = items.collect();
     v.sort_by(|a, b| name_of(a.as_ref()).cmp(name_of(b.as_ref())));
     v
@@ -146,6 +143,9 @@ impl Ctx<'_> {
 
     fn nodes_group(&self) -> Option<TreeNode> {
         let nodes = sorted(self.objs.nodes.iter());
+        if nodes.is_empty() {
+            return None;
+        }
         let health = nodes
             .iter()
             .map(|n| node_health(n))
@@ -366,30 +366,26 @@ impl Ctx<'_> {
         };
         let self_matches = self.matches(name);
         self.branch(node, self_matches, !claims.is_empty(), || {
-            claims.iter().map(|c| self.pvc_leaf(ns, c)).collect()
+            claims
+                .iter()
+                .filter(|c| self_matches || self.matches(c))
+                .map(|c| self.pvc_leaf(ns, c))
+                .collect()
         })
     }
 
     fn pvc_leaf(&self, ns: &str, claim: &str) -> TreeNode {
-        let pvc = self
-            .objs
-            .pvcs
-            .iter()
-            .find(|p| in_ns(p.as_ref(), ns) && name_of(p.as_ref()) == claim);
-        let phase = pvc
-            .and_then(|p| p.status.as_ref())
-            .and_then(|s| s.phase.clone())
-            .unwrap_or_else(|| "Missing".into());
-        let volume = pvc
-            .and_then(|p| p.spec.as_ref())
-            .and_then(|s| s.volume_name.clone())
+        let state = self.objs.claim(ns, claim);
+        let volume = state
+            .volume
+            .as_ref()
             .map(|v| format!(" → {v}"))
             .unwrap_or_default();
         TreeNode {
             id: ObjKey::new(Kind::PersistentVolumeClaim, Some(ns), claim).id(),
             text: claim.into(),
-            detail: format!("{phase}{volume}"),
-            health: if phase == "Bound" {
+            detail: format!("{}{volume}", state.phase),
+            health: if state.bound() {
                 Health::Ok
             } else {
                 Health::Warn
