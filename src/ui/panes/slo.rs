@@ -363,9 +363,11 @@ pub fn budget_bar(budget: Option<f64>, cells: usize) -> String {
 /// The table: one row per SLO, chips on the next line.
 pub fn lines(v: &SloView, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let mut out = vec![Line::from(Span::styled(v.header.clone(), theme.muted()))];
+    // Lines are cut to the pane (inside its border) so the table's height is its line count.
+    let inner = (width as usize).saturating_sub(2);
     if let Some(s) = &v.stale {
         out.push(Line::from(Span::styled(
-            s.clone(),
+            fit(s, inner),
             theme.health(Health::Warn),
         )));
     }
@@ -397,14 +399,21 @@ pub fn lines(v: &SloView, theme: &Theme, width: u16) -> Vec<Line<'static>> {
             Span::styled(r.exhaustion.clone(), theme.muted()),
         ]));
         let mut chips = vec![Span::raw("        ")];
+        let mut used = 8;
         for c in &r.chips {
-            chips.push(Span::styled(
-                format!("[{}]", c.text),
-                theme.health(c.health),
-            ));
-            chips.push(Span::raw(" "));
+            let text = format!("[{}] ", c.text);
+            let n = text.chars().count();
+            if used + n > inner {
+                chips.push(Span::styled("…", theme.muted()));
+                used = inner;
+                break;
+            }
+            used += n;
+            chips.push(Span::styled(text, theme.health(c.health)));
         }
-        chips.push(Span::styled(r.objective.clone(), theme.muted()));
+        if used + r.objective.chars().count() <= inner {
+            chips.push(Span::styled(r.objective.clone(), theme.muted()));
+        }
         out.push(Line::from(chips));
         if let Some(n) = &r.note {
             out.push(Line::from(Span::styled(
