@@ -155,6 +155,52 @@ async fn burn_rate_rises_when_web_fails_and_matches_prometheus() {
     let notes = slo["notes"].to_string();
     assert!(notes.contains("of 30d"), "{notes}");
 
+    // The TUI's poller: the same numbers, range data for the chart, and cAdvisor numbers
+    // for the Service's namespace.
+    let client =
+        kdive::sources::prometheus::Prometheus::new(&kdive::sources::prometheus::PromOptions {
+            url: base.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    let period = kdive::metrics::Period::thirty_days();
+    let spec = kdive::metrics::spec::load(std::path::Path::new(SPEC)).unwrap();
+    let cfg = kdive::sources::slo_poll::PollConfig {
+        slos: kdive::metrics::SloDef::from_spec(&spec, &period),
+        discover: true,
+        interval: Duration::from_secs(5),
+        range_seconds: 120.0,
+        width: Arc::new(std::sync::atomic::AtomicU16::new(60)),
+    };
+    let frame = kdive::sources::slo_poll::poll_once(&client, &cfg, at)
+        .await
+        .expect("poll");
+    assert_eq!(
+        frame.slos.len(),
+        1,
+        "the discovered Sloth SLO is the same one"
+    );
+    let f = &frame.slos[0];
+    let frame_burn = f
+        .burn
+        .window(kdive::metrics::Window::M5)
+        .unwrap()
+        .burn_rate
+        .unwrap();
+    assert!(
+        (frame_burn - kdive_burn).abs() <= 1e-9 * kdive_burn,
+        "{frame_burn} vs {kdive_burn}"
+    );
+    // 120s over 60 cells: a point every 1s (the minimum step) up to `at`.
+    let last = f.burn_short.last().expect("5m burn points");
+    assert_eq!(last.0, at as f64);
+    assert!((last.1 - kdive_burn).abs() <= 0.05 * kdive_burn, "{last:?}");
+    assert!(
+        frame.resources.contains_key("demo"),
+        "{:?}",
+        frame.resources
+    );
+
     // Without --slo, the SLO comes from the Sloth rules the lab's Prometheus records.
     let out = kdive_slo(&kubeconfig, &["-o", "json"]);
     let v: Value = serde_json::from_str(&ok(&out)).unwrap();
