@@ -112,3 +112,16 @@ fn rules_reject_bad_files_too() {
         common::stderr(&out).contains("--period 7d: no built-in alert windows for this period")
     );
 }
+
+#[test]
+fn unreachable_prometheus_is_a_plain_error() {
+    let out = kdive(&["slo", "--slo", SPEC, "--prometheus", "http://127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = common::stderr(&out);
+    assert!(
+        err.starts_with("error: cannot query Prometheus: http://127.0.0.1:1: "),
+        "{err}"
+    );
+    assert!(err.contains("Connection refused"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

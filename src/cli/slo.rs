@@ -103,6 +103,9 @@ pub async fn run(cluster: &ClusterArgs, args: SloArgs) -> color_eyre::Result<Exi
                     }
                 }
             }
+            Err(e @ (PromError::Unreachable { .. } | PromError::Timeout { .. })) => {
+                return Ok(unreachable(&e));
+            }
             Err(e) => eprintln!("note: SLO discovery through /api/v1/rules failed: {e}"),
         }
     }
@@ -118,7 +121,7 @@ pub async fn run(cluster: &ClusterArgs, args: SloArgs) -> color_eyre::Result<Exi
                 }
                 return Err(InputError::new(format!("{}: {e}", def.origin)).into());
             }
-            Err(e) => return Err(color_eyre::eyre::eyre!("{e}")),
+            Err(e) => return Ok(unreachable(&e)),
         };
         results.push((def.clone(), def.evaluate(&obs)));
     }
@@ -133,6 +136,12 @@ pub async fn run(cluster: &ClusterArgs, args: SloArgs) -> color_eyre::Result<Exi
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prometheus did not answer (or failed): a plain message and exit status 1.
+fn unreachable(e: &PromError) -> ExitCode {
+    eprintln!("error: cannot query Prometheus: {e}");
+    ExitCode::from(1)
 }
 
 fn rules(args: RulesArgs) -> color_eyre::Result<ExitCode> {
