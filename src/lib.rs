@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod lab;
+pub mod metrics;
 pub mod model;
 pub mod sources;
 pub mod ui;

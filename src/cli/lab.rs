@@ -8,6 +8,7 @@ use clap::Args;
 use color_eyre::eyre::WrapErr;
 
 use super::InputError;
+use crate::lab::prometheus::{PrometheusOptions, start_prometheus_for};
 use crate::lab::scenario::Scenario;
 use crate::lab::{self, LabError, LabOptions};
 
@@ -31,6 +32,12 @@ pub struct LabArgs {
     /// Run the simulated clock this many times faster than real time
     #[arg(long, default_value_t = 1.0, value_name = "N", value_parser = parse_speed)]
     pub speed: f64,
+    /// The Prometheus binary to start beside the lab (default: `prometheus` on PATH)
+    #[arg(long, value_name = "PATH", conflicts_with = "no_prometheus")]
+    pub prometheus_bin: Option<PathBuf>,
+    /// Do not start Prometheus even when one is on PATH
+    #[arg(long)]
+    pub no_prometheus: bool,
 }
 
 impl LabArgs {
@@ -43,6 +50,8 @@ impl LabArgs {
             scenario: None,
             empty: false,
             speed: 1.0,
+            prometheus_bin: None,
+            no_prometheus: false,
         }
     }
 }
@@ -90,14 +99,53 @@ pub async fn run(args: LabArgs) -> color_eyre::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
+    let (prometheus, prometheus_line) = if args.no_prometheus {
+        (
+            None,
+            "Prometheus: not started (--no-prometheus)".to_string(),
+        )
+    } else {
+        let opts = PrometheusOptions {
+            binary: args.prometheus_bin.clone(),
+            ..PrometheusOptions::default()
+        };
+        match start_prometheus_for(&running, &opts).await {
+            Ok(p) => {
+                let line = format!(
+                    "Prometheus ({}) at {}, scraping the lab every 1s; SLO specs: assets/slo/",
+                    p.binary.display(),
+                    p.url
+                );
+                (Some(p), line)
+            }
+            // A named binary that does not work is an error; a missing optional one is not.
+            Err(e) if args.prometheus_bin.is_some() => {
+                running.shutdown().await;
+                return Err(InputError::new(format!("--prometheus-bin: {e}")).into());
+            }
+            Err(e) => (None, format!("Prometheus: not started: {e}")),
+        }
+    };
     let path = args
         .kubeconfig_out
         .unwrap_or_else(lab::kubeconfig::default_path);
-    lab::kubeconfig::write(&path, &running.kubeconfig())
-        .wrap_err_with(|| format!("cannot write the kubeconfig to {}", path.display()))?;
+    let kubeconfig = lab::kubeconfig::render_with_prometheus(
+        &running.url,
+        &running.ca_pem,
+        &running.token,
+        prometheus.as_ref().map(|p| p.url.as_str()),
+    );
+    if let Err(e) = lab::kubeconfig::write(&path, &kubeconfig) {
+        if let Some(p) = prometheus {
+            p.stop().await;
+        }
+        running.shutdown().await;
+        return Err(e)
+            .wrap_err_with(|| format!("cannot write the kubeconfig to {}", path.display()));
+    }
     // One write, errors ignored: a closed stdout (`kdive lab | head -1`) must not stop the lab.
     let announcement = format!(
-        "kdive lab is serving the Kubernetes API at {}\nkubeconfig: {}\nexport KUBECONFIG={}\nscenario: {summary}; clock speed {}x\nPress Ctrl-C to stop.\n",
+        "kdive lab is serving the Kubernetes API at {}\nkubeconfig: {}\nexport KUBECONFIG={}\nscenario: {summary}; clock speed {}x\n{prometheus_line}\nPress Ctrl-C to stop.\n",
         running.url,
         path.display(),
         path.display(),
@@ -111,6 +159,9 @@ pub async fn run(args: LabArgs) -> color_eyre::Result<ExitCode> {
     }
     stopped.await;
     eprintln!("stopping the lab");
+    if let Some(p) = prometheus {
+        p.stop().await;
+    }
     running.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ pub mod dns;
 pub mod input;
 pub mod iptables;
 pub mod lab;
+pub mod slo;
 pub mod tui;
 
 use std::path::PathBuf;
@@ -78,6 +79,8 @@ pub enum Command {
     Chain(chain::ChainArgs),
     /// Resolve a name as a pod's resolver and CoreDNS would
     Dns(dns::DnsArgs),
+    /// SLO error-budget burn from Prometheus (and `slo rules`: Sloth's rules for SLO specs)
+    Slo(slo::SloArgs),
 }
 
 /// Runs the parsed command line and maps errors to exit codes:
@@ -112,6 +115,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Iptables(args)) => iptables::run(&cli.cluster, args).await,
         Some(Command::Chain(args)) => chain::run(&cli.cluster, args).await,
         Some(Command::Dns(args)) => dns::run(&cli.cluster, args).await,
+        Some(Command::Slo(args)) => slo::run(&cli.cluster, args).await,
         None => {
             tui::run(tui::TuiArgs {
                 cluster: cli.cluster,

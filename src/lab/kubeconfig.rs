@@ -9,11 +9,30 @@ pub const NAME: &str = "kdive-lab";
 
 /// Renders the kubeconfig YAML for a lab at `server` (an https URL).
 pub fn render(server: &str, ca_pem: &str, token: &str) -> String {
+    render_with_prometheus(server, ca_pem, token, None)
+}
+
+/// Name of the cluster extension that records the lab's Prometheus URL; kdive commands
+/// pointed at this kubeconfig use it when no `--prometheus` is given.
+pub const PROMETHEUS_EXTENSION: &str = "kdive.dev/prometheus";
+
+/// The kubeconfig, with the lab's Prometheus (when one runs) recorded as an extension of
+/// the `kdive-lab` cluster entry (kubectl keeps and ignores extensions it does not know).
+pub fn render_with_prometheus(
+    server: &str,
+    ca_pem: &str,
+    token: &str,
+    prometheus_url: Option<&str>,
+) -> String {
     let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+    let mut cluster = json!({"server": server, "certificate-authority-data": ca});
+    if let Some(url) = prometheus_url {
+        cluster["extensions"] = json!([{"name": PROMETHEUS_EXTENSION, "extension": {"url": url}}]);
+    }
     let config = json!({
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": NAME, "cluster": {"server": server, "certificate-authority-data": ca}}],
+        "clusters": [{"name": NAME, "cluster": cluster}],
         "users": [{"name": NAME, "user": {"token": token}}],
         "contexts": [{"name": NAME, "context": {"cluster": NAME, "user": NAME, "namespace": "default"}}],
         "current-context": NAME,

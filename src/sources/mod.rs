@@ -1,6 +1,8 @@
 //! Sources: the kube client and one-shot reads from a cluster.
 
 pub mod kube;
+pub mod prometheus;
+pub mod slo_poll;
 pub mod snapshot;
 
 use ::kube::config::{KubeConfigOptions, Kubeconfig};

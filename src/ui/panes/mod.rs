@@ -15,6 +15,8 @@ pub mod chain;
 pub mod detail;
 pub mod help;
 pub mod pod;
+pub mod query;
+pub mod slo;
 pub mod status;
 pub mod tree;
 pub mod watch;
