@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod lab;
+pub mod lesson;
 pub mod model;
 pub mod sources;
