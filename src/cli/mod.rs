@@ -5,6 +5,7 @@ pub mod dns;
 pub mod input;
 pub mod iptables;
 pub mod lab;
+pub mod lesson;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +64,8 @@ pub enum Command {
     Chain(chain::ChainArgs),
     /// Resolve a name as a pod's resolver and CoreDNS would
     Dns(dns::DnsArgs),
+    /// Lessons: list, show, start, check, solve, reset, lint
+    Lesson(lesson::LessonArgs),
 }
 
 /// Runs the parsed command line and maps errors to exit codes:
@@ -97,6 +100,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Iptables(args)) => iptables::run(&cli.cluster, args).await,
         Some(Command::Chain(args)) => chain::run(&cli.cluster, args).await,
         Some(Command::Dns(args)) => dns::run(&cli.cluster, args).await,
+        Some(Command::Lesson(args)) => lesson::run(&cli.cluster, args).await,
         // The explorer UI is not in this build yet: `--lab` runs the lab in the foreground
         // so kubectl and the kdive commands can use it.
         None if cli.lab => {

@@ -275,7 +275,8 @@ pub fn show(v: &Value) -> String {
     }
 }
 
-fn match_check(m: &MatchCheck, ctx: &EvalContext) -> Result<(), String> {
+/// Tests a matcher check on the current objects: Err says what is expected and what is there.
+pub fn match_check(m: &MatchCheck, ctx: &EvalContext) -> Result<(), String> {
     let objs = ctx.objects.select(&m.target, ctx.namespace);
     let what = m.target.describe();
     if let ObjectTest::Total {

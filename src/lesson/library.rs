@@ -12,7 +12,7 @@ include!(concat!(env!("OUT_DIR"), "/embedded_lessons.rs"));
 pub struct LessonFiles {
     /// `lessons/<topic>/<lesson>/lesson.md` (or the path on disk).
     pub source: String,
-    /// `<topic>/<lesson>`: what the front matter's `id` must say.
+    /// `<topic>/<lesson>`: what the front matter's `id` must say (empty: not checked).
     pub expected_id: String,
     pub text: String,
     pub files: BTreeMap<String, String>,
@@ -60,9 +60,25 @@ pub fn from_path(path: &Path) -> Result<Vec<LessonFiles>, LessonError> {
         line: 0,
         message: e.to_string(),
     };
-    let (root, single) = if path.is_file() {
-        (path.parent().unwrap_or(Path::new(".")).to_path_buf(), true)
-    } else if path.join("lesson.md").is_file() {
+    if path.is_file() {
+        // One lesson file, whatever its name: its folder's files come with it; its id is
+        // not checked against a folder.
+        let root = path.parent().unwrap_or(Path::new("."));
+        let mut entries = Vec::new();
+        walk(root, root, &mut entries).map_err(|e| io(root, e))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
+        return Ok(vec![LessonFiles {
+            source: path.display().to_string(),
+            expected_id: String::new(),
+            text,
+            files: entries.into_iter().filter(|(p, _)| *p != name).collect(),
+        }]);
+    }
+    let (root, single) = if path.join("lesson.md").is_file() {
         (path.to_path_buf(), true)
     } else {
         (path.to_path_buf(), false)
@@ -114,7 +130,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> std::io::Re
 /// Parses one lesson and checks that its id matches its folder.
 pub fn parse(files: &LessonFiles) -> Result<Lesson, LessonError> {
     let lesson = format::parse(&files.source, &files.text, &files.files)?;
-    if lesson.id != files.expected_id {
+    if !files.expected_id.is_empty() && lesson.id != files.expected_id {
         return Err(LessonError {
             file: files.source.clone(),
             line: files

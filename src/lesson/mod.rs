@@ -9,6 +9,7 @@ pub mod eval;
 pub mod format;
 pub mod kinds;
 pub mod library;
+pub mod manifests;
 pub mod path;
 pub mod progress;
 pub mod selector;

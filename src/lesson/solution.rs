@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::check::Target;
+use super::check::{CheckBody, CheckSpec, MatchCheck, ObjectTest, Target};
+use super::eval::show;
 
 /// An action as written in a step's `solution:` list.
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +39,8 @@ pub enum ActionSpec {
         container: String,
         image: String,
     },
+    /// Waits until a matcher check holds (e.g. before undoing a change that must be seen).
+    Wait(Box<CheckSpec>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +75,10 @@ pub enum Action {
     },
     Delete {
         target: Target,
+    },
+    /// Waits (with the app's watches) until a matcher check holds.
+    Wait {
+        check: MatchCheck,
     },
 }
 
@@ -159,6 +166,10 @@ impl ActionSpec {
                     kind: PatchKind::Strategic,
                 }
             }
+            ActionSpec::Wait(spec) => match spec.validate(0)?.body {
+                CheckBody::Match(check) if spec.hold.is_none() => Action::Wait { check },
+                _ => return Err("wait: takes a matcher check (target + expect or total)".into()),
+            },
             ActionSpec::SetImage {
                 target,
                 container,
@@ -208,6 +219,7 @@ impl Action {
                 };
                 format!("kubectl{} delete {what}", ns_flag(target, namespace))
             }
+            Action::Wait { check } => wait_command(check, namespace),
         }
     }
 
@@ -218,6 +230,26 @@ impl Action {
             _ => None,
         }
     }
+}
+
+/// `kubectl wait --for=jsonpath=…` where one field of one object says it; else a comment.
+fn wait_command(check: &MatchCheck, namespace: &str) -> String {
+    use super::check::{Cmp, Matcher, Op};
+    let t = &check.target;
+    if let (Some(_), ObjectTest::Expect(e)) = (&t.name, &check.test)
+        && let [(path, Matcher::Ops(ops))] = e.0.as_slice()
+        && let [Op::Cmp(Cmp::Eq, v)] = ops.as_slice()
+        && !path.is_multi()
+    {
+        return format!(
+            "kubectl{} wait {} --for=jsonpath='{{.{}}}'={}",
+            ns_flag(t, namespace),
+            t.describe(),
+            path.text,
+            show(v)
+        );
+    }
+    format!("# wait until {}", super::eval::describe_match(check))
 }
 
 fn ns_flag(t: &Target, namespace: &str) -> String {
