@@ -75,7 +75,10 @@ pub fn from_path(path: &Path) -> Result<Vec<LessonFiles>, LessonError> {
             source: path.display().to_string(),
             expected_id: String::new(),
             text,
-            files: entries.into_iter().filter(|(p, _)| *p != name).collect(),
+            files: entries
+                .into_iter()
+                .filter(|(p, _)| *p != name && p.contains('/'))
+                .collect(),
         }]);
     }
     let (root, single) = if path.join("lesson.md").is_file() {
