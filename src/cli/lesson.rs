@@ -13,7 +13,7 @@ use crate::lesson::eval::{PromAnswer, match_check};
 use crate::lesson::format::Lesson;
 use crate::lesson::manifests;
 use crate::lesson::progress::{StepProgress, StepStatus};
-use crate::lesson::solution::Action;
+use crate::lesson::solution::{Action, AnswerValue};
 use crate::lesson::{CheckResult, EvalContext, Outcome, Step, library};
 use crate::sources::lesson::{self as live, LiveObjects};
 use crate::sources::{connect, context_name};
@@ -516,6 +516,25 @@ async fn solve(
                 }
                 objects.next(Duration::from_millis(250)).await;
             }
+            continue;
+        }
+        if let Action::Answer { check, value } = action {
+            let answer = match value {
+                AnswerValue::Constant(v) => v.clone(),
+                AnswerValue::Field(t, p) => {
+                    let objs = objects.objects();
+                    let found = objs.select(t, &lesson.namespace);
+                    let v = found.first().and_then(|o| p.resolve(o).into_iter().next());
+                    match v {
+                        Some(v) => crate::lesson::eval::show(v),
+                        None => {
+                            eprintln!("error: cannot read {} {} for the answer", t.describe(), p.text);
+                            return Ok(ExitCode::from(1));
+                        }
+                    }
+                }
+            };
+            states[0].answers.insert(check.clone(), answer);
             continue;
         }
         live::run_action(&client, lesson, action).await?;

@@ -157,6 +157,8 @@ pub enum Op {
     All(Expect),
     /// Equal to a live value read from another object.
     EqualsField(Target, FieldPath),
+    /// The list (or the values a `[*]` path read) includes every one of these.
+    Contains(Vec<Value>),
 }
 
 const OPERATORS: &[&str] = &[
@@ -250,6 +252,10 @@ fn parse_op(k: &str, v: &Value) -> Result<Op, String> {
     };
     Ok(match k {
         "in" => Op::In(v.as_array().cloned().ok_or("`in` takes a list")?),
+        "contains" => Op::Contains(match v {
+            Value::Array(a) => a.clone(),
+            other => vec![other.clone()],
+        }),
         "matches" => {
             let re = v.as_str().ok_or("`matches` takes a regular expression")?;
             Op::Matches(Regex::new(re).map_err(|e| format!("`matches`: {e}"))?)

@@ -264,6 +264,7 @@ fn describe_op(op: &Op) -> String {
         Op::Any(e) => format!("an item with {}", describe_expect(e)),
         Op::All(e) => format!("every item with {}", describe_expect(e)),
         Op::EqualsField(t, p) => format!("the value of {} {}", t.describe(), p.text),
+        Op::Contains(vs) => format!("a list containing {}", vs.iter().map(show).collect::<Vec<_>>().join(", ")),
     }
 }
 
@@ -413,6 +414,19 @@ fn test_values(m: &Matcher, values: &[&Value], ctx: &EvalContext) -> Result<(), 
                     return Err(format!("expected no value, got {}", show(v)));
                 }
             }
+            Op::Contains(want) => {
+                let items: Vec<&Value> = values
+                    .iter()
+                    .flat_map(|v| match v {
+                        Value::Array(a) => a.iter().collect::<Vec<_>>(),
+                        v => vec![*v],
+                    })
+                    .collect();
+                if let Some(missing) = want.iter().find(|w| !items.iter().any(|i| compare(Cmp::Eq, i, w))) {
+                    let got = items.iter().map(|v| show(v)).collect::<Vec<_>>().join(", ");
+                    return Err(format!("expected {desc}, {} is missing (got [{got}])", show(missing)));
+                }
+            }
             Op::Any(e) | Op::All(e) => {
                 let items: Vec<&Value> = values
                     .iter()
@@ -478,7 +492,7 @@ fn holds(op: &Op, v: &Value, ctx: &EvalContext) -> Result<bool, String> {
                 }
             }
         }
-        Op::Exists | Op::Absent | Op::Any(_) | Op::All(_) => true,
+        Op::Exists | Op::Absent | Op::Any(_) | Op::All(_) | Op::Contains(_) => true,
     })
 }
 

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::check::{CheckBody, CheckSpec, MatchCheck, ObjectTest, Target};
 use super::eval::show;
+use super::path::FieldPath;
 
 /// An action as written in a step's `solution:` list.
 #[derive(Debug, Clone, Deserialize)]
@@ -14,8 +15,9 @@ use super::eval::show;
 pub enum ActionSpec {
     /// Server-side apply of a file of the lesson (e.g. `solutions/role.yaml`).
     Apply(String),
+    /// Scales one object, or every object a selector matches (`kubectl scale rs -l …`).
     Scale {
-        target: String,
+        target: Value,
         replicas: i64,
     },
     Patch {
@@ -39,8 +41,21 @@ pub enum ActionSpec {
         container: String,
         image: String,
     },
+    /// Answers an input check: a constant, or a live field read when the solution runs.
+    Answer {
+        check: String,
+        value: Option<String>,
+        from: Option<AnswerFrom>,
+    },
     /// Waits until a matcher check holds (e.g. before undoing a change that must be seen).
     Wait(Box<CheckSpec>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerFrom {
+    pub target: String,
+    pub path: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +75,12 @@ impl PatchKind {
     }
 }
 
+#[derive(Debug, Clone)]
+pub enum AnswerValue {
+    Constant(String),
+    Field(Target, FieldPath),
+}
+
 /// A validated action. Everything but `Apply` is a patch or delete on existing objects.
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -76,6 +97,8 @@ pub enum Action {
     Delete {
         target: Target,
     },
+    /// Records an answer to an input check.
+    Answer { check: String, value: AnswerValue },
     /// Waits (with the app's watches) until a matcher check holds.
     Wait {
         check: MatchCheck,
@@ -94,12 +117,19 @@ impl ActionSpec {
         Ok(match self {
             ActionSpec::Apply(file) => Action::Apply { file: file.clone() },
             ActionSpec::Scale { target, replicas } => {
-                let t = named(target)?;
+                let t = Target::parse(target)?;
+                if t.name.is_none() && t.selector.is_none() {
+                    return Err("scale: the target needs a name or a selector".into());
+                }
                 if !matches!(t.kind.kind, "Deployment" | "ReplicaSet" | "StatefulSet") {
                     return Err(format!("scale: {} has no scale subresource", t.kind.kind));
                 }
+                let what = match (&t.name, &t.selector) {
+                    (None, Some(sel)) => format!("{} -l {}", t.kind.kubectl_name(), shell_word(&sel.text)),
+                    _ => t.describe(),
+                };
                 Action::Patch {
-                    kubectl: format!("scale {} --replicas={replicas}", t.describe()),
+                    kubectl: format!("scale {what} --replicas={replicas}"),
                     target: t,
                     kind: PatchKind::Merge,
                     patch: json!({"spec": {"replicas": replicas}}),
@@ -166,6 +196,17 @@ impl ActionSpec {
                     kind: PatchKind::Strategic,
                 }
             }
+            ActionSpec::Answer { check, value, from } => match (value, from) {
+                (Some(v), None) => Action::Answer {
+                    check: check.clone(),
+                    value: AnswerValue::Constant(v.clone()),
+                },
+                (None, Some(f)) => Action::Answer {
+                    check: check.clone(),
+                    value: AnswerValue::Field(named(&f.target)?, FieldPath::parse(&f.path)?),
+                },
+                _ => return Err("answer: give `value` or `from: {target, path}`".into()),
+            },
             ActionSpec::Wait(spec) => match spec.validate(0)?.body {
                 CheckBody::Match(check) if spec.hold.is_none() => Action::Wait { check },
                 _ => return Err("wait: takes a matcher check (target + expect or total)".into()),
@@ -220,6 +261,15 @@ impl Action {
                 format!("kubectl{} delete {what}", ns_flag(target, namespace))
             }
             Action::Wait { check } => wait_command(check, namespace),
+            Action::Answer { check, value } => match value {
+                AnswerValue::Constant(v) => format!("# answer {check}: {v}"),
+                AnswerValue::Field(t, p) => format!(
+                    "# answer {check} with: kubectl{} get {} -o jsonpath='{{.{}}}'",
+                    ns_flag(t, namespace),
+                    t.describe(),
+                    p.text
+                ),
+            },
         }
     }
 

@@ -272,27 +272,38 @@ pub async fn run_action(
         } => {
             let ns = target.namespace.as_deref().unwrap_or(&lesson.namespace);
             let api = api(client, target.kind, Some(ns));
-            let name = target.name.as_deref().unwrap_or_default();
+            let names = match (&target.name, &target.selector) {
+                (Some(n), _) => vec![n.clone()],
+                (None, sel) => {
+                    let lp = ListParams {
+                        label_selector: sel.as_ref().map(|s| s.text.clone()),
+                        ..ListParams::default()
+                    };
+                    let list = api.list(&lp).await.map_err(kube_err(what.clone()))?;
+                    list.items.into_iter().filter_map(|o| o.metadata.name).collect()
+                }
+            };
             let pp = PatchParams {
                 field_manager: Some(FIELD_MANAGER.into()),
                 ..PatchParams::default()
             };
-            let result = match kind {
-                PatchKind::Strategic => api.patch(name, &pp, &Patch::Strategic(patch)).await,
-                PatchKind::Merge => api.patch(name, &pp, &Patch::Merge(patch)).await,
-                PatchKind::Json => {
-                    let ops: json_patch::Patch = serde_json::from_value(patch.clone())
-                        .map_err(|e| LiveError::Other(format!("{what}: not a JSON patch: {e}")))?;
-                    api.patch(name, &pp, &Patch::<()>::Json(ops)).await
-                }
-            };
-            result.map_err(kube_err(what))?;
+            for name in &names {
+                let result = match kind {
+                    PatchKind::Strategic => api.patch(name, &pp, &Patch::Strategic(patch)).await,
+                    PatchKind::Merge => api.patch(name, &pp, &Patch::Merge(patch)).await,
+                    PatchKind::Json => {
+                        let ops: json_patch::Patch = serde_json::from_value(patch.clone())
+                            .map_err(|e| LiveError::Other(format!("{what}: not a JSON patch: {e}")))?;
+                        api.patch(name, &pp, &Patch::<()>::Json(ops)).await
+                    }
+                };
+                result.map_err(kube_err(what.clone()))?;
+            }
         }
-        Action::Wait { .. } => {
-            // Waiting needs the watches, which the caller owns (see `kdive lesson solve`).
-            return Err(LiveError::Other(format!(
-                "{what}: a wait runs in the caller's watch loop"
-            )));
+        Action::Wait { .. } | Action::Answer { .. } => {
+            // Waiting needs the watches and answers go to the progress, which the caller owns
+            // (see `kdive lesson solve`).
+            return Err(LiveError::Other(format!("{what}: runs in the caller's watch loop")));
         }
         Action::Delete { target } => {
             let ns = target.namespace.as_deref().unwrap_or(&lesson.namespace);
