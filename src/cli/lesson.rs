@@ -528,7 +528,11 @@ async fn solve(
                     match v {
                         Some(v) => crate::lesson::eval::show(v),
                         None => {
-                            eprintln!("error: cannot read {} {} for the answer", t.describe(), p.text);
+                            eprintln!(
+                                "error: cannot read {} {} for the answer",
+                                t.describe(),
+                                p.text
+                            );
                             return Ok(ExitCode::from(1));
                         }
                     }

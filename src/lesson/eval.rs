@@ -264,7 +264,10 @@ fn describe_op(op: &Op) -> String {
         Op::Any(e) => format!("an item with {}", describe_expect(e)),
         Op::All(e) => format!("every item with {}", describe_expect(e)),
         Op::EqualsField(t, p) => format!("the value of {} {}", t.describe(), p.text),
-        Op::Contains(vs) => format!("a list containing {}", vs.iter().map(show).collect::<Vec<_>>().join(", ")),
+        Op::Contains(vs) => format!(
+            "a list containing {}",
+            vs.iter().map(show).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
@@ -422,9 +425,15 @@ fn test_values(m: &Matcher, values: &[&Value], ctx: &EvalContext) -> Result<(), 
                         v => vec![*v],
                     })
                     .collect();
-                if let Some(missing) = want.iter().find(|w| !items.iter().any(|i| compare(Cmp::Eq, i, w))) {
+                if let Some(missing) = want
+                    .iter()
+                    .find(|w| !items.iter().any(|i| compare(Cmp::Eq, i, w)))
+                {
                     let got = items.iter().map(|v| show(v)).collect::<Vec<_>>().join(", ");
-                    return Err(format!("expected {desc}, {} is missing (got [{got}])", show(missing)));
+                    return Err(format!(
+                        "expected {desc}, {} is missing (got [{got}])",
+                        show(missing)
+                    ));
                 }
             }
             Op::Any(e) | Op::All(e) => {

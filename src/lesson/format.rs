@@ -368,10 +368,16 @@ fn yaml_err(file: &str, first_line: usize, e: &serde_saphyr::Error) -> LessonErr
         Some((_, rest)) => rest,
         None => msg,
     };
+    // The classic trap: `{ a[x=y].b: 1 }` — in flow style `[` starts a list.
+    let hint = if msg.contains("flow mapping") {
+        " (in `{ … }`, a key with `[…]` must be quoted, or use block style)"
+    } else {
+        ""
+    };
     LessonError {
         file: file.to_string(),
         line: first_line + line.saturating_sub(1),
-        message: msg.to_string(),
+        message: format!("{msg}{hint}"),
     }
 }
 

@@ -16,10 +16,7 @@ pub enum ActionSpec {
     /// Server-side apply of a file of the lesson (e.g. `solutions/role.yaml`).
     Apply(String),
     /// Scales one object, or every object a selector matches (`kubectl scale rs -l …`).
-    Scale {
-        target: Value,
-        replicas: i64,
-    },
+    Scale { target: Value, replicas: i64 },
     Patch {
         target: String,
         #[serde(rename = "type", default)]
@@ -27,9 +24,7 @@ pub enum ActionSpec {
         patch: Value,
     },
     /// Deletes one object (`pod/web-0`) or those matching a selector.
-    Delete {
-        target: Value,
-    },
+    Delete { target: Value },
     /// Sets (or, with `null`, removes) container env variables.
     SetEnv {
         target: String,
@@ -98,7 +93,10 @@ pub enum Action {
         target: Target,
     },
     /// Records an answer to an input check.
-    Answer { check: String, value: AnswerValue },
+    Answer {
+        check: String,
+        value: AnswerValue,
+    },
     /// Waits (with the app's watches) until a matcher check holds.
     Wait {
         check: MatchCheck,
@@ -125,7 +123,9 @@ impl ActionSpec {
                     return Err(format!("scale: {} has no scale subresource", t.kind.kind));
                 }
                 let what = match (&t.name, &t.selector) {
-                    (None, Some(sel)) => format!("{} -l {}", t.kind.kubectl_name(), shell_word(&sel.text)),
+                    (None, Some(sel)) => {
+                        format!("{} -l {}", t.kind.kubectl_name(), shell_word(&sel.text))
+                    }
                     _ => t.describe(),
                 };
                 Action::Patch {

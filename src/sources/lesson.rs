@@ -280,7 +280,10 @@ pub async fn run_action(
                         ..ListParams::default()
                     };
                     let list = api.list(&lp).await.map_err(kube_err(what.clone()))?;
-                    list.items.into_iter().filter_map(|o| o.metadata.name).collect()
+                    list.items
+                        .into_iter()
+                        .filter_map(|o| o.metadata.name)
+                        .collect()
                 }
             };
             let pp = PatchParams {
@@ -293,7 +296,9 @@ pub async fn run_action(
                     PatchKind::Merge => api.patch(name, &pp, &Patch::Merge(patch)).await,
                     PatchKind::Json => {
                         let ops: json_patch::Patch = serde_json::from_value(patch.clone())
-                            .map_err(|e| LiveError::Other(format!("{what}: not a JSON patch: {e}")))?;
+                            .map_err(|e| {
+                                LiveError::Other(format!("{what}: not a JSON patch: {e}"))
+                            })?;
                         api.patch(name, &pp, &Patch::<()>::Json(ops)).await
                     }
                 };
@@ -303,7 +308,9 @@ pub async fn run_action(
         Action::Wait { .. } | Action::Answer { .. } => {
             // Waiting needs the watches and answers go to the progress, which the caller owns
             // (see `kdive lesson solve`).
-            return Err(LiveError::Other(format!("{what}: runs in the caller's watch loop")));
+            return Err(LiveError::Other(format!(
+                "{what}: runs in the caller's watch loop"
+            )));
         }
         Action::Delete { target } => {
             let ns = target.namespace.as_deref().unwrap_or(&lesson.namespace);
@@ -454,6 +461,41 @@ pub async fn cleanup(
                 }
             }
         }
+        // Volumes provisioned for the lesson's claims: Delete ones go with their claims;
+        // others (Retain) would outlive the lesson, so they are deleted too.
+        let pvs = api(
+            client,
+            kinds::lookup("PersistentVolume").expect("known kind"),
+            None,
+        );
+        match pvs.list(&ListParams::default()).await {
+            Ok(list) => {
+                for pv in list.items {
+                    let claim_ns = pv
+                        .data
+                        .pointer("/spec/claimRef/namespace")
+                        .and_then(Value::as_str);
+                    if claim_ns != Some(lesson.namespace.as_str()) {
+                        continue;
+                    }
+                    let name = pv.metadata.name.clone().unwrap_or_default();
+                    left.push(format!("persistentvolume/{name}"));
+                    let policy = pv
+                        .data
+                        .pointer("/spec/persistentVolumeReclaimPolicy")
+                        .and_then(Value::as_str);
+                    if policy != Some("Delete") && pv.metadata.deletion_timestamp.is_none() {
+                        pvs.delete(&name, &DeleteParams::default())
+                            .await
+                            .map_err(kube_err(format!("delete persistentvolume/{name}")))?;
+                    }
+                }
+            }
+            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 403 => {}
+            Err(e) => return Err(kube_err("list persistentvolumes")(e)),
+        }
+        left.sort();
+        left.dedup();
         if left.is_empty() || tokio::time::Instant::now() >= deadline {
             return Ok(left);
         }
