@@ -262,6 +262,13 @@ async fn start(cluster: &ClusterArgs, lesson: &Lesson, yes: bool) -> color_eyre:
         }
         return Ok(ExitCode::from(1));
     }
+    if live::namespace_exists(&client, &lesson.namespace).await? {
+        eprintln!(
+            "error: namespace {} exists: lesson {} was started before. Continue with `kdive lesson check {}`, or start over after `kdive lesson reset {}`",
+            lesson.namespace, lesson.id, lesson.id, lesson.id
+        );
+        return Ok(ExitCode::from(1));
+    }
     println!(
         "Lesson {} will create, in context {context} (server-side apply, field manager {}):",
         lesson.id,

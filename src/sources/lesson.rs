@@ -341,6 +341,15 @@ pub async fn run_action(
     Ok(())
 }
 
+pub async fn namespace_exists(client: &kube::Client, name: &str) -> Result<bool, LiveError> {
+    let ns_api = api(client, kinds::lookup("Namespace").expect("known kind"), None);
+    Ok(ns_api
+        .get_opt(name)
+        .await
+        .map_err(kube_err(format!("read namespace/{name}")))?
+        .is_some())
+}
+
 /// Why the cluster cannot run a lesson (empty: it can).
 pub async fn preflight(client: &kube::Client, lesson: &Lesson) -> Result<Vec<String>, LiveError> {
     let mut problems = Vec::new();
