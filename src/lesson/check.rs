@@ -175,6 +175,7 @@ const OPERATORS: &[&str] = &[
     "any",
     "all",
     "equals_field",
+    "contains",
 ];
 
 /// What a field must satisfy: operators, or expectations on its sub-fields.

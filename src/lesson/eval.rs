@@ -274,6 +274,7 @@ fn describe_op(op: &Op) -> String {
 /// A value as messages show it: strings bare, the rest as JSON.
 pub fn show(v: &Value) -> String {
     match v {
+        Value::String(s) if s.is_empty() => "\"\"".into(),
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
