@@ -423,6 +423,9 @@ async fn check(
     let mut objects =
         LiveObjects::start(&client, live::watch_keys(lesson), Duration::from_secs(30)).await?;
     let mut states: Vec<StepProgress> = steps.iter().map(|s| lp.step(&s.id).clone()).collect();
+    if !watch.is_zero() {
+        eprintln!("watching for up to {}s…", watch.as_secs());
+    }
     let until = tokio::time::Instant::now() + watch;
     let results = evaluate_until(&mut objects, lesson, &steps, &mut states, until).await;
     let now = Utc::now();

@@ -342,7 +342,11 @@ pub async fn run_action(
 }
 
 pub async fn namespace_exists(client: &kube::Client, name: &str) -> Result<bool, LiveError> {
-    let ns_api = api(client, kinds::lookup("Namespace").expect("known kind"), None);
+    let ns_api = api(
+        client,
+        kinds::lookup("Namespace").expect("known kind"),
+        None,
+    );
     Ok(ns_api
         .get_opt(name)
         .await
