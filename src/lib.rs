@@ -8,3 +8,4 @@ pub mod lab;
 pub mod lesson;
 pub mod model;
 pub mod sources;
+pub mod ui;

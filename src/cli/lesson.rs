@@ -328,7 +328,7 @@ fn no_prometheus(_: &str) -> PromAnswer {
 fn eval_context<'a>(
     objects: &'a crate::lesson::Objects,
     lesson: &'a Lesson,
-    promql: &'a dyn Fn(&str) -> PromAnswer,
+    promql: &'a (dyn Fn(&str) -> PromAnswer + Sync),
 ) -> EvalContext<'a> {
     EvalContext {
         objects,

@@ -6,6 +6,7 @@ pub mod input;
 pub mod iptables;
 pub mod lab;
 pub mod lesson;
+pub mod tui;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,17 @@ pub struct Cli {
     /// With --lab: where to write the lab's kubeconfig
     #[arg(long, value_name = "PATH", requires = "lab")]
     pub kubeconfig_out: Option<PathBuf>,
+    /// Show (and watch) only this namespace
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "NAME",
+        conflicts_with = "all_namespaces"
+    )]
+    pub namespace: Option<String>,
+    /// Show all namespaces (the default unless the context names one)
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -101,15 +113,15 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Chain(args)) => chain::run(&cli.cluster, args).await,
         Some(Command::Dns(args)) => dns::run(&cli.cluster, args).await,
         Some(Command::Lesson(args)) => lesson::run(&cli.cluster, args).await,
-        // The explorer UI is not in this build yet: `--lab` runs the lab in the foreground
-        // so kubectl and the kdive commands can use it.
-        None if cli.lab => {
-            eprintln!("note: the terminal UI is not in this build; running the lab in the foreground");
-            lab::run(lab::LabArgs::demo(cli.kubeconfig_out)).await
+        None => {
+            tui::run(tui::TuiArgs {
+                cluster: cli.cluster,
+                lab: cli.lab,
+                kubeconfig_out: cli.kubeconfig_out,
+                namespace: cli.namespace,
+                all_namespaces: cli.all_namespaces,
+            })
+            .await
         }
-        None => Err(InputError::new(
-            "the terminal UI is not in this build; run `kdive --lab` (or `kdive lab`) for the lab cluster, or `kdive iptables`, `kdive chain`, `kdive dns`",
-        )
-        .into()),
     }
 }

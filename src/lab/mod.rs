@@ -21,4 +21,4 @@ pub mod store_types;
 pub mod table;
 pub mod tls;
 
-pub use server::{LabError, LabOptions, RunningLab, start};
+pub use server::{LabError, LabIdentity, LabOptions, RunningLab, start};

@@ -39,6 +39,16 @@ pub struct LabOptions {
     /// Run the control plane, kubelets and data plane (false: a static API server that
     /// keeps objects exactly as written, for tests of clients).
     pub simulate: bool,
+    /// Serve with this CA and token instead of new ones (a restarted lab that existing
+    /// clients and kubeconfigs still trust).
+    pub identity: Option<LabIdentity>,
+}
+
+/// What a client trusts and presents: the lab's TLS and its bearer token.
+#[derive(Clone)]
+pub struct LabIdentity {
+    pub tls: tls::LabTls,
+    pub token: String,
 }
 
 impl Default for LabOptions {
@@ -51,6 +61,7 @@ impl Default for LabOptions {
             speed: 1.0,
             scenario: None,
             simulate: true,
+            identity: None,
         }
     }
 }
@@ -76,6 +87,7 @@ pub struct RunningLab {
     pub url: String,
     pub token: String,
     pub ca_pem: String,
+    pub identity: LabIdentity,
     pub store: Arc<Store>,
     pub control_plane: Arc<ControlPlane>,
     /// kube-proxies (rules per node) and traffic.
@@ -100,7 +112,10 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
     if !opts.addr.ip().is_loopback() {
         return Err(LabError::NotLoopback(opts.addr));
     }
-    let tls = tls::generate()?;
+    let (tls, token) = match opts.identity.clone() {
+        Some(id) => (id.tls, Some(id.token)),
+        None => (tls::generate()?, None),
+    };
     let listener = TcpListener::bind(opts.addr)
         .await
         .map_err(|source| LabError::Bind {
@@ -120,7 +135,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
     if let Some(scenario) = &opts.scenario {
         scenario.apply(&store)?;
     }
-    let token: String = {
+    let token: String = token.unwrap_or_else(|| {
         let mut rng = rand::rng();
         (0..40)
             .map(|_| {
@@ -128,7 +143,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
                 char::from_digit(i, 36).unwrap_or('x')
             })
             .collect()
-    };
+    });
     let (stop, stopped) = watch::channel(false);
     let control_plane = Arc::new(ControlPlane::new(store.clone(), opts.seed));
     let mut controllers = Vec::new();
@@ -159,6 +174,10 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         metrics: Some(metrics_source),
     });
     let acceptor = TlsAcceptor::from(tls.server_config.clone());
+    let identity = LabIdentity {
+        tls: tls.clone(),
+        token: token.clone(),
+    };
     let server = tokio::spawn(accept_loop(listener, acceptor, api::router(state), stopped));
     let task = tokio::spawn(async move {
         let _ = server.await;
@@ -171,6 +190,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         url: format!("https://{addr}"),
         token,
         ca_pem: tls.ca_pem,
+        identity,
         store,
         control_plane,
         network,

@@ -18,6 +18,7 @@ pub enum TlsError {
 }
 
 /// The CA certificate (PEM, for the kubeconfig) and the server's rustls configuration.
+#[derive(Clone)]
 pub struct LabTls {
     pub ca_pem: String,
     pub server_config: Arc<rustls::ServerConfig>,

@@ -69,7 +69,7 @@ pub struct EvalContext<'a> {
     /// The lesson's namespace: targets without one are looked up here.
     pub namespace: &'a str,
     pub now: DateTime<Utc>,
-    pub promql: &'a dyn Fn(&str) -> PromAnswer,
+    pub promql: &'a (dyn Fn(&str) -> PromAnswer + Sync),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

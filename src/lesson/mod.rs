@@ -80,6 +80,14 @@ impl Lesson {
         self.steps.iter().find(|s| s.id == id)
     }
 
+    /// The step to work on: the first one neither done nor skipped (the last when all are).
+    pub fn current_step(&self, progress: &LessonProgress) -> usize {
+        self.steps
+            .iter()
+            .position(|s| progress.steps.get(&s.id).and_then(|p| p.status).is_none())
+            .unwrap_or(self.steps.len().saturating_sub(1))
+    }
+
     /// Every kind the lesson's checks, setup waits and invariants read.
     pub fn kinds(&self) -> Vec<&'static kinds::Kind> {
         let mut targets: Vec<&Target> = self.steps.iter().flat_map(Step::targets).collect();

@@ -44,6 +44,9 @@ pub struct StepProgress {
     pub holding_since: BTreeMap<String, DateTime<Utc>>,
     #[serde(default)]
     pub hints_shown: usize,
+    /// When the learner got to this step (hints with `after:` count from here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
 }
 
 /// How far an observe check got: entries of its sequence seen so far, in order.

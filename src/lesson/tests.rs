@@ -67,7 +67,7 @@ fn run_with(
     objects: Vec<Value>,
     now: DateTime<Utc>,
     state: &mut StepProgress,
-    prom: &dyn Fn(&str) -> PromAnswer,
+    prom: &(dyn Fn(&str) -> PromAnswer + Sync),
 ) -> Vec<(String, Outcome, String)> {
     let objects = Objects::new(objects);
     let ctx = EvalContext {

@@ -3,8 +3,12 @@
 
 pub mod chain;
 pub mod dns;
+pub mod kind;
+pub mod objects;
 pub mod probes;
 pub mod proxy;
 pub mod snapshot;
+pub mod status;
+pub mod tree;
 
 pub use snapshot::Snapshot;

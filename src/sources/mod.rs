@@ -1,9 +1,11 @@
 //! Sources: the kube client and one-shot reads from a cluster.
 
+pub mod kube;
 pub mod lesson;
+pub mod lesson_engine;
 pub mod snapshot;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use ::kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::cli::{ClusterArgs, InputError};
 
@@ -27,7 +29,7 @@ impl From<ConnectError> for InputError {
 }
 
 /// Builds a client from `--kubeconfig`/`$KUBECONFIG`/`~/.kube/config` and `--context`.
-pub async fn connect(cluster: &ClusterArgs) -> Result<kube::Client, ConnectError> {
+pub async fn connect(cluster: &ClusterArgs) -> Result<::kube::Client, ConnectError> {
     let kubeconfig = match &cluster.kubeconfig {
         Some(path) => Kubeconfig::read_from(path).map_err(|e| ConnectError::Kubeconfig {
             path: path.display().to_string(),
@@ -39,10 +41,10 @@ pub async fn connect(cluster: &ClusterArgs) -> Result<kube::Client, ConnectError
         context: cluster.context.clone(),
         ..Default::default()
     };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    let config = ::kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| ConnectError::Config(e.to_string()))?;
-    kube::Client::try_from(config).map_err(|e| ConnectError::Config(e.to_string()))
+    ::kube::Client::try_from(config).map_err(|e| ConnectError::Config(e.to_string()))
 }
 
 /// The kubeconfig context kdive uses (`--context`, else the current one): lesson progress

@@ -1,0 +1,254 @@
+//! `kdive` with no subcommand: the explorer TUI, on a kubeconfig context or on the
+//! in-process lab (`--lab`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use color_eyre::eyre::WrapErr;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use tokio::sync::mpsc::{self, UnboundedSender};
+
+use super::{ClusterArgs, InputError};
+use crate::lab::{self, LabOptions, RunningLab};
+use crate::sources::kube::{self as ksrc, KubeMsg, Scope};
+use crate::ui::app::{App, Session};
+use crate::ui::msg::{Cmd, Msg};
+use crate::ui::run::{Effects, RunOptions};
+use crate::ui::theme::Theme;
+
+pub struct TuiArgs {
+    pub cluster: ClusterArgs,
+    pub lab: bool,
+    pub kubeconfig_out: Option<PathBuf>,
+    pub namespace: Option<String>,
+    pub all_namespaces: bool,
+}
+
+struct Target {
+    kubeconfig: Kubeconfig,
+    context: Option<String>,
+}
+
+pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err(InputError::new(
+            "kdive's explorer needs a terminal; for scripts use `kdive chain`, `kdive iptables` or `kdive dns`",
+        )
+        .into());
+    }
+    let mut lab_handle = None;
+    let (target, lab_path) = if args.lab {
+        let running = lab::start(LabOptions {
+            scenario: Some(Arc::new(lab::scenario::Scenario::demo())),
+            ..LabOptions::default()
+        })
+        .await
+        .wrap_err("cannot start the lab")?;
+        let path = args
+            .kubeconfig_out
+            .clone()
+            .unwrap_or_else(lab::kubeconfig::default_path);
+        lab::kubeconfig::write(&path, &running.kubeconfig())
+            .wrap_err_with(|| format!("cannot write the kubeconfig to {}", path.display()))?;
+        eprintln!(
+            "kdive lab at {}\nexport KUBECONFIG={}",
+            running.url,
+            path.display()
+        );
+        let kubeconfig = Kubeconfig::from_yaml(&running.kubeconfig()).wrap_err("lab kubeconfig")?;
+        lab_handle = Some(running);
+        (
+            Target {
+                kubeconfig,
+                context: None,
+            },
+            Some(path),
+        )
+    } else {
+        let kubeconfig = match &args.cluster.kubeconfig {
+            Some(path) => Kubeconfig::read_from(path).map_err(|e| {
+                InputError::new(format!("{}: cannot read kubeconfig: {e}", path.display()))
+            })?,
+            None => Kubeconfig::read().map_err(|_| {
+                InputError::new(
+                    "no kubeconfig found (set KUBECONFIG or pass --kubeconfig); to explore without a cluster, run `kdive --lab`",
+                )
+            })?,
+        };
+        (
+            Target {
+                kubeconfig,
+                context: args.cluster.context.clone(),
+            },
+            None,
+        )
+    };
+    let contexts: Vec<String> = target
+        .kubeconfig
+        .contexts
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let context = target
+        .context
+        .clone()
+        .or_else(|| target.kubeconfig.current_context.clone())
+        .unwrap_or_default();
+    if !context.is_empty() && !contexts.contains(&context) {
+        return Err(InputError::new(format!(
+            "context {context:?} is not in the kubeconfig (contexts: {})",
+            contexts.join(", ")
+        ))
+        .into());
+    }
+    let context_ns = target
+        .kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .and_then(|c| c.namespace.clone());
+    // The lab's context names `default`, where nothing runs: show it all.
+    let scope = if args.all_namespaces || (args.lab && args.namespace.is_none()) {
+        None
+    } else {
+        args.namespace.clone().or(context_ns)
+    };
+    let watch_scope = match (&args.namespace, args.all_namespaces) {
+        (Some(ns), false) => Scope::Namespace(ns.clone()),
+        _ => Scope::All,
+    };
+    let client = client_for(&target.kubeconfig, &context).await?;
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (stores, writers) = ksrc::stores();
+    let watches = ksrc::spawn_watches(client, &watch_scope, writers, sink(&tx));
+    let session = Session {
+        context: context.clone(),
+        contexts,
+        lab_kubeconfig: lab_path.as_ref().map(|p| p.display().to_string()),
+    };
+    let mut app = App::new(stores, session, scope);
+    let mut effects = TuiEffects {
+        kubeconfig: target.kubeconfig.clone(),
+        scope: watch_scope,
+        watches,
+        lab: Arc::new(tokio::sync::Mutex::new(lab_handle)),
+    };
+    let input = crate::ui::terminal::spawn_input(tx.clone());
+    let signals = crate::ui::terminal::spawn_signals(tx.clone());
+    let theme = Theme::from_env();
+    let result = {
+        let (mut terminal, _guard) =
+            crate::ui::terminal::enter().wrap_err("cannot set up the terminal")?;
+        crate::ui::run::run(
+            &mut terminal,
+            &mut app,
+            &mut rx,
+            &tx,
+            &mut effects,
+            &theme,
+            &chrono::Utc::now,
+            &RunOptions::default(),
+            &mut |_| {},
+        )
+        .await
+    };
+    input.abort();
+    signals.abort();
+    for w in effects.watches.drain(..) {
+        w.abort();
+    }
+    if let Some(lab) = effects.lab.lock().await.take() {
+        lab.shutdown().await;
+    }
+    result.wrap_err("terminal error")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn client_for(kubeconfig: &Kubeconfig, context: &str) -> color_eyre::Result<kube::Client> {
+    let options = KubeConfigOptions {
+        context: (!context.is_empty()).then(|| context.to_string()),
+        ..Default::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
+        .await
+        .map_err(|e| InputError::new(format!("kubeconfig context {context:?}: {e}")))?;
+    Ok(kube::Client::try_from(config).map_err(|e| InputError::new(format!("kubeconfig: {e}")))?)
+}
+
+fn sink(tx: &UnboundedSender<Msg>) -> ksrc::Sink {
+    let tx = tx.clone();
+    Arc::new(move |m: KubeMsg| {
+        let _ = tx.send(Msg::Kube(m));
+    })
+}
+
+struct TuiEffects {
+    kubeconfig: Kubeconfig,
+    scope: Scope,
+    watches: Vec<tokio::task::JoinHandle<()>>,
+    lab: Arc<tokio::sync::Mutex<Option<RunningLab>>>,
+}
+
+impl Effects for TuiEffects {
+    fn handle(&mut self, cmd: Cmd, tx: &UnboundedSender<Msg>) {
+        match cmd {
+            Cmd::Quit => {}
+            Cmd::SwitchContext(name) => {
+                for w in self.watches.drain(..) {
+                    w.abort();
+                }
+                let (stores, writers) = ksrc::stores();
+                let kubeconfig = self.kubeconfig.clone();
+                let scope = self.scope.clone();
+                let tx2 = tx.clone();
+                // The new watches start once the client is built; their handles are owned
+                // by the task, which lives as long as they do.
+                let handle = tokio::spawn(async move {
+                    match client_for(&kubeconfig, &name).await {
+                        Ok(client) => {
+                            let _ = tx2.send(Msg::Switched {
+                                stores,
+                                context: name,
+                            });
+                            let hs = ksrc::spawn_watches(client, &scope, writers, sink(&tx2));
+                            for h in hs {
+                                let _ = h.await;
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx2.send(Msg::Failed(format!("cannot switch to {name}: {e}")));
+                        }
+                    }
+                });
+                self.watches.push(handle);
+            }
+            Cmd::RestartLab => {
+                let lab = self.lab.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let mut guard = lab.lock().await;
+                    let Some(old) = guard.take() else { return };
+                    let (addr, identity) = (old.addr, old.identity.clone());
+                    old.shutdown().await;
+                    let started = lab::start(LabOptions {
+                        addr,
+                        identity: Some(identity),
+                        scenario: Some(Arc::new(lab::scenario::Scenario::demo())),
+                        ..LabOptions::default()
+                    })
+                    .await;
+                    match started {
+                        Ok(new) => *guard = Some(new),
+                        Err(e) => {
+                            let _ = tx.send(Msg::Failed(format!("the lab did not restart: {e}")));
+                        }
+                    }
+                });
+            }
+        }
+    }
+}

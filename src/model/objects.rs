@@ -1,0 +1,220 @@
+//! Live objects by kind, as shared pointers into the watch stores (cheap to take per frame).
+
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret,
+    Service,
+};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::core::PartialObjectMeta;
+
+use super::Snapshot;
+use super::kind::Kind;
+
+#[derive(Debug, Default, Clone)]
+pub struct Objects {
+    pub namespaces: Vec<Arc<Namespace>>,
+    pub nodes: Vec<Arc<Node>>,
+    pub pods: Vec<Arc<Pod>>,
+    pub services: Vec<Arc<Service>>,
+    pub endpoint_slices: Vec<Arc<EndpointSlice>>,
+    pub deployments: Vec<Arc<Deployment>>,
+    pub replica_sets: Vec<Arc<ReplicaSet>>,
+    pub stateful_sets: Vec<Arc<StatefulSet>>,
+    pub config_maps: Vec<Arc<ConfigMap>>,
+    /// Metadata only: Secret values are never loaded.
+    pub secrets: Vec<Arc<PartialObjectMeta<Secret>>>,
+    pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
+    pub pvs: Vec<Arc<PersistentVolume>>,
+    pub events: Vec<Arc<Event>>,
+}
+
+/// Kind, namespace and name: what the UI selects and `:` commands name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjKey {
+    pub kind: Kind,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjKey {
+    pub fn new(kind: Kind, namespace: Option<&str>, name: &str) -> ObjKey {
+        ObjKey {
+            kind,
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+
+    /// The tree id: `Kind/namespace/name` (namespace empty for cluster-scoped kinds).
+    pub fn id(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.kind.name(),
+            self.namespace.as_deref().unwrap_or(""),
+            self.name
+        )
+    }
+
+    pub fn from_id(id: &str) -> Option<ObjKey> {
+        let mut parts = id.splitn(3, '/');
+        let kind = parts.next()?;
+        let ns = parts.next()?;
+        let name = parts.next()?;
+        let kind = Kind::ALL.into_iter().find(|k| k.name() == kind)?;
+        Some(ObjKey {
+            kind,
+            namespace: (!ns.is_empty()).then(|| ns.to_string()),
+            name: name.to_string(),
+        })
+    }
+
+    /// `ns/name`, or `name` for cluster-scoped objects.
+    pub fn display(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+fn in_ns<K: kube::Resource>(o: &K, ns: &str) -> bool {
+    o.meta().namespace.as_deref() == Some(ns)
+}
+
+fn name_is<K: kube::Resource>(o: &K, ns: Option<&str>, name: &str) -> bool {
+    o.meta().name.as_deref() == Some(name) && o.meta().namespace.as_deref() == ns
+}
+
+pub fn find<'a, K: kube::Resource>(items: &'a [Arc<K>], key: &ObjKey) -> Option<&'a Arc<K>> {
+    items
+        .iter()
+        .find(|o| name_is(o.as_ref(), key.namespace.as_deref(), &key.name))
+}
+
+impl Objects {
+    /// Whether an object with this key exists.
+    pub fn contains(&self, key: &ObjKey) -> bool {
+        match key.kind {
+            Kind::Namespace => find(&self.namespaces, key).is_some(),
+            Kind::Node => find(&self.nodes, key).is_some(),
+            Kind::Pod => find(&self.pods, key).is_some(),
+            Kind::Service => find(&self.services, key).is_some(),
+            Kind::EndpointSlice => find(&self.endpoint_slices, key).is_some(),
+            Kind::Deployment => find(&self.deployments, key).is_some(),
+            Kind::ReplicaSet => find(&self.replica_sets, key).is_some(),
+            Kind::StatefulSet => find(&self.stateful_sets, key).is_some(),
+            Kind::ConfigMap => find(&self.config_maps, key).is_some(),
+            Kind::Secret => find(&self.secrets, key).is_some(),
+            Kind::PersistentVolumeClaim => find(&self.pvcs, key).is_some(),
+            Kind::PersistentVolume => find(&self.pvs, key).is_some(),
+            Kind::Event => find(&self.events, key).is_some(),
+        }
+    }
+
+    /// The object as JSON (for the YAML view); Secrets are metadata only.
+    pub fn to_json(&self, key: &ObjKey) -> Option<serde_json::Value> {
+        fn j<K: kube::Resource + serde::Serialize>(
+            items: &[Arc<K>],
+            key: &ObjKey,
+            api_version: &str,
+        ) -> Option<serde_json::Value> {
+            let o = find(items, key)?;
+            let mut v = serde_json::to_value(o.as_ref()).ok()?;
+            if let Some(m) = v.as_object_mut() {
+                m.insert("apiVersion".into(), api_version.into());
+                m.insert("kind".into(), key.kind.name().into());
+            }
+            Some(v)
+        }
+        match key.kind {
+            Kind::Namespace => j(&self.namespaces, key, "v1"),
+            Kind::Node => j(&self.nodes, key, "v1"),
+            Kind::Pod => j(&self.pods, key, "v1"),
+            Kind::Service => j(&self.services, key, "v1"),
+            Kind::EndpointSlice => j(&self.endpoint_slices, key, "discovery.k8s.io/v1"),
+            Kind::Deployment => j(&self.deployments, key, "apps/v1"),
+            Kind::ReplicaSet => j(&self.replica_sets, key, "apps/v1"),
+            Kind::StatefulSet => j(&self.stateful_sets, key, "apps/v1"),
+            Kind::ConfigMap => j(&self.config_maps, key, "v1"),
+            Kind::Secret => j(&self.secrets, key, "v1"),
+            Kind::PersistentVolumeClaim => j(&self.pvcs, key, "v1"),
+            Kind::PersistentVolume => j(&self.pvs, key, "v1"),
+            Kind::Event => j(&self.events, key, "v1"),
+        }
+    }
+
+    /// Names of objects of a kind in a namespace scope, sorted (for `:` completion).
+    pub fn names(&self, kind: Kind, scope: Option<&str>) -> Vec<String> {
+        fn n<K: kube::Resource>(items: &[Arc<K>], scope: Option<&str>) -> Vec<String> {
+            items
+                .iter()
+                .filter(|o| scope.is_none_or(|ns| in_ns(o.as_ref(), ns)))
+                .filter_map(|o| o.meta().name.clone())
+                .collect()
+        }
+        let mut v = match kind {
+            Kind::Namespace => n(&self.namespaces, None),
+            Kind::Node => n(&self.nodes, None),
+            Kind::Pod => n(&self.pods, scope),
+            Kind::Service => n(&self.services, scope),
+            Kind::EndpointSlice => n(&self.endpoint_slices, scope),
+            Kind::Deployment => n(&self.deployments, scope),
+            Kind::ReplicaSet => n(&self.replica_sets, scope),
+            Kind::StatefulSet => n(&self.stateful_sets, scope),
+            Kind::ConfigMap => n(&self.config_maps, scope),
+            Kind::Secret => n(&self.secrets, scope),
+            Kind::PersistentVolumeClaim => n(&self.pvcs, scope),
+            Kind::PersistentVolume => n(&self.pvs, None),
+            Kind::Event => n(&self.events, scope),
+        };
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Namespaces holding an object of this kind and name (to resolve `:svc web`).
+    pub fn namespaces_of(&self, kind: Kind, name: &str) -> Vec<String> {
+        fn n<K: kube::Resource>(items: &[Arc<K>], name: &str) -> Vec<String> {
+            items
+                .iter()
+                .filter(|o| o.meta().name.as_deref() == Some(name))
+                .filter_map(|o| o.meta().namespace.clone())
+                .collect()
+        }
+        let mut v = match kind {
+            Kind::Pod => n(&self.pods, name),
+            Kind::Service => n(&self.services, name),
+            Kind::Deployment => n(&self.deployments, name),
+            Kind::StatefulSet => n(&self.stateful_sets, name),
+            _ => Vec::new(),
+        };
+        v.sort();
+        v
+    }
+
+    /// The owned snapshot the Service-chain model reads, for one namespace: its Services,
+    /// slices and pods, all nodes and namespaces, and kube-system's ConfigMaps (kube-proxy's
+    /// configuration).
+    pub fn chain_snapshot(&self, ns: &str) -> Snapshot {
+        Snapshot {
+            namespaces: self.namespaces.iter().map(|o| (**o).clone()).collect(),
+            services: owned_in(&self.services, ns),
+            endpoint_slices: owned_in(&self.endpoint_slices, ns),
+            pods: owned_in(&self.pods, ns),
+            nodes: self.nodes.iter().map(|o| (**o).clone()).collect(),
+            config_maps: owned_in(&self.config_maps, "kube-system"),
+            stateful_sets: owned_in(&self.stateful_sets, ns),
+        }
+    }
+}
+
+fn owned_in<K: kube::Resource + Clone>(items: &[Arc<K>], ns: &str) -> Vec<K> {
+    items
+        .iter()
+        .filter(|o| in_ns(o.as_ref(), ns))
+        .map(|o| (**o).clone())
+        .collect()
+}

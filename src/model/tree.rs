@@ -1,0 +1,730 @@
+//! The resource tree: Nodes, then namespaces → Services, Deployments → ReplicaSets → Pods,
+//! StatefulSets → Pods → PVCs, other Pods, ConfigMaps, Secrets, PVCs. Ids are stable
+//! (`Kind/ns/name` for objects, `group:ns:Kind` for groups), so selection and open state
+//! survive every update.
+//!
+//! Children of closed nodes are not built (a placeholder keeps the node openable): with
+//! 20,000 pods the tree costs what is on screen, not what is in the cluster.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Pod;
+
+use super::kind::Kind;
+use super::objects::{ObjKey, Objects};
+use super::status::{self, Health};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TreeNode {
+    pub id: String,
+    pub text: String,
+    /// Counts and states after the name (`3/3`, `Running`, `5 pods`).
+    pub detail: String,
+    pub health: Health,
+    pub target: Option<ObjKey>,
+    pub children: Vec<TreeNode>,
+}
+
+pub const PLACEHOLDER: &str = "…";
+
+pub struct TreeOptions<'a> {
+    /// Only this namespace (None: all).
+    pub scope: Option<&'a str>,
+    /// Case-insensitive substring of object names; ancestors of matches are kept.
+    pub filter: &'a str,
+    pub is_open: &'a dyn Fn(&str) -> bool,
+}
+
+pub fn group_id(ns: &str, kind: Kind) -> String {
+    format!("group:{ns}:{}", kind.name())
+}
+
+pub fn namespace_id(ns: &str) -> String {
+    ObjKey::new(Kind::Namespace, None, ns).id()
+}
+
+pub const NODES_ID: &str = "group::Node";
+
+pub fn build(objs: &Objects, opts: &TreeOptions) -> Vec<TreeNode> {
+    let filter = opts.filter.to_ascii_lowercase();
+    let ctx = Ctx {
+        objs,
+        filter: &filter,
+        is_open: opts.is_open,
+        pods_by_owner: owner_index(&objs.pods),
+    };
+    let mut roots = Vec::new();
+    if opts.scope.is_none() {
+        roots.extend(ctx.nodes_group());
+    }
+    let mut namespaces: Vec<String> = objs
+        .namespaces
+        .iter()
+        .filter_map(|n| n.metadata.name.clone())
+        .filter(|n| opts.scope.is_none_or(|s| s == n))
+        .collect();
+    namespaces.sort();
+    for ns in namespaces {
+        roots.extend(ctx.namespace(&ns));
+    }
+    roots
+}
+
+struct Ctx<'a> {
+    objs: &'a Objects,
+    filter: &'a str,
+    is_open: &'a dyn Fn(&str) -> bool,
+    pods_by_owner: HashMap<&'a str, Vec<&'a Arc<Pod>>>,
+}
+
+fn owner_index(pods: &[Arc<Pod>]) -> HashMap<&str, Vec<&Arc<Pod>>> {
+    let mut m: HashMap<&str, Vec<&Arc<Pod>>> = HashMap::new();
+    for p in pods {
+        let owner = p
+            .metadata
+            .owner_references
+            .as_ref()
+            .and_then(|o| o.iter().find(|r| r.controller == Some(true)))
+            .map_or("", |r| r.uid.as_str());
+        m.entry(owner).or_default().push(p);
+    }
+    m
+}
+
+fn name_of<K: kube::Resource>(o: &K) -> &str {
+    o.meta().name.as_deref().unwrap_or("")
+}
+
+fn in_ns<K: kube::Resource>(o: &K, ns: &str) -> bool {
+    o.meta().namespace.as_deref() == Some(ns)
+}
+
+fn sorted<'a, K: kube::Resource>(items: impl Iterator<Item = &'a Arc<K>>) -> Vec<&'a Arc<K>>
+where
+    K: 'a,
+{
+    let mut v: Vec<_> = items.collect();
+    v.sort_by(|a, b| name_of(a.as_ref()).cmp(name_of(b.as_ref())));
+    v
+}
+
+impl Ctx<'_> {
+    fn filtering(&self) -> bool {
+        !self.filter.is_empty()
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        self.filter.is_empty() || name.to_ascii_lowercase().contains(self.filter)
+    }
+
+    /// Open when the user opened it, or when a filter is on (matches must show).
+    fn open(&self, id: &str) -> bool {
+        self.filtering() || (self.is_open)(id)
+    }
+
+    /// A node with children built only when open; None when filtered out.
+    fn branch(
+        &self,
+        mut node: TreeNode,
+        self_matches: bool,
+        has_children: bool,
+        children: impl FnOnce() -> Vec<TreeNode>,
+    ) -> Option<TreeNode> {
+        if self.open(&node.id) {
+            node.children = children();
+            if self.filtering() && !self_matches && node.children.is_empty() {
+                return None;
+            }
+        } else if self.filtering() && !self_matches {
+            return None;
+        } else if has_children {
+            node.children = vec![leaf(format!("{}/{PLACEHOLDER}", node.id), PLACEHOLDER)];
+        }
+        Some(node)
+    }
+
+    fn nodes_group(&self) -> Option<TreeNode> {
+        let nodes = sorted(self.objs.nodes.iter());
+        let health = nodes
+            .iter()
+            .map(|n| node_health(n))
+            .fold(Health::None, Health::worst);
+        let ready = nodes
+            .iter()
+            .filter(|n| node_health(n) == Health::Ok)
+            .count();
+        let group = TreeNode {
+            id: NODES_ID.into(),
+            text: format!("Nodes ({})", nodes.len()),
+            detail: format!("{ready}/{} Ready", nodes.len()),
+            health,
+            target: None,
+            children: Vec::new(),
+        };
+        self.branch(group, false, !nodes.is_empty(), || {
+            nodes
+                .iter()
+                .filter(|n| self.matches(name_of(n.as_ref())))
+                .map(|n| {
+                    let h = node_health(n);
+                    TreeNode {
+                        id: ObjKey::new(Kind::Node, None, name_of(n.as_ref())).id(),
+                        text: name_of(n.as_ref()).into(),
+                        detail: if h == Health::Ok {
+                            "Ready".into()
+                        } else {
+                            "NotReady".into()
+                        },
+                        health: h,
+                        target: Some(ObjKey::new(Kind::Node, None, name_of(n.as_ref()))),
+                        children: Vec::new(),
+                    }
+                })
+                .collect()
+        })
+    }
+
+    fn namespace(&self, ns: &str) -> Option<TreeNode> {
+        let pods: Vec<&Arc<Pod>> = self
+            .objs
+            .pods
+            .iter()
+            .filter(|p| in_ns(p.as_ref(), ns))
+            .collect();
+        let health = pods
+            .iter()
+            .map(|p| status::pod_health(p))
+            .fold(Health::None, Health::worst);
+        let not_ok = pods
+            .iter()
+            .filter(|p| matches!(status::pod_health(p), Health::Warn | Health::Bad))
+            .count();
+        let detail = match (pods.len(), not_ok) {
+            (0, _) => "no pods".to_string(),
+            (n, 0) => format!("{n} pods"),
+            (n, k) => format!("{n} pods, {k} not ready"),
+        };
+        let node = TreeNode {
+            id: namespace_id(ns),
+            text: ns.into(),
+            detail,
+            health,
+            target: Some(ObjKey::new(Kind::Namespace, None, ns)),
+            children: Vec::new(),
+        };
+        self.branch(node, self.matches(ns), true, || {
+            let mut groups = Vec::new();
+            groups.extend(self.services(ns));
+            groups.extend(self.deployments(ns));
+            groups.extend(self.stateful_sets(ns));
+            groups.extend(self.other_pods(ns, &pods));
+            groups.extend(self.simple_group(ns, Kind::ConfigMap));
+            groups.extend(self.simple_group(ns, Kind::Secret));
+            groups.extend(self.simple_group(ns, Kind::PersistentVolumeClaim));
+            groups
+        })
+    }
+
+    fn group(
+        &self,
+        ns: &str,
+        kind: Kind,
+        label: &str,
+        count: usize,
+        health: Health,
+        children: impl FnOnce() -> Vec<TreeNode>,
+    ) -> Option<TreeNode> {
+        if count == 0 {
+            return None;
+        }
+        let node = TreeNode {
+            id: group_id(ns, kind),
+            text: format!("{label} ({count})"),
+            detail: String::new(),
+            health,
+            target: None,
+            children: Vec::new(),
+        };
+        self.branch(node, false, true, children)
+    }
+
+    fn services(&self, ns: &str) -> Option<TreeNode> {
+        let svcs = sorted(self.objs.services.iter().filter(|s| in_ns(s.as_ref(), ns)));
+        let ready_of = |svc: &str| -> (usize, usize) {
+            let mut ready = 0;
+            let mut total = 0;
+            for s in self
+                .objs
+                .endpoint_slices
+                .iter()
+                .filter(|s| in_ns(s.as_ref(), ns))
+            {
+                let owner = s
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("kubernetes.io/service-name"));
+                if owner.map(String::as_str) != Some(svc) {
+                    continue;
+                }
+                for e in &s.endpoints {
+                    total += 1;
+                    if e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true) {
+                        ready += 1;
+                    }
+                }
+            }
+            (ready, total)
+        };
+        let rows: Vec<(TreeNode, bool)> = svcs
+            .iter()
+            .map(|s| {
+                let name = name_of(s.as_ref());
+                let spec = s.spec.as_ref();
+                let ty = spec
+                    .and_then(|s| s.type_.clone())
+                    .unwrap_or_else(|| "ClusterIP".into());
+                let ip = spec.and_then(|s| s.cluster_ip.clone()).unwrap_or_default();
+                let has_selector = spec
+                    .and_then(|s| s.selector.as_ref())
+                    .is_some_and(|m| !m.is_empty());
+                let (ready, total) = ready_of(name);
+                let health = if !has_selector {
+                    Health::None
+                } else if total == 0 {
+                    Health::Bad
+                } else {
+                    status::replicas_health(total as i32, ready as i32)
+                };
+                let ip = if ip == "None" {
+                    "headless".to_string()
+                } else {
+                    ip
+                };
+                (
+                    TreeNode {
+                        id: ObjKey::new(Kind::Service, Some(ns), name).id(),
+                        text: name.into(),
+                        detail: format!("{ty} {ip} {ready}/{total} ready"),
+                        health,
+                        target: Some(ObjKey::new(Kind::Service, Some(ns), name)),
+                        children: Vec::new(),
+                    },
+                    self.matches(name),
+                )
+            })
+            .collect();
+        let health = rows
+            .iter()
+            .map(|(n, _)| n.health)
+            .fold(Health::None, Health::worst);
+        self.group(ns, Kind::Service, "Services", rows.len(), health, || {
+            rows.into_iter()
+                .filter(|(_, m)| *m)
+                .map(|(n, _)| n)
+                .collect()
+        })
+    }
+
+    fn pod_node(&self, pod: &Pod, with_claims: bool) -> Option<TreeNode> {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("");
+        let name = name_of(pod);
+        let (ready, total) = status::pod_ready_count(pod);
+        let restarts = status::pod_restarts(pod);
+        let key = ObjKey::new(Kind::Pod, Some(ns), name);
+        let claims: Vec<String> = if with_claims {
+            pod.spec
+                .as_ref()
+                .and_then(|s| s.volumes.as_ref())
+                .into_iter()
+                .flatten()
+                .filter_map(|v| {
+                    v.persistent_volume_claim
+                        .as_ref()
+                        .map(|c| c.claim_name.clone())
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let node = TreeNode {
+            id: key.id(),
+            text: name.into(),
+            detail: format!(
+                "{} {ready}/{total}{}",
+                status::pod_status(pod),
+                if restarts > 0 {
+                    format!(" ↻{restarts}")
+                } else {
+                    String::new()
+                }
+            ),
+            health: status::pod_health(pod),
+            target: Some(key),
+            children: Vec::new(),
+        };
+        let self_matches = self.matches(name);
+        self.branch(node, self_matches, !claims.is_empty(), || {
+            claims.iter().map(|c| self.pvc_leaf(ns, c)).collect()
+        })
+    }
+
+    fn pvc_leaf(&self, ns: &str, claim: &str) -> TreeNode {
+        let pvc = self
+            .objs
+            .pvcs
+            .iter()
+            .find(|p| in_ns(p.as_ref(), ns) && name_of(p.as_ref()) == claim);
+        let phase = pvc
+            .and_then(|p| p.status.as_ref())
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_else(|| "Missing".into());
+        let volume = pvc
+            .and_then(|p| p.spec.as_ref())
+            .and_then(|s| s.volume_name.clone())
+            .map(|v| format!(" → {v}"))
+            .unwrap_or_default();
+        TreeNode {
+            id: ObjKey::new(Kind::PersistentVolumeClaim, Some(ns), claim).id(),
+            text: claim.into(),
+            detail: format!("{phase}{volume}"),
+            health: if phase == "Bound" {
+                Health::Ok
+            } else {
+                Health::Warn
+            },
+            target: Some(ObjKey::new(Kind::PersistentVolumeClaim, Some(ns), claim)),
+            children: Vec::new(),
+        }
+    }
+
+    fn pods_of(&self, uid: Option<&str>) -> Vec<&Arc<Pod>> {
+        let mut v: Vec<&Arc<Pod>> = uid
+            .and_then(|u| self.pods_by_owner.get(u))
+            .cloned()
+            .unwrap_or_default();
+        v.sort_by(|a, b| name_of(a.as_ref()).cmp(name_of(b.as_ref())));
+        v
+    }
+
+    fn deployments(&self, ns: &str) -> Option<TreeNode> {
+        let deps = sorted(
+            self.objs
+                .deployments
+                .iter()
+                .filter(|d| in_ns(d.as_ref(), ns)),
+        );
+        let mut health = Health::None;
+        let rows: Vec<TreeNode> = deps
+            .iter()
+            .filter_map(|d| {
+                let name = name_of(d.as_ref());
+                let (desired, ready) = status::deployment_replicas(d);
+                let h = status::replicas_health(desired, ready);
+                health = health.worst(h);
+                let key = ObjKey::new(Kind::Deployment, Some(ns), name);
+                let uid = d.metadata.uid.as_deref();
+                let mut sets = sorted(self.objs.replica_sets.iter().filter(|rs| {
+                    in_ns(rs.as_ref(), ns)
+                        && rs
+                            .metadata
+                            .owner_references
+                            .as_ref()
+                            .is_some_and(|o| o.iter().any(|r| Some(r.uid.as_str()) == uid))
+                }));
+                // Newest revision first, as `rollout history` reads backwards.
+                sets.sort_by_key(|rs| std::cmp::Reverse(revision(rs.as_ref())));
+                let node = TreeNode {
+                    id: key.id(),
+                    text: name.into(),
+                    detail: format!("{ready}/{desired}"),
+                    health: h,
+                    target: Some(key),
+                    children: Vec::new(),
+                };
+                self.branch(node, self.matches(name), !sets.is_empty(), || {
+                    sets.iter()
+                        .filter_map(|rs| {
+                            let rs_name = name_of(rs.as_ref());
+                            let (desired, ready) = status::replica_set_replicas(rs);
+                            let key = ObjKey::new(Kind::ReplicaSet, Some(ns), rs_name);
+                            let pods = self.pods_of(rs.metadata.uid.as_deref());
+                            let node = TreeNode {
+                                id: key.id(),
+                                text: rs_name.into(),
+                                detail: format!("rev {} {ready}/{desired}", revision(rs.as_ref())),
+                                health: status::replicas_health(desired, ready),
+                                target: Some(key),
+                                children: Vec::new(),
+                            };
+                            self.branch(node, self.matches(rs_name), !pods.is_empty(), || {
+                                pods.iter()
+                                    .filter_map(|p| self.pod_node(p, false))
+                                    .collect()
+                            })
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        self.group(
+            ns,
+            Kind::Deployment,
+            "Deployments",
+            deps.len(),
+            health,
+            || rows,
+        )
+    }
+
+    fn stateful_sets(&self, ns: &str) -> Option<TreeNode> {
+        let sets = sorted(
+            self.objs
+                .stateful_sets
+                .iter()
+                .filter(|d| in_ns(d.as_ref(), ns)),
+        );
+        let mut health = Health::None;
+        let rows: Vec<TreeNode> = sets
+            .iter()
+            .filter_map(|s| {
+                let name = name_of(s.as_ref());
+                let (desired, ready) = status::stateful_set_replicas(s);
+                let h = status::replicas_health(desired, ready);
+                health = health.worst(h);
+                let key = ObjKey::new(Kind::StatefulSet, Some(ns), name);
+                let pods = self.pods_of(s.metadata.uid.as_deref());
+                let node = TreeNode {
+                    id: key.id(),
+                    text: name.into(),
+                    detail: format!("{ready}/{desired}"),
+                    health: h,
+                    target: Some(key),
+                    children: Vec::new(),
+                };
+                self.branch(node, self.matches(name), !pods.is_empty(), || {
+                    pods.iter().filter_map(|p| self.pod_node(p, true)).collect()
+                })
+            })
+            .collect();
+        self.group(
+            ns,
+            Kind::StatefulSet,
+            "StatefulSets",
+            sets.len(),
+            health,
+            || rows,
+        )
+    }
+
+    /// Pods no ReplicaSet or StatefulSet of this namespace owns (bare pods, DaemonSet or
+    /// Job pods, orphans).
+    fn other_pods(&self, ns: &str, pods: &[&Arc<Pod>]) -> Option<TreeNode> {
+        let owned: std::collections::HashSet<&str> = self
+            .objs
+            .replica_sets
+            .iter()
+            .filter(|r| in_ns(r.as_ref(), ns))
+            .filter_map(|r| r.metadata.uid.as_deref())
+            .chain(
+                self.objs
+                    .stateful_sets
+                    .iter()
+                    .filter(|s| in_ns(s.as_ref(), ns))
+                    .filter_map(|s| s.metadata.uid.as_deref()),
+            )
+            .collect();
+        let mut others: Vec<&Arc<Pod>> = pods
+            .iter()
+            .copied()
+            .filter(|p| {
+                let owner = p
+                    .metadata
+                    .owner_references
+                    .as_ref()
+                    .and_then(|o| o.iter().find(|r| r.controller == Some(true)));
+                owner.is_none_or(|o| !owned.contains(o.uid.as_str()))
+            })
+            .collect();
+        others.sort_by(|a, b| name_of(a.as_ref()).cmp(name_of(b.as_ref())));
+        let health = others
+            .iter()
+            .map(|p| status::pod_health(p))
+            .fold(Health::None, Health::worst);
+        self.group(ns, Kind::Pod, "Pods", others.len(), health, || {
+            others
+                .iter()
+                .filter_map(|p| self.pod_node(p, true))
+                .collect()
+        })
+    }
+
+    fn simple_group(&self, ns: &str, kind: Kind) -> Option<TreeNode> {
+        let (label, rows): (&str, Vec<TreeNode>) = match kind {
+            Kind::ConfigMap => (
+                "ConfigMaps",
+                sorted(
+                    self.objs
+                        .config_maps
+                        .iter()
+                        .filter(|c| in_ns(c.as_ref(), ns)),
+                )
+                .iter()
+                .map(|c| {
+                    let keys = c.data.as_ref().map_or(0, |d| d.len())
+                        + c.binary_data.as_ref().map_or(0, |d| d.len());
+                    simple(
+                        Kind::ConfigMap,
+                        ns,
+                        name_of(c.as_ref()),
+                        format!("{keys} keys"),
+                    )
+                })
+                .collect(),
+            ),
+            Kind::Secret => (
+                "Secrets",
+                sorted(self.objs.secrets.iter().filter(|c| in_ns(c.as_ref(), ns)))
+                    .iter()
+                    .map(|c| {
+                        simple(
+                            Kind::Secret,
+                            ns,
+                            name_of(c.as_ref()),
+                            "values not loaded".into(),
+                        )
+                    })
+                    .collect(),
+            ),
+            _ => (
+                "PersistentVolumeClaims",
+                sorted(self.objs.pvcs.iter().filter(|c| in_ns(c.as_ref(), ns)))
+                    .iter()
+                    .map(|c| self.pvc_leaf(ns, name_of(c.as_ref())))
+                    .collect(),
+            ),
+        };
+        let health = rows
+            .iter()
+            .map(|n| n.health)
+            .fold(Health::None, Health::worst);
+        let count = rows.len();
+        self.group(ns, kind, label, count, health, || {
+            rows.into_iter().filter(|n| self.matches(&n.text)).collect()
+        })
+    }
+}
+
+fn simple(kind: Kind, ns: &str, name: &str, detail: String) -> TreeNode {
+    TreeNode {
+        id: ObjKey::new(kind, Some(ns), name).id(),
+        text: name.into(),
+        detail,
+        health: Health::None,
+        target: Some(ObjKey::new(kind, Some(ns), name)),
+        children: Vec::new(),
+    }
+}
+
+fn leaf(id: String, text: &str) -> TreeNode {
+    TreeNode {
+        id,
+        text: text.into(),
+        detail: String::new(),
+        health: Health::None,
+        target: None,
+        children: Vec::new(),
+    }
+}
+
+pub fn revision<K: kube::Resource>(o: &K) -> i64 {
+    o.meta()
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("deployment.kubernetes.io/revision"))
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0)
+}
+
+fn node_health(n: &k8s_openapi::api::core::v1::Node) -> Health {
+    let ready = n
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+        .map(|c| c.status == "True");
+    match ready {
+        Some(true) => Health::Ok,
+        Some(false) => Health::Bad,
+        None => Health::Warn,
+    }
+}
+
+/// The path of ids from a root to the node with this id, if it is in the built tree.
+pub fn path_to(roots: &[TreeNode], id: &str) -> Option<Vec<String>> {
+    for n in roots {
+        if n.id == id {
+            return Some(vec![n.id.clone()]);
+        }
+        if let Some(mut p) = path_to(&n.children, id) {
+            p.insert(0, n.id.clone());
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// Ids of the ancestors an object would be under, so the UI can open them to reveal it.
+pub fn ancestors_of(objs: &Objects, key: &ObjKey) -> Vec<String> {
+    let Some(ns) = key.namespace.as_deref() else {
+        return vec![NODES_ID.into()];
+    };
+    let mut ids = vec![namespace_id(ns)];
+    match key.kind {
+        Kind::Pod => {
+            let pod = super::objects::find(&objs.pods, key);
+            let owner = pod
+                .and_then(|p| p.metadata.owner_references.as_ref())
+                .and_then(|o| o.iter().find(|r| r.controller == Some(true)));
+            match owner {
+                Some(o) if o.kind == "ReplicaSet" => {
+                    let rs = objs
+                        .replica_sets
+                        .iter()
+                        .find(|r| r.metadata.uid.as_deref() == Some(o.uid.as_str()));
+                    let dep = rs
+                        .and_then(|r| r.metadata.owner_references.as_ref())
+                        .and_then(|o| o.iter().find(|r| r.kind == "Deployment"));
+                    if let (Some(rs), Some(dep)) = (rs, dep) {
+                        ids.push(group_id(ns, Kind::Deployment));
+                        ids.push(ObjKey::new(Kind::Deployment, Some(ns), &dep.name).id());
+                        ids.push(
+                            ObjKey::new(Kind::ReplicaSet, Some(ns), name_of(rs.as_ref())).id(),
+                        );
+                    } else {
+                        ids.push(group_id(ns, Kind::Pod));
+                    }
+                }
+                Some(o) if o.kind == "StatefulSet" => {
+                    ids.push(group_id(ns, Kind::StatefulSet));
+                    ids.push(ObjKey::new(Kind::StatefulSet, Some(ns), &o.name).id());
+                }
+                _ => ids.push(group_id(ns, Kind::Pod)),
+            }
+        }
+        Kind::Namespace => ids.clear(),
+        Kind::ReplicaSet => {
+            let rs = super::objects::find(&objs.replica_sets, key);
+            if let Some(dep) = rs
+                .and_then(|r| r.metadata.owner_references.as_ref())
+                .and_then(|o| o.iter().find(|r| r.kind == "Deployment"))
+            {
+                ids.push(group_id(ns, Kind::Deployment));
+                ids.push(ObjKey::new(Kind::Deployment, Some(ns), &dep.name).id());
+            }
+        }
+        kind => ids.push(group_id(ns, kind)),
+    }
+    ids
+}

@@ -1,0 +1,591 @@
+//! Live watches: one list-then-watch loop per kind into a kube-rs reflector store.
+//!
+//! The loop is written out (rather than `kube::runtime::watcher`) because the explorer shows
+//! what the watch protocol does: every ADDED/MODIFIED/DELETED/BOOKMARK with its
+//! resourceVersion, relists, and the state of each watch. Objects are trimmed before they are
+//! stored (no managedFields, no last-applied annotation); Secrets are watched as metadata only,
+//! so their values never enter memory.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret,
+    Service,
+};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::{Api, ListParams, ObjectList, PartialObjectMeta, WatchEvent, WatchParams};
+use kube::runtime::reflector::{self, Store, store::Writer};
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use tokio::task::JoinHandle;
+
+use crate::model::kind::Kind;
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+const PAGE_SIZE: u32 = 500;
+const WATCH_TIMEOUT_SECS: u32 = 290;
+
+/// Read handles on what the watches keep. Cheap to clone; read-only.
+#[derive(Clone)]
+pub struct Stores {
+    pub namespaces: Store<Namespace>,
+    pub nodes: Store<Node>,
+    pub pods: Store<Pod>,
+    pub services: Store<Service>,
+    pub endpoint_slices: Store<EndpointSlice>,
+    pub deployments: Store<Deployment>,
+    pub replica_sets: Store<ReplicaSet>,
+    pub stateful_sets: Store<StatefulSet>,
+    pub config_maps: Store<ConfigMap>,
+    pub secrets: Store<PartialObjectMeta<Secret>>,
+    pub pvcs: Store<PersistentVolumeClaim>,
+    pub pvs: Store<PersistentVolume>,
+    pub events: Store<Event>,
+}
+
+/// The writers matching [`Stores`]; whoever feeds the stores (the watch loops, or a test)
+/// owns them.
+pub struct Writers {
+    pub namespaces: Writer<Namespace>,
+    pub nodes: Writer<Node>,
+    pub pods: Writer<Pod>,
+    pub services: Writer<Service>,
+    pub endpoint_slices: Writer<EndpointSlice>,
+    pub deployments: Writer<Deployment>,
+    pub replica_sets: Writer<ReplicaSet>,
+    pub stateful_sets: Writer<StatefulSet>,
+    pub config_maps: Writer<ConfigMap>,
+    pub secrets: Writer<PartialObjectMeta<Secret>>,
+    pub pvcs: Writer<PersistentVolumeClaim>,
+    pub pvs: Writer<PersistentVolume>,
+    pub events: Writer<Event>,
+}
+
+/// Empty stores and their writers.
+pub fn stores() -> (Stores, Writers) {
+    let (namespaces, w_namespaces) = reflector::store();
+    let (nodes, w_nodes) = reflector::store();
+    let (pods, w_pods) = reflector::store();
+    let (services, w_services) = reflector::store();
+    let (endpoint_slices, w_endpoint_slices) = reflector::store();
+    let (deployments, w_deployments) = reflector::store();
+    let (replica_sets, w_replica_sets) = reflector::store();
+    let (stateful_sets, w_stateful_sets) = reflector::store();
+    let (config_maps, w_config_maps) = reflector::store();
+    let (secrets, w_secrets) = reflector::store();
+    let (pvcs, w_pvcs) = reflector::store();
+    let (pvs, w_pvs) = reflector::store();
+    let (events, w_events) = reflector::store();
+    (
+        Stores {
+            namespaces,
+            nodes,
+            pods,
+            services,
+            endpoint_slices,
+            deployments,
+            replica_sets,
+            stateful_sets,
+            config_maps,
+            secrets,
+            pvcs,
+            pvs,
+            events,
+        },
+        Writers {
+            namespaces: w_namespaces,
+            nodes: w_nodes,
+            pods: w_pods,
+            services: w_services,
+            endpoint_slices: w_endpoint_slices,
+            deployments: w_deployments,
+            replica_sets: w_replica_sets,
+            stateful_sets: w_stateful_sets,
+            config_maps: w_config_maps,
+            secrets: w_secrets,
+            pvcs: w_pvcs,
+            pvs: w_pvs,
+            events: w_events,
+        },
+    )
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores")
+            .field("pods", &self.pods.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stores {
+    pub fn len(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Namespace => self.namespaces.len(),
+            Kind::Node => self.nodes.len(),
+            Kind::Pod => self.pods.len(),
+            Kind::Service => self.services.len(),
+            Kind::EndpointSlice => self.endpoint_slices.len(),
+            Kind::Deployment => self.deployments.len(),
+            Kind::ReplicaSet => self.replica_sets.len(),
+            Kind::StatefulSet => self.stateful_sets.len(),
+            Kind::ConfigMap => self.config_maps.len(),
+            Kind::Secret => self.secrets.len(),
+            Kind::PersistentVolumeClaim => self.pvcs.len(),
+            Kind::PersistentVolume => self.pvs.len(),
+            Kind::Event => self.events.len(),
+        }
+    }
+}
+
+/// One watch's state, as the status bar shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WatchState {
+    Syncing,
+    Synced,
+    Reconnecting {
+        attempt: u32,
+        error: String,
+        retry_in: Duration,
+    },
+    /// RBAC says no; retried slowly in case a binding appears.
+    Forbidden {
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteType {
+    Added,
+    Modified,
+    Deleted,
+    Bookmark,
+    /// A full list replaced the store (first sync, or after a lost watch).
+    Listed,
+}
+
+impl NoteType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteType::Added => "ADDED",
+            NoteType::Modified => "MODIFIED",
+            NoteType::Deleted => "DELETED",
+            NoteType::Bookmark => "BOOKMARK",
+            NoteType::Listed => "LIST",
+        }
+    }
+}
+
+/// One thing a watch saw, for the watch inspector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchNote {
+    pub kind: Kind,
+    pub ty: NoteType,
+    pub namespace: Option<String>,
+    /// Object name; for `Listed`, the number of objects.
+    pub name: String,
+    pub resource_version: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum KubeMsg {
+    /// The store of this kind changed; pull from it.
+    Changed(Kind),
+    State(Kind, WatchState),
+    Note(WatchNote),
+}
+
+pub type Sink = Arc<dyn Fn(KubeMsg) + Send + Sync>;
+
+/// Where to watch namespaced kinds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Namespace(String),
+}
+
+/// Starts one watch task per kind. Abort the handles to stop them.
+pub fn spawn_watches(
+    client: kube::Client,
+    scope: &Scope,
+    writers: Writers,
+    sink: Sink,
+) -> Vec<JoinHandle<()>> {
+    let c = &client;
+    let w = writers;
+    vec![
+        spawn(
+            Kind::Namespace,
+            Full(Api::all(c.clone())),
+            w.namespaces,
+            sink.clone(),
+        ),
+        spawn(Kind::Node, Full(Api::all(c.clone())), w.nodes, sink.clone()),
+        spawn(Kind::Pod, Full(api(c, scope)), w.pods, sink.clone()),
+        spawn(Kind::Service, Full(api(c, scope)), w.services, sink.clone()),
+        spawn(
+            Kind::EndpointSlice,
+            Full(api(c, scope)),
+            w.endpoint_slices,
+            sink.clone(),
+        ),
+        spawn(
+            Kind::Deployment,
+            Full(api(c, scope)),
+            w.deployments,
+            sink.clone(),
+        ),
+        spawn(
+            Kind::ReplicaSet,
+            Full(api(c, scope)),
+            w.replica_sets,
+            sink.clone(),
+        ),
+        spawn(
+            Kind::StatefulSet,
+            Full(api(c, scope)),
+            w.stateful_sets,
+            sink.clone(),
+        ),
+        spawn(
+            Kind::ConfigMap,
+            Full(api(c, scope)),
+            w.config_maps,
+            sink.clone(),
+        ),
+        spawn(
+            Kind::Secret,
+            Meta(api::<Secret>(c, scope)),
+            w.secrets,
+            sink.clone(),
+        ),
+        spawn(
+            Kind::PersistentVolumeClaim,
+            Full(api(c, scope)),
+            w.pvcs,
+            sink.clone(),
+        ),
+        spawn(
+            Kind::PersistentVolume,
+            Full(Api::all(c.clone())),
+            w.pvs,
+            sink.clone(),
+        ),
+        spawn(Kind::Event, Full(api(c, scope)), w.events, sink),
+    ]
+}
+
+fn api<K>(client: &kube::Client, scope: &Scope) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match scope {
+        Scope::All => Api::all(client.clone()),
+        Scope::Namespace(ns) => Api::namespaced(client.clone(), ns),
+    }
+}
+
+/// What a watch loop needs from an API: list pages and watch streams of one object type.
+trait WatchApi: Send + Sync + 'static {
+    type Obj: Resource + Clone + Send + Sync + 'static;
+    fn list(
+        &self,
+        lp: &ListParams,
+    ) -> impl Future<Output = kube::Result<ObjectList<Self::Obj>>> + Send;
+    fn watch(
+        &self,
+        wp: &WatchParams,
+        rv: &str,
+    ) -> impl Future<
+        Output = kube::Result<
+            futures::stream::BoxStream<'static, kube::Result<WatchEvent<Self::Obj>>>,
+        >,
+    > + Send;
+}
+
+struct Full<K>(Api<K>);
+struct Meta<K>(Api<K>);
+
+impl<K> WatchApi for Full<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    type Obj = K;
+    async fn list(&self, lp: &ListParams) -> kube::Result<ObjectList<K>> {
+        self.0.list(lp).await
+    }
+    async fn watch(
+        &self,
+        wp: &WatchParams,
+        rv: &str,
+    ) -> kube::Result<futures::stream::BoxStream<'static, kube::Result<WatchEvent<K>>>> {
+        Ok(self.0.watch(wp, rv).await?.boxed())
+    }
+}
+
+impl<K> WatchApi for Meta<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Default,
+{
+    type Obj = PartialObjectMeta<K>;
+    async fn list(&self, lp: &ListParams) -> kube::Result<ObjectList<PartialObjectMeta<K>>> {
+        self.0.list_metadata(lp).await
+    }
+    async fn watch(
+        &self,
+        wp: &WatchParams,
+        rv: &str,
+    ) -> kube::Result<
+        futures::stream::BoxStream<'static, kube::Result<WatchEvent<PartialObjectMeta<K>>>>,
+    > {
+        Ok(self.0.watch_metadata(wp, rv).await?.boxed())
+    }
+}
+
+fn spawn<A>(kind: Kind, api: A, writer: Writer<A::Obj>, sink: Sink) -> JoinHandle<()>
+where
+    A: WatchApi,
+    <A::Obj as Resource>::DynamicType: Default + Eq + std::hash::Hash + Clone,
+{
+    tokio::spawn(watch_loop(kind, api, writer, sink))
+}
+
+/// Removes what the explorer never shows and would only cost memory.
+pub fn trim<K: Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove(LAST_APPLIED);
+        if a.is_empty() {
+            meta.annotations = None;
+        }
+    }
+}
+
+enum Ended {
+    /// The resourceVersion is gone or the connection broke: list again.
+    Relist(String),
+}
+
+async fn watch_loop<A>(kind: Kind, api: A, mut writer: Writer<A::Obj>, sink: Sink)
+where
+    A: WatchApi,
+    <A::Obj as Resource>::DynamicType: Default + Eq + std::hash::Hash + Clone,
+{
+    let mut attempt: u32 = 0;
+    sink(KubeMsg::State(kind, WatchState::Syncing));
+    loop {
+        let rv = match list_into(&api, &mut writer).await {
+            Ok((rv, count)) => {
+                attempt = 0;
+                sink(KubeMsg::State(kind, WatchState::Synced));
+                sink(KubeMsg::Changed(kind));
+                sink(KubeMsg::Note(WatchNote {
+                    kind,
+                    ty: NoteType::Listed,
+                    namespace: None,
+                    name: count.to_string(),
+                    resource_version: rv.clone(),
+                    at: Utc::now(),
+                }));
+                rv
+            }
+            Err(e) => {
+                attempt += 1;
+                wait_after(kind, &e, attempt, &sink).await;
+                continue;
+            }
+        };
+        let Ended::Relist(reason) = watch_from(kind, &api, &mut writer, rv, &sink).await;
+        attempt += 1;
+        let delay = backoff(attempt);
+        sink(KubeMsg::State(
+            kind,
+            WatchState::Reconnecting {
+                attempt,
+                error: reason,
+                retry_in: delay,
+            },
+        ));
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Lists every page into the store (replacing what it held); returns the list's
+/// resourceVersion and the object count.
+async fn list_into<A>(api: &A, writer: &mut Writer<A::Obj>) -> kube::Result<(String, usize)>
+where
+    A: WatchApi,
+    <A::Obj as Resource>::DynamicType: Default + Eq + std::hash::Hash + Clone,
+{
+    let mut lp = ListParams::default().limit(PAGE_SIZE);
+    let mut items = Vec::new();
+    let rv = loop {
+        let page = api.list(&lp).await?;
+        items.extend(page.items);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => lp = lp.continue_token(&token),
+            None => break page.metadata.resource_version.unwrap_or_default(),
+        }
+    };
+    // Apply only a complete list, so a failed page leaves the previous state in place.
+    let count = items.len();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for mut obj in items {
+        trim(&mut obj);
+        writer.apply_watcher_event(&watcher::Event::InitApply(obj));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    Ok((rv, count))
+}
+
+async fn watch_from<A>(
+    kind: Kind,
+    api: &A,
+    writer: &mut Writer<A::Obj>,
+    mut rv: String,
+    sink: &Sink,
+) -> Ended
+where
+    A: WatchApi,
+    <A::Obj as Resource>::DynamicType: Default + Eq + std::hash::Hash + Clone,
+{
+    loop {
+        let wp = WatchParams::default().timeout(WATCH_TIMEOUT_SECS);
+        let mut stream = match api.watch(&wp, &rv).await {
+            Ok(s) => s,
+            Err(e) => return Ended::Relist(short_error(&e)),
+        };
+        loop {
+            let next = match stream.try_next().await {
+                Ok(Some(ev)) => ev,
+                // The server ended the watch (its timeout): watch again from where we are.
+                Ok(None) => break,
+                Err(e) => return Ended::Relist(short_error(&e)),
+            };
+            let (ty, obj) = match next {
+                WatchEvent::Added(o) => (NoteType::Added, o),
+                WatchEvent::Modified(o) => (NoteType::Modified, o),
+                WatchEvent::Deleted(o) => (NoteType::Deleted, o),
+                WatchEvent::Bookmark(b) => {
+                    rv = b.metadata.resource_version.clone();
+                    sink(KubeMsg::Note(WatchNote {
+                        kind,
+                        ty: NoteType::Bookmark,
+                        namespace: None,
+                        name: String::new(),
+                        resource_version: rv.clone(),
+                        at: Utc::now(),
+                    }));
+                    continue;
+                }
+                WatchEvent::Error(e) if e.code == 410 => {
+                    return Ended::Relist(format!("410 Gone: {}", e.message));
+                }
+                WatchEvent::Error(e) => return Ended::Relist(format!("{} {}", e.code, e.message)),
+            };
+            let mut obj = obj;
+            trim(&mut obj);
+            rv = obj.resource_version().unwrap_or_else(|| rv.clone());
+            let note = WatchNote {
+                kind,
+                ty,
+                namespace: obj.namespace(),
+                name: obj.name_any(),
+                resource_version: rv.clone(),
+                at: Utc::now(),
+            };
+            if ty == NoteType::Deleted {
+                writer.apply_watcher_event(&watcher::Event::Delete(obj));
+            } else {
+                writer.apply_watcher_event(&watcher::Event::Apply(obj));
+            }
+            sink(KubeMsg::Note(note));
+            sink(KubeMsg::Changed(kind));
+        }
+    }
+}
+
+async fn wait_after(kind: Kind, e: &kube::Error, attempt: u32, sink: &Sink) {
+    if let Some(message) = forbidden(e) {
+        sink(KubeMsg::State(kind, WatchState::Forbidden { message }));
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        return;
+    }
+    let delay = backoff(attempt);
+    sink(KubeMsg::State(
+        kind,
+        WatchState::Reconnecting {
+            attempt,
+            error: short_error(e),
+            retry_in: delay,
+        },
+    ));
+    tokio::time::sleep(delay).await;
+}
+
+fn forbidden(e: &kube::Error) -> Option<String> {
+    match e {
+        kube::Error::Api(s) if s.code == 403 => Some(s.message.clone()),
+        _ => None,
+    }
+}
+
+/// 0.5 s doubling to 8 s: quick after a blip, gentle on a server that is down.
+pub fn backoff(attempt: u32) -> Duration {
+    let ms = 500u64 << attempt.saturating_sub(1).min(4);
+    Duration::from_millis(ms)
+}
+
+fn short_error(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => format!("{} {}", s.code, s.message),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => {
+            let text = e.to_string();
+            if text.contains("onnection refused") || text.contains("onnect") {
+                "connection refused".into()
+            } else {
+                text
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_cap() {
+        let ms: Vec<u128> = (1..=7).map(|a| backoff(a).as_millis()).collect();
+        assert_eq!(ms, [500, 1000, 2000, 4000, 8000, 8000, 8000]);
+    }
+
+    #[test]
+    fn trim_drops_managed_fields_and_last_applied_only() {
+        let mut pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": "p",
+                "managedFields": [{"manager": "kubectl"}],
+                "annotations": {LAST_APPLIED: "{}", "keep": "me"}
+            }
+        }))
+        .unwrap();
+        trim(&mut pod);
+        assert!(pod.metadata.managed_fields.is_none());
+        let ann = pod.metadata.annotations.unwrap();
+        assert_eq!(ann.len(), 1);
+        assert_eq!(ann["keep"], "me");
+    }
+}

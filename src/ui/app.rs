@@ -1,0 +1,571 @@
+//! The one owner of UI state. Only [`App::update`] changes it; sources send messages.
+//! After a batch of messages the run loop calls [`App::settle`], which recomputes what
+//! changed data derives (the tree, the open Service chain), then draws once.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+
+use super::keymap::{self, Action, Context};
+use super::msg::{Cmd, Msg};
+use super::panes::PaneStates;
+use super::track::{ChainTrack, PodTimeline, WatchStats};
+use crate::model::kind::Kind;
+use crate::model::objects::{ObjKey, Objects};
+use crate::model::tree::{self, TreeNode};
+use crate::sources::kube::{KubeMsg, Stores};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Tree,
+    Main,
+}
+
+/// What the main (right) pane shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum View {
+    /// Nothing chosen yet: a short how-to.
+    Welcome,
+    Chain(ObjKey),
+    Pod(ObjKey),
+    Workload(ObjKey),
+    Detail(ObjKey),
+    Watches,
+    Help,
+}
+
+/// A one-line text input (`:` commands, `/` filter).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineInput {
+    pub text: String,
+    /// Completion candidates for the word being typed.
+    pub completions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Normal,
+    Command(LineInput),
+    Filter(LineInput),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
+
+/// Where things were drawn last, so mouse events can find their pane.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Areas {
+    pub tree: Rect,
+    pub main: Rect,
+}
+
+/// Facts about the session the App shows but does not change.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    pub context: String,
+    pub contexts: Vec<String>,
+    /// `export KUBECONFIG=...` when running on the in-process lab.
+    pub lab_kubeconfig: Option<String>,
+}
+
+pub struct App {
+    pub stores: Stores,
+    pub session: Session,
+    /// The namespace the tree shows (None: all).
+    pub scope: Option<String>,
+    pub focus: Focus,
+    pub view: View,
+    pub back: Vec<View>,
+    pub input: Input,
+    pub filter: String,
+    pub watches: BTreeMap<Kind, WatchStats>,
+    pub chain: Option<ChainTrack>,
+    pub timeline: Option<PodTimeline>,
+    pub flash: Option<(String, Level, DateTime<Utc>)>,
+    pub panes: PaneStates,
+    pub areas: Areas,
+    pub size: (u16, u16),
+    pub tree: Vec<TreeNode>,
+    /// Kinds changed since the last settle.
+    changed: HashSet<Kind>,
+    tree_stale: bool,
+    pub quit: bool,
+    /// Set by update when something visible changed; the run loop draws and clears it.
+    pub dirty: bool,
+}
+
+impl App {
+    pub fn new(stores: Stores, session: Session, scope: Option<String>) -> App {
+        App {
+            stores,
+            session,
+            scope,
+            focus: Focus::Tree,
+            view: View::Welcome,
+            back: Vec::new(),
+            input: Input::Normal,
+            filter: String::new(),
+            watches: BTreeMap::new(),
+            chain: None,
+            timeline: None,
+            flash: None,
+            panes: PaneStates::default(),
+            areas: Areas::default(),
+            size: (80, 24),
+            tree: Vec::new(),
+            changed: HashSet::new(),
+            tree_stale: true,
+            quit: false,
+            dirty: true,
+        }
+    }
+
+    /// Takes the current objects from the stores (shared pointers; no copies of objects).
+    pub fn objects(&self) -> Objects {
+        let s = &self.stores;
+        Objects {
+            namespaces: s.namespaces.state(),
+            nodes: s.nodes.state(),
+            pods: s.pods.state(),
+            services: s.services.state(),
+            endpoint_slices: s.endpoint_slices.state(),
+            deployments: s.deployments.state(),
+            replica_sets: s.replica_sets.state(),
+            stateful_sets: s.stateful_sets.state(),
+            config_maps: s.config_maps.state(),
+            secrets: s.secrets.state(),
+            pvcs: s.pvcs.state(),
+            pvs: s.pvs.state(),
+            events: s.events.state(),
+        }
+    }
+
+    /// Replaces the stores (after a context switch): everything derived from them goes.
+    pub fn reset_stores(&mut self, stores: Stores, context: String) {
+        self.stores = stores;
+        self.session.context = context;
+        self.watches.clear();
+        self.chain = None;
+        self.timeline = None;
+        self.view = View::Welcome;
+        self.back.clear();
+        self.tree_stale = true;
+        self.dirty = true;
+    }
+
+    pub fn update(&mut self, msg: Msg, now: DateTime<Utc>) -> Vec<Cmd> {
+        match msg {
+            Msg::Key(key) => {
+                self.dirty = true;
+                self.key(key, now)
+            }
+            Msg::Mouse(m) => {
+                self.mouse(m);
+                Vec::new()
+            }
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::Kube(k) => {
+                self.kube(k, now);
+                Vec::new()
+            }
+            Msg::Tick => {
+                // Highlights and ages move with time; redraw only when something is fading.
+                if self.chain.as_ref().is_some_and(|c| c.has_recent(now))
+                    || self.flash.is_some()
+                    || matches!(self.view, View::Watches)
+                {
+                    self.dirty = true;
+                }
+                if self
+                    .flash
+                    .as_ref()
+                    .is_some_and(|(_, _, at)| (now - *at).num_seconds() >= 5)
+                {
+                    self.flash = None;
+                }
+                Vec::new()
+            }
+            Msg::Switched { stores, context } => {
+                self.reset_stores(stores, context.clone());
+                self.say(format!("context {context}"), Level::Info, now);
+                Vec::new()
+            }
+            Msg::Failed(text) => {
+                self.say(text, Level::Error, now);
+                Vec::new()
+            }
+            Msg::Shutdown => {
+                self.quit = true;
+                vec![Cmd::Quit]
+            }
+        }
+    }
+
+    fn kube(&mut self, msg: KubeMsg, now: DateTime<Utc>) {
+        match msg {
+            KubeMsg::Changed(kind) => {
+                self.changed.insert(kind);
+                self.dirty = true;
+            }
+            KubeMsg::State(kind, state) => {
+                self.watches.entry(kind).or_default().set_state(state, now);
+                self.dirty = true;
+            }
+            KubeMsg::Note(note) => {
+                self.watches.entry(note.kind).or_default().note(note);
+                if matches!(self.view, View::Watches) {
+                    self.dirty = true;
+                }
+            }
+        }
+    }
+
+    /// Recomputes what the changed kinds derive. Pure and synchronous; called once per batch.
+    pub fn settle(&mut self, now: DateTime<Utc>) {
+        let changed = std::mem::take(&mut self.changed);
+        let tree_kinds = !changed.is_empty() && changed.iter().any(|k| *k != Kind::Event);
+        if !(tree_kinds || self.tree_stale || self.chain.as_ref().is_some_and(|c| c.stale)) {
+            if let Some(t) = self.timeline.as_mut()
+                && !changed.is_empty()
+            {
+                t.observe(&self.stores, now);
+            }
+            return;
+        }
+        let objs = self.objects();
+        if tree_kinds || self.tree_stale {
+            self.rebuild_tree(&objs);
+        }
+        if let Some(c) = self.chain.as_mut() {
+            let chain_kinds = [
+                Kind::Service,
+                Kind::EndpointSlice,
+                Kind::Pod,
+                Kind::Node,
+                Kind::ConfigMap,
+            ];
+            if c.stale || changed.iter().any(|k| chain_kinds.contains(k)) {
+                c.refresh(&objs, now);
+            }
+        }
+        if let Some(t) = self.timeline.as_mut() {
+            t.observe(&self.stores, now);
+        }
+    }
+
+    fn rebuild_tree(&mut self, objs: &Objects) {
+        let opened: HashSet<String> = self
+            .panes
+            .tree
+            .opened()
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .iter()
+            .filter_map(|path| path.last().cloned())
+            .collect();
+        let is_open = |id: &str| opened.contains(id);
+        self.tree = tree::build(
+            objs,
+            &tree::TreeOptions {
+                scope: self.scope.as_deref(),
+                filter: &self.filter,
+                is_open: &is_open,
+            },
+        );
+        self.tree_stale = false;
+        self.dirty = true;
+        if self.panes.tree.selected().is_empty()
+            && let Some(first) = self.tree.first()
+        {
+            self.panes.tree.select(vec![first.id.clone()]);
+        }
+    }
+
+    pub fn selected_key(&self) -> Option<ObjKey> {
+        let id = self.panes.tree.selected().last()?;
+        ObjKey::from_id(id)
+    }
+
+    /// The object the main pane is about (for `y` and the watch inspector's Events).
+    pub fn focus_key(&self) -> Option<ObjKey> {
+        match (&self.focus, &self.view) {
+            (Focus::Main, View::Chain(k) | View::Pod(k) | View::Workload(k) | View::Detail(k)) => {
+                Some(k.clone())
+            }
+            _ => self.selected_key(),
+        }
+    }
+
+    pub fn say(&mut self, text: impl Into<String>, level: Level, now: DateTime<Utc>) {
+        self.flash = Some((text.into(), level, now));
+        self.dirty = true;
+    }
+
+    fn key(&mut self, key: KeyEvent, now: DateTime<Utc>) -> Vec<Cmd> {
+        if key.kind == ratatui::crossterm::event::KeyEventKind::Release {
+            return Vec::new();
+        }
+        match &self.input {
+            Input::Command(_) => return self.command_key(key, now),
+            Input::Filter(_) => {
+                self.filter_key(key);
+                return Vec::new();
+            }
+            Input::Normal => {}
+        }
+        let context = match self.focus {
+            Focus::Tree => Context::Tree,
+            Focus::Main => Context::Main,
+        };
+        let Some(action) = keymap::action_for(&key, context) else {
+            return Vec::new();
+        };
+        self.act(action, now)
+    }
+
+    pub fn act(&mut self, action: Action, now: DateTime<Utc>) -> Vec<Cmd> {
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                return vec![Cmd::Quit];
+            }
+            Action::Help => self.open(View::Help, now),
+            Action::Watches => self.open(View::Watches, now),
+            Action::CommandLine => self.input = Input::Command(LineInput::default()),
+            Action::Filter => {
+                self.input = Input::Filter(LineInput {
+                    text: self.filter.clone(),
+                    completions: Vec::new(),
+                })
+            }
+            Action::FocusNext => {
+                self.focus = match self.focus {
+                    Focus::Tree => Focus::Main,
+                    Focus::Main => Focus::Tree,
+                }
+            }
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom => self.scroll(action),
+            Action::Collapse => {
+                self.panes.tree.key_left();
+                self.tree_stale = true;
+            }
+            Action::Expand => {
+                self.panes.tree.key_right();
+                self.tree_stale = true;
+            }
+            Action::Enter => self.enter(now),
+            Action::Back => self.go_back(),
+            Action::Yaml => match self.focus_key() {
+                Some(k) => self.open(View::Detail(k), now),
+                None => self.say("select an object first", Level::Info, now),
+            },
+        }
+        Vec::new()
+    }
+
+    fn scroll(&mut self, action: Action) {
+        let page = self.areas.main.height.saturating_sub(3).max(1) as usize;
+        match self.focus {
+            Focus::Tree => {
+                let tree_page = self.areas.tree.height.saturating_sub(2).max(1) as usize;
+                let t = &mut self.panes.tree;
+                match action {
+                    Action::Up => t.key_up(),
+                    Action::Down => t.key_down(),
+                    Action::PageUp => {
+                        t.select_relative(|i| i.map_or(0, |i| i.saturating_sub(tree_page)))
+                    }
+                    Action::PageDown => t.select_relative(|i| i.map_or(0, |i| i + tree_page)),
+                    Action::Top => t.select_first(),
+                    _ => t.select_last(),
+                };
+            }
+            Focus::Main => {
+                let s = &mut self.panes.main_scroll;
+                *s = match action {
+                    Action::Up => s.saturating_sub(1),
+                    Action::Down => s.saturating_add(1),
+                    Action::PageUp => s.saturating_sub(page),
+                    Action::PageDown => s.saturating_add(page),
+                    Action::Top => 0,
+                    _ => usize::MAX / 2,
+                };
+            }
+        }
+    }
+
+    /// Opens the view for the tree selection (or toggles a group), focusing the main pane.
+    fn enter(&mut self, now: DateTime<Utc>) {
+        if self.focus == Focus::Main {
+            return;
+        }
+        match self.selected_key() {
+            Some(key) => {
+                let view = view_for(&key);
+                self.open(view, now);
+                self.focus = Focus::Main;
+            }
+            None => {
+                self.panes.tree.toggle_selected();
+                self.tree_stale = true;
+            }
+        }
+    }
+
+    pub fn open(&mut self, view: View, now: DateTime<Utc>) {
+        if self.view == view {
+            return;
+        }
+        let previous = std::mem::replace(&mut self.view, view);
+        if previous != View::Welcome {
+            self.back.push(previous);
+        }
+        self.panes.main_scroll = 0;
+        self.view_opened(now);
+    }
+
+    fn go_back(&mut self) {
+        match self.back.pop() {
+            Some(v) => {
+                self.view = v;
+                self.panes.main_scroll = 0;
+                self.view_opened(Utc::now());
+            }
+            None => self.focus = Focus::Tree,
+        }
+        if self.back.is_empty() && self.view == View::Welcome {
+            self.focus = Focus::Tree;
+        }
+    }
+
+    /// Starts the trackers a view needs (chain changes, readiness timeline).
+    fn view_opened(&mut self, now: DateTime<Utc>) {
+        match &self.view {
+            View::Chain(k) => {
+                if self.chain.as_ref().is_none_or(|c| &c.key != k) {
+                    let mut c = ChainTrack::new(k.clone());
+                    c.refresh(&self.objects(), now);
+                    self.chain = Some(c);
+                }
+            }
+            View::Pod(k) => {
+                if self.timeline.as_ref().is_none_or(|t| &t.key != k) {
+                    let mut t = PodTimeline::new(k.clone());
+                    t.observe(&self.stores, now);
+                    self.timeline = Some(t);
+                }
+            }
+            _ => {}
+        }
+        self.reveal_current();
+        self.dirty = true;
+    }
+
+    /// Selects the current view's object in the tree, opening its ancestors.
+    fn reveal_current(&mut self) {
+        let key = match &self.view {
+            View::Chain(k) | View::Pod(k) | View::Workload(k) | View::Detail(k) => k.clone(),
+            _ => return,
+        };
+        let objs = self.objects();
+        let ancestors = tree::ancestors_of(&objs, &key);
+        let mut path = Vec::new();
+        for id in ancestors {
+            path.push(id);
+            self.panes.tree.open(path.clone());
+        }
+        path.push(key.id());
+        self.panes.tree.select(path);
+        self.tree_stale = true;
+    }
+
+    fn mouse(&mut self, m: MouseEvent) {
+        let at = Position::new(m.column, m.row);
+        let in_tree = self.areas.tree.contains(at);
+        let in_main = self.areas.main.contains(at);
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) if in_tree => {
+                self.focus = Focus::Tree;
+                if self.panes.tree.click_at(at) {
+                    self.tree_stale = true;
+                }
+                self.dirty = true;
+            }
+            MouseEventKind::Down(MouseButton::Left) if in_main => {
+                self.focus = Focus::Main;
+                self.dirty = true;
+            }
+            MouseEventKind::ScrollDown if in_tree => {
+                self.panes.tree.scroll_down(3);
+                self.dirty = true;
+            }
+            MouseEventKind::ScrollUp if in_tree => {
+                self.panes.tree.scroll_up(3);
+                self.dirty = true;
+            }
+            MouseEventKind::ScrollDown if in_main => {
+                self.panes.main_scroll = self.panes.main_scroll.saturating_add(3);
+                self.dirty = true;
+            }
+            MouseEventKind::ScrollUp if in_main => {
+                self.panes.main_scroll = self.panes.main_scroll.saturating_sub(3);
+                self.dirty = true;
+            }
+            _ => {}
+        }
+    }
+
+    fn filter_key(&mut self, key: KeyEvent) {
+        let Input::Filter(line) = &mut self.input else {
+            return;
+        };
+        match key.code {
+            KeyCode::Esc => {
+                self.filter.clear();
+                self.input = Input::Normal;
+            }
+            KeyCode::Enter => self.input = Input::Normal,
+            KeyCode::Backspace => {
+                line.text.pop();
+                self.filter = line.text.clone();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                line.text.push(c);
+                self.filter = line.text.clone();
+            }
+            _ => {}
+        }
+        self.tree_stale = true;
+    }
+
+    pub fn mark_tree_stale(&mut self) {
+        self.tree_stale = true;
+    }
+}
+
+/// The view Enter opens for an object.
+pub fn view_for(key: &ObjKey) -> View {
+    match key.kind {
+        Kind::Service => View::Chain(key.clone()),
+        Kind::Pod => View::Pod(key.clone()),
+        Kind::Deployment | Kind::StatefulSet => View::Workload(key.clone()),
+        _ => View::Detail(key.clone()),
+    }
+}

@@ -1,0 +1,333 @@
+//! The keymap: one table of bindings per context, and the `:` commands. The help pane and
+//! the status-bar hints are generated from these tables.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    CommandLine,
+    Filter,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Collapse,
+    Expand,
+    Enter,
+    Back,
+    FocusNext,
+    Yaml,
+    Watches,
+}
+
+/// Where a binding applies: everywhere, or only when that pane has focus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Global,
+    Tree,
+    Main,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub context: Context,
+    pub keys: &'static [(KeyCode, KeyModifiers)],
+    /// How the keys are written in help.
+    pub label: &'static str,
+    pub action: Action,
+    pub help: &'static str,
+    /// Shown in the status bar's hint line.
+    pub hint: bool,
+}
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::Char('q'), NONE), (KeyCode::Char('c'), CTRL)],
+        label: "q, Ctrl-c",
+        action: Action::Quit,
+        help: "quit",
+        hint: true,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::Char('?'), NONE), (KeyCode::Char('?'), SHIFT)],
+        label: "?",
+        action: Action::Help,
+        help: "help (generated from the keymap)",
+        hint: true,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::Char(':'), NONE), (KeyCode::Char(':'), SHIFT)],
+        label: ":",
+        action: Action::CommandLine,
+        help: "command: the command line (Tab completes; see commands below)",
+        hint: true,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::Char('/'), NONE)],
+        label: "/",
+        action: Action::Filter,
+        help: "filter: the tree by name (Enter keeps it, Esc clears it)",
+        hint: true,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::Tab, NONE), (KeyCode::BackTab, SHIFT)],
+        label: "Tab",
+        action: Action::FocusNext,
+        help: "focus: move between the tree and the main pane",
+        hint: true,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::Char('k'), NONE), (KeyCode::Up, NONE)],
+        label: "k, ↑",
+        action: Action::Up,
+        help: "up",
+        hint: false,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::Char('j'), NONE), (KeyCode::Down, NONE)],
+        label: "j, ↓",
+        action: Action::Down,
+        help: "down",
+        hint: true,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::PageUp, NONE), (KeyCode::Char('u'), CTRL)],
+        label: "PgUp, Ctrl-u",
+        action: Action::PageUp,
+        help: "page up",
+        hint: false,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::PageDown, NONE), (KeyCode::Char('d'), CTRL)],
+        label: "PgDn, Ctrl-d",
+        action: Action::PageDown,
+        help: "page down",
+        hint: false,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::Char('g'), NONE), (KeyCode::Home, NONE)],
+        label: "g, Home",
+        action: Action::Top,
+        help: "first line",
+        hint: false,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[
+            (KeyCode::Char('G'), NONE),
+            (KeyCode::Char('G'), SHIFT),
+            (KeyCode::End, NONE),
+        ],
+        label: "G, End",
+        action: Action::Bottom,
+        help: "last line",
+        hint: false,
+    },
+    Binding {
+        context: Context::Tree,
+        keys: &[(KeyCode::Char('h'), NONE), (KeyCode::Left, NONE)],
+        label: "h, ←",
+        action: Action::Collapse,
+        help: "close the node (or go to its parent)",
+        hint: false,
+    },
+    Binding {
+        context: Context::Tree,
+        keys: &[(KeyCode::Char('l'), NONE), (KeyCode::Right, NONE)],
+        label: "l, →",
+        action: Action::Expand,
+        help: "open the node",
+        hint: false,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::Enter, NONE)],
+        label: "Enter",
+        action: Action::Enter,
+        help: "open: Service → chain, Pod → pod view, Deployment/StatefulSet → workload",
+        hint: true,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::Esc, NONE)],
+        label: "Esc",
+        action: Action::Back,
+        help: "back: to the previous view",
+        hint: true,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::Char('y'), NONE)],
+        label: "y",
+        action: Action::Yaml,
+        help: "yaml: the selected object (trimmed; Secret values are never loaded)",
+        hint: true,
+    },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::Char('w'), NONE)],
+        label: "w",
+        action: Action::Watches,
+        help: "watches: the inspector (event rates, last events, core/v1 Events)",
+        hint: true,
+    },
+];
+
+/// The action bound to a key in a context (context bindings first, then global ones).
+pub fn action_for(key: &KeyEvent, context: Context) -> Option<Action> {
+    let matches = |b: &&Binding| {
+        b.keys
+            .iter()
+            .any(|(code, mods)| *code == key.code && key.modifiers == *mods)
+    };
+    BINDINGS
+        .iter()
+        .filter(|b| b.context == context)
+        .find(matches)
+        .or_else(|| {
+            BINDINGS
+                .iter()
+                .filter(|b| b.context == Context::Global)
+                .find(matches)
+        })
+        .map(|b| b.action)
+}
+
+/// What a `:` command takes as its argument (for completion and help).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    None,
+    /// An object of this kind, by name (in the current namespace scope).
+    Object(crate::model::kind::Kind),
+    Namespace,
+    Context,
+    LabAction,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CommandSpec {
+    pub names: &'static [&'static str],
+    pub arg: ArgKind,
+    pub usage: &'static str,
+    pub help: &'static str,
+}
+
+use crate::model::kind::Kind as K;
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        names: &["svc", "service", "services"],
+        arg: ArgKind::Object(K::Service),
+        usage: ":svc NAME",
+        help: "open a Service's chain",
+    },
+    CommandSpec {
+        names: &["pod", "pods", "po"],
+        arg: ArgKind::Object(K::Pod),
+        usage: ":pod NAME",
+        help: "open a pod: probes, restarts, volumes, readiness timeline",
+    },
+    CommandSpec {
+        names: &["deploy", "deployment", "deployments"],
+        arg: ArgKind::Object(K::Deployment),
+        usage: ":deploy NAME",
+        help: "open a Deployment's rollout view",
+    },
+    CommandSpec {
+        names: &["sts", "statefulset", "statefulsets"],
+        arg: ArgKind::Object(K::StatefulSet),
+        usage: ":sts NAME",
+        help: "open a StatefulSet's ordinals and claims",
+    },
+    CommandSpec {
+        names: &["ns", "namespace"],
+        arg: ArgKind::Namespace,
+        usage: ":ns NAME|all",
+        help: "show one namespace (or all)",
+    },
+    CommandSpec {
+        names: &["ctx", "context"],
+        arg: ArgKind::Context,
+        usage: ":ctx [NAME]",
+        help: "list kubeconfig contexts, or switch to one",
+    },
+    CommandSpec {
+        names: &["watch", "watches"],
+        arg: ArgKind::None,
+        usage: ":watch",
+        help: "the watch inspector",
+    },
+    CommandSpec {
+        names: &["lab"],
+        arg: ArgKind::LabAction,
+        usage: ":lab restart",
+        help: "restart the in-process lab (kdive --lab only)",
+    },
+    CommandSpec {
+        names: &["help"],
+        arg: ArgKind::None,
+        usage: ":help",
+        help: "this help",
+    },
+    CommandSpec {
+        names: &["q", "quit"],
+        arg: ArgKind::None,
+        usage: ":q",
+        help: "quit",
+    },
+];
+
+pub fn command(name: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.names.contains(&name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_bindings_win_over_global_ones() {
+        let h = KeyEvent::new(KeyCode::Char('h'), NONE);
+        assert_eq!(action_for(&h, Context::Tree), Some(Action::Collapse));
+        assert_eq!(action_for(&h, Context::Main), None);
+        let j = KeyEvent::new(KeyCode::Char('j'), NONE);
+        assert_eq!(action_for(&j, Context::Main), Some(Action::Down));
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_one_context() {
+        for a in BINDINGS {
+            for b in BINDINGS {
+                if std::ptr::eq(a, b) || a.context != b.context {
+                    continue;
+                }
+                for k in a.keys {
+                    assert!(
+                        !b.keys.contains(k),
+                        "{k:?} bound to {:?} and {:?}",
+                        a.action,
+                        b.action
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! Everything that can happen to the App (`Msg`) and the effects it asks for (`Cmd`).
+
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::sources::kube::{KubeMsg, Stores};
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Kube(KubeMsg),
+    /// Time passed (highlights fade, ages move); sent by the run loop.
+    Tick,
+    /// SIGTERM, SIGINT or the input stream ending.
+    Shutdown,
+    /// Another context is being watched: these are its (filling) stores.
+    Switched {
+        stores: Stores,
+        context: String,
+    },
+    /// An effect failed; shown in the status bar.
+    Failed(String),
+}
+
+/// Effects the App cannot perform itself; the run loop carries them out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cmd {
+    Quit,
+    /// Watch another kubeconfig context (new client, new stores).
+    SwitchContext(String),
+    /// Stop the in-process lab and start it again on the same port, CA and token.
+    RestartLab,
+}

@@ -1,0 +1,151 @@
+//! The header line, the status bar (watch health, messages) and the command/filter line
+//! with its completions and key hints (from the keymap).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use ratatui::text::{Line, Span};
+
+use crate::model::kind::Kind;
+use crate::sources::kube::WatchState;
+use crate::ui::app::{Input, Level};
+use crate::ui::keymap::BINDINGS;
+use crate::ui::theme::{Health, Theme};
+use crate::ui::track::WatchStats;
+
+use super::glyph;
+
+pub struct StatusView {
+    pub context: String,
+    pub scope: String,
+    pub view: String,
+    pub watches: (Health, String),
+    pub flash: Option<(String, Level)>,
+}
+
+/// One phrase for all watches: "13/13 synced", or what is wrong with which.
+pub fn watch_summary(watches: &BTreeMap<Kind, WatchStats>, now: DateTime<Utc>) -> (Health, String) {
+    let total = Kind::ALL.len();
+    let synced = watches
+        .values()
+        .filter(|w| w.state == Some(WatchState::Synced))
+        .count();
+    let mut problems = Vec::new();
+    let mut health = if synced == total {
+        Health::Ok
+    } else {
+        Health::Warn
+    };
+    for (k, w) in watches {
+        match &w.state {
+            Some(WatchState::Reconnecting {
+                retry_in, error, ..
+            }) => {
+                health = Health::Bad;
+                let for_s = w.since.map_or(0, |s| (now - s).num_seconds().max(0));
+                problems.push(format!(
+                    "{} reconnecting {:.0}s ({error}, retry {:.1}s)",
+                    k.plural(),
+                    for_s,
+                    retry_in.as_secs_f64()
+                ));
+            }
+            Some(WatchState::Forbidden { .. }) => {
+                health = health.worst(Health::Warn);
+                problems.push(format!("{} forbidden", k.plural()));
+            }
+            _ => {}
+        }
+    }
+    let syncing = watches
+        .values()
+        .filter(|w| w.state == Some(WatchState::Syncing))
+        .count();
+    let mut text = format!("watches {synced}/{total} synced");
+    if syncing > 0 {
+        text.push_str(&format!(", {syncing} syncing"));
+    }
+    if !problems.is_empty() {
+        // All reconnecting at once is one outage; say it once.
+        let reconnecting = watches
+            .values()
+            .filter(|w| matches!(w.state, Some(WatchState::Reconnecting { .. })))
+            .count();
+        if reconnecting > 3 {
+            text = format!(
+                "API server unreachable: {reconnecting} watches reconnecting; {}",
+                problems[0]
+            );
+        } else {
+            text.push_str(&format!(" · {}", problems.join(" · ")));
+        }
+    }
+    (health, text)
+}
+
+pub fn header(v: &StatusView, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(" kdive ", theme.title()),
+        Span::raw(format!(" context {}  namespace {} ", v.context, v.scope)),
+        Span::styled(format!(" {} ", v.view), theme.accent()),
+    ])
+}
+
+pub fn status_line(v: &StatusView, theme: &Theme) -> Line<'static> {
+    let mut spans = vec![
+        glyph(v.watches.0, theme),
+        Span::raw(format!(" {}", v.watches.1)),
+    ];
+    if let Some((text, level)) = &v.flash {
+        let style = match level {
+            Level::Error => theme.health(Health::Bad),
+            Level::Info => theme.accent(),
+        };
+        spans.push(Span::raw("  │ "));
+        spans.push(Span::styled(text.clone(), style));
+    }
+    Line::from(spans)
+}
+
+/// The bottom line: the command or filter being typed (with completions), or key hints.
+pub fn input_line(input: &Input, theme: &Theme) -> Line<'static> {
+    match input {
+        Input::Command(l) => {
+            let mut spans = vec![
+                Span::styled(format!(":{}", l.text), theme.heading()),
+                Span::raw("▏"),
+            ];
+            if !l.completions.is_empty() {
+                spans.push(Span::styled(
+                    format!(
+                        "   {}",
+                        l.completions
+                            .iter()
+                            .take(8)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join("  ")
+                    ),
+                    theme.muted(),
+                ));
+            }
+            Line::from(spans)
+        }
+        Input::Filter(l) => Line::from(vec![
+            Span::styled(format!("/{}", l.text), theme.heading()),
+            Span::raw("▏"),
+        ]),
+        Input::Normal => {
+            let mut spans = Vec::new();
+            for b in BINDINGS.iter().filter(|b| b.hint) {
+                spans.push(Span::styled(
+                    b.label.split(',').next().unwrap_or(b.label).to_string(),
+                    theme.accent(),
+                ));
+                let short = b.help.split([' ', ':', '(']).next().unwrap_or(b.help);
+                spans.push(Span::styled(format!(" {short}  "), theme.muted()));
+            }
+            Line::from(spans)
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The UI task: wait for a message, drain all that are ready, settle, draw at most once per
+//! frame budget (at once after a key, so typing never waits for a frame slot).
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use super::app::App;
+use super::msg::{Cmd, Msg};
+use super::theme::Theme;
+
+/// Effects the App asks for that need the outside world (context switch, lab restart).
+/// Implementations spawn work and report back with messages; they never block.
+pub trait Effects {
+    fn handle(&mut self, cmd: Cmd, tx: &UnboundedSender<Msg>);
+}
+
+/// Does nothing (tests, benches).
+pub struct NoEffects;
+
+impl Effects for NoEffects {
+    fn handle(&mut self, _cmd: Cmd, _tx: &UnboundedSender<Msg>) {}
+}
+
+pub struct RunOptions {
+    pub frame_budget: Duration,
+    /// How often highlights and ages are refreshed.
+    pub tick: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            frame_budget: Duration::from_millis(33),
+            tick: Duration::from_millis(250),
+        }
+    }
+}
+
+/// What a drawn frame reports (benchmarks measure key-to-frame latency from it).
+#[derive(Debug, Clone, Copy)]
+pub struct FrameInfo {
+    pub at: Instant,
+    /// Keys handled before this frame, counted from the start.
+    pub keys: u64,
+    pub draw_time: Duration,
+}
+
+const MAX_BATCH: usize = 20_000;
+
+#[allow(clippy::too_many_arguments)]
+pub async fn run<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    rx: &mut UnboundedReceiver<Msg>,
+    tx: &UnboundedSender<Msg>,
+    effects: &mut dyn Effects,
+    theme: &Theme,
+    clock: &dyn Fn() -> DateTime<Utc>,
+    opts: &RunOptions,
+    on_frame: &mut dyn FnMut(FrameInfo),
+) -> Result<(), B::Error> {
+    let mut tick = tokio::time::interval(opts.tick);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_draw = Instant::now() - opts.frame_budget;
+    let mut keys: u64 = 0;
+    if let Ok(size) = terminal.size() {
+        app.size = (size.width, size.height);
+    }
+    loop {
+        let mut key_in_batch = false;
+        let deadline = tokio::time::Instant::from_std(last_draw + opts.frame_budget);
+        let first = tokio::select! {
+            m = rx.recv() => match m {
+                Some(m) => Some(m),
+                None => break,
+            },
+            _ = tick.tick() => Some(Msg::Tick),
+            _ = tokio::time::sleep_until(deadline), if app.dirty => None,
+        };
+        let now = clock();
+        let mut cmds = Vec::new();
+        let mut batch = 0;
+        let mut next = first;
+        while let Some(msg) = next.take() {
+            if matches!(msg, Msg::Key(_)) {
+                key_in_batch = true;
+                keys += 1;
+            }
+            cmds.extend(app.update(msg, now));
+            batch += 1;
+            if batch < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        for cmd in cmds {
+            match cmd {
+                Cmd::Quit => app.quit = true,
+                other => effects.handle(other, tx),
+            }
+        }
+        if app.quit {
+            break;
+        }
+        if app.dirty && (key_in_batch || last_draw.elapsed() >= opts.frame_budget) {
+            let started = Instant::now();
+            app.settle(now);
+            terminal.draw(|f| super::draw(f, app, theme, now))?;
+            app.dirty = false;
+            last_draw = Instant::now();
+            on_frame(FrameInfo {
+                at: last_draw,
+                keys,
+                draw_time: last_draw - started,
+            });
+        }
+    }
+    Ok(())
+}

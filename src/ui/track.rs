@@ -1,0 +1,290 @@
+//! State the App keeps over time: which chain rows just changed, a pod's readiness and
+//! slice-membership timeline, and per-kind watch statistics.
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::model::chain::{self, ChainOptions, ServiceChain};
+use crate::model::objects::{ObjKey, Objects};
+use crate::sources::kube::{NoteType, Stores, WatchNote, WatchState};
+
+/// How long a changed chain row stays highlighted.
+pub const HIGHLIGHT: Duration = Duration::seconds(3);
+/// How long a removed endpoint stays listed as gone.
+pub const GONE_FOR: Duration = Duration::seconds(10);
+const EVENTS_KEPT: usize = 60;
+const RATE_WINDOW: Duration = Duration::seconds(10);
+
+pub struct ChainTrack {
+    pub key: ObjKey,
+    pub stale: bool,
+    pub model: Result<ServiceChain, String>,
+    /// Row key → (state, when it last changed).
+    rows: HashMap<String, (String, Option<DateTime<Utc>>)>,
+    /// Endpoints that left: label and when.
+    pub gone: Vec<(String, DateTime<Utc>)>,
+}
+
+impl ChainTrack {
+    pub fn new(key: ObjKey) -> ChainTrack {
+        ChainTrack {
+            key,
+            stale: true,
+            model: Err("loading".into()),
+            rows: HashMap::new(),
+            gone: Vec::new(),
+        }
+    }
+
+    pub fn refresh(&mut self, objs: &Objects, now: DateTime<Utc>) {
+        let ns = self.key.namespace.clone().unwrap_or_default();
+        let snap = objs.chain_snapshot(&ns);
+        self.model = chain::build(&snap, &ns, &self.key.name, &ChainOptions::default())
+            .map_err(|e| e.to_string());
+        self.stale = false;
+        let first = self.rows.is_empty();
+        let mut seen = HashMap::new();
+        if let Ok(m) = &self.model {
+            for (key, state, _) in rows_of(m) {
+                let changed_at = match self.rows.get(&key) {
+                    Some((old, at)) if *old == state => *at,
+                    _ if first => None,
+                    _ => Some(now),
+                };
+                seen.insert(key, (state, changed_at));
+            }
+        }
+        for (key, _) in self.rows.iter() {
+            if !seen.contains_key(key) && key.starts_with("ep/") {
+                let label = key.trim_start_matches("ep/").to_string();
+                self.gone.push((label, now));
+            }
+        }
+        self.gone.retain(|(label, at)| {
+            now - *at < GONE_FOR && !seen.contains_key(&format!("ep/{label}"))
+        });
+        self.rows = seen;
+    }
+
+    /// When a row last changed (None: not recently, or since the pane opened).
+    pub fn changed_at(&self, row: &str) -> Option<DateTime<Utc>> {
+        self.rows.get(row).and_then(|(_, at)| *at)
+    }
+
+    pub fn is_highlighted(&self, row: &str, now: DateTime<Utc>) -> bool {
+        self.changed_at(row).is_some_and(|at| now - at < HIGHLIGHT)
+    }
+
+    pub fn has_recent(&self, now: DateTime<Utc>) -> bool {
+        !self.gone.is_empty()
+            || self
+                .rows
+                .values()
+                .any(|(_, at)| at.is_some_and(|at| now - at < HIGHLIGHT + Duration::seconds(1)))
+    }
+}
+
+/// Row keys and states of a chain: `ep/PORT/ADDRESS (POD)` per endpoint, `x/PORT/POD` per
+/// excluded pod. The third field is unused by callers that only diff.
+pub fn rows_of(m: &ServiceChain) -> Vec<(String, String, ())> {
+    let mut out = Vec::new();
+    for p in &m.ports {
+        for e in &p.endpoints {
+            let pod = e.target_ref.as_ref().map_or("-", |t| t.name.as_str());
+            let key = endpoint_row(p.port, &e.address, pod);
+            let state = format!(
+                "{}{}{}{:?}{:?}",
+                e.ready, e.serving, e.terminating, e.probability, e.node_name
+            );
+            out.push((key, state, ()));
+        }
+        for x in &p.excluded {
+            out.push((
+                format!("x/{}/{}", p.port, x.pod),
+                format!("{:?}", x.reason),
+                (),
+            ));
+        }
+    }
+    out
+}
+
+pub fn endpoint_row(port: i32, address: &str, pod: &str) -> String {
+    format!("ep/{port}/{address} ({pod})")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    pub what: String,
+    /// Ready (true) or not (false) after this entry, when it is about readiness.
+    pub ready: Option<bool>,
+}
+
+/// A pod's readiness transitions next to its EndpointSlice membership, as observed.
+pub struct PodTimeline {
+    pub key: ObjKey,
+    pub entries: Vec<TimelineEntry>,
+    last_ready: Option<bool>,
+    last_membership: Option<String>,
+    seeded: bool,
+}
+
+impl PodTimeline {
+    pub fn new(key: ObjKey) -> PodTimeline {
+        PodTimeline {
+            key,
+            entries: Vec::new(),
+            last_ready: None,
+            last_membership: None,
+            seeded: false,
+        }
+    }
+
+    pub fn observe(&mut self, stores: &Stores, now: DateTime<Utc>) {
+        let ns = self.key.namespace.clone().unwrap_or_default();
+        let pod = stores.pods.state().into_iter().find(|p| {
+            p.metadata.namespace.as_deref() == Some(&ns)
+                && p.metadata.name.as_deref() == Some(&self.key.name)
+        });
+        let Some(pod) = pod else {
+            if self.last_ready.is_some() {
+                self.push(now, "pod deleted".into(), Some(false));
+                self.last_ready = None;
+            }
+            return;
+        };
+        let conditions = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.clone())
+            .unwrap_or_default();
+        if !self.seeded {
+            // What happened before the pane opened, from the conditions' transition times.
+            let mut seeded: Vec<TimelineEntry> = conditions
+                .iter()
+                .filter_map(|c| {
+                    let at = crate::model::status::utc(c.last_transition_time.as_ref()?);
+                    Some(TimelineEntry {
+                        at,
+                        what: format!("{} = {}", c.type_, c.status),
+                        ready: (c.type_ == "Ready").then_some(c.status == "True"),
+                    })
+                })
+                .collect();
+            seeded.sort_by_key(|e| e.at);
+            self.entries.extend(seeded);
+            self.seeded = true;
+        }
+        let ready = conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| c.status == "True");
+        if let Some(r) = ready
+            && self.last_ready.is_some()
+            && self.last_ready != Some(r)
+        {
+            let at = conditions
+                .iter()
+                .find(|c| c.type_ == "Ready")
+                .and_then(|c| {
+                    c.last_transition_time
+                        .as_ref()
+                        .map(crate::model::status::utc)
+                })
+                .unwrap_or(now);
+            self.push(
+                at,
+                format!("Ready = {}", if r { "True" } else { "False" }),
+                Some(r),
+            );
+        }
+        self.last_ready = ready.or(self.last_ready);
+        let membership = membership(stores, &ns, &self.key.name);
+        if self.last_membership.as_ref() != Some(&membership) {
+            self.push(now, membership.clone(), None);
+            self.last_membership = Some(membership);
+        }
+    }
+
+    fn push(&mut self, at: DateTime<Utc>, what: String, ready: Option<bool>) {
+        self.entries.push(TimelineEntry { at, what, ready });
+        if self.entries.len() > 40 {
+            self.entries.remove(0);
+        }
+    }
+}
+
+/// Which slices list the pod, and with what conditions.
+fn membership(stores: &Stores, ns: &str, pod: &str) -> String {
+    let mut parts = Vec::new();
+    for s in stores.endpoint_slices.state() {
+        if s.metadata.namespace.as_deref() != Some(ns) {
+            continue;
+        }
+        for e in &s.endpoints {
+            if e.target_ref.as_ref().and_then(|t| t.name.as_deref()) == Some(pod) {
+                let c = e.conditions.clone().unwrap_or_default();
+                let ready = c.ready.unwrap_or(true);
+                let terminating = c.terminating.unwrap_or(false);
+                parts.push(format!(
+                    "{} {}{}",
+                    s.metadata.name.as_deref().unwrap_or(""),
+                    if ready { "ready" } else { "not ready" },
+                    if terminating { ", terminating" } else { "" }
+                ));
+            }
+        }
+    }
+    if parts.is_empty() {
+        "in no EndpointSlice".into()
+    } else {
+        format!("EndpointSlice {}", parts.join("; "))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WatchStats {
+    pub state: Option<WatchState>,
+    pub since: Option<DateTime<Utc>>,
+    pub total: u64,
+    pub lists: u64,
+    recent: VecDeque<DateTime<Utc>>,
+    pub last: VecDeque<WatchNote>,
+}
+
+impl WatchStats {
+    pub fn set_state(&mut self, state: WatchState, now: DateTime<Utc>) {
+        if self.state.as_ref() != Some(&state) {
+            self.since = Some(now);
+        }
+        self.state = Some(state);
+    }
+
+    pub fn note(&mut self, note: WatchNote) {
+        if note.ty == NoteType::Listed {
+            self.lists += 1;
+        } else if note.ty != NoteType::Bookmark {
+            self.total += 1;
+            self.recent.push_back(note.at);
+            while self.recent.len() > 5000 {
+                self.recent.pop_front();
+            }
+        }
+        self.last.push_back(note);
+        while self.last.len() > EVENTS_KEPT {
+            self.last.pop_front();
+        }
+    }
+
+    /// Events per second over the last 10 s.
+    pub fn rate(&self, now: DateTime<Utc>) -> f64 {
+        let n = self
+            .recent
+            .iter()
+            .filter(|t| now - **t <= RATE_WINDOW)
+            .count();
+        n as f64 / RATE_WINDOW.num_seconds() as f64
+    }
+}
