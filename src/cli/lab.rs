@@ -47,7 +47,7 @@ impl LabArgs {
     }
 }
 
-fn parse_speed(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_speed(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && (0.01..=1000.0).contains(&v) => Ok(v),
         _ => Err(format!("{s:?} is not a speed between 0.01 and 1000")),

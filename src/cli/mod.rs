@@ -40,6 +40,9 @@ pub struct Cli {
     /// With --lab: where to write the lab's kubeconfig
     #[arg(long, value_name = "PATH", requires = "lab")]
     pub kubeconfig_out: Option<PathBuf>,
+    /// With --lab: run the lab's clock this many times faster than real time
+    #[arg(long, value_name = "N", requires = "lab", value_parser = lab::parse_speed)]
+    pub speed: Option<f64>,
     /// Show (and watch) only this namespace
     #[arg(
         short = 'n',
@@ -118,6 +121,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 cluster: cli.cluster,
                 lab: cli.lab,
                 kubeconfig_out: cli.kubeconfig_out,
+                speed: cli.speed.unwrap_or(1.0),
                 namespace: cli.namespace,
                 all_namespaces: cli.all_namespaces,
             })

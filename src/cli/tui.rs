@@ -21,6 +21,7 @@ pub struct TuiArgs {
     pub cluster: ClusterArgs,
     pub lab: bool,
     pub kubeconfig_out: Option<PathBuf>,
+    pub speed: f64,
     pub namespace: Option<String>,
     pub all_namespaces: bool,
 }
@@ -31,17 +32,14 @@ struct Target {
 }
 
 pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
-    use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() {
-        return Err(InputError::new(
-            "kdive's explorer needs a terminal; for scripts use `kdive chain`, `kdive iptables` or `kdive dns`",
-        )
-        .into());
-    }
     let mut lab_handle = None;
+    if args.lab {
+        need_terminal()?;
+    }
     let (target, lab_path) = if args.lab {
         let running = lab::start(LabOptions {
             scenario: Some(Arc::new(lab::scenario::Scenario::demo())),
+            speed: args.speed,
             ..LabOptions::default()
         })
         .await
@@ -120,6 +118,7 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         (Some(ns), false) => Scope::Namespace(ns.clone()),
         _ => Scope::All,
     };
+    need_terminal()?;
     let client = client_for(&target.kubeconfig, &context).await?;
 
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -136,6 +135,7 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         scope: watch_scope,
         watches,
         lab: Arc::new(tokio::sync::Mutex::new(lab_handle)),
+        lab_speed: args.speed,
     };
     let input = crate::ui::terminal::spawn_input(tx.clone());
     let signals = crate::ui::terminal::spawn_signals(tx.clone());
@@ -168,6 +168,17 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn need_terminal() -> Result<(), InputError> {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        Ok(())
+    } else {
+        Err(InputError::new(
+            "kdive's explorer needs a terminal; for scripts use `kdive chain`, `kdive iptables` or `kdive dns`",
+        ))
+    }
+}
+
 async fn client_for(kubeconfig: &Kubeconfig, context: &str) -> color_eyre::Result<kube::Client> {
     let options = KubeConfigOptions {
         context: (!context.is_empty()).then(|| context.to_string()),
@@ -191,6 +202,7 @@ struct TuiEffects {
     scope: Scope,
     watches: Vec<tokio::task::JoinHandle<()>>,
     lab: Arc<tokio::sync::Mutex<Option<RunningLab>>>,
+    lab_speed: f64,
 }
 
 impl Effects for TuiEffects {
@@ -228,15 +240,19 @@ impl Effects for TuiEffects {
             }
             Cmd::RestartLab => {
                 let lab = self.lab.clone();
+                let speed = self.lab_speed;
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     let mut guard = lab.lock().await;
                     let Some(old) = guard.take() else { return };
                     let (addr, identity) = (old.addr, old.identity.clone());
                     old.shutdown().await;
+                    // Down for a moment, as a real restart is: the panes show the outage.
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
                     let started = lab::start(LabOptions {
                         addr,
                         identity: Some(identity),
+                        speed,
                         scenario: Some(Arc::new(lab::scenario::Scenario::demo())),
                         ..LabOptions::default()
                     })

@@ -100,10 +100,7 @@ fn in_ns<K: kube::Resource>(o: &K, ns: &str) -> bool {
     o.meta().namespace.as_deref() == Some(ns)
 }
 
-fn sorted<'a, K: kube::Resource>(items: impl Iterator<Item = &'a Arc<K>>) -> Vec<&'a Arc<K>>
-where
-    K: 'a,
-{
+fn sorted<'a, K: kube::Resource + 'a>(items: impl Iterator<Item = &'a Arc<K>>) -> Vec<&'a Arc<K>> {
     let mut v: Vec<_> = items.collect();
     v.sort_by(|a, b| name_of(a.as_ref()).cmp(name_of(b.as_ref())));
     v
@@ -146,6 +143,9 @@ impl Ctx<'_> {
 
     fn nodes_group(&self) -> Option<TreeNode> {
         let nodes = sorted(self.objs.nodes.iter());
+        if nodes.is_empty() {
+            return None;
+        }
         let health = nodes
             .iter()
             .map(|n| node_health(n))
@@ -366,7 +366,11 @@ impl Ctx<'_> {
         };
         let self_matches = self.matches(name);
         self.branch(node, self_matches, !claims.is_empty(), || {
-            claims.iter().map(|c| self.pvc_leaf(ns, c)).collect()
+            claims
+                .iter()
+                .filter(|c| self_matches || self.matches(c))
+                .map(|c| self.pvc_leaf(ns, c))
+                .collect()
         })
     }
 

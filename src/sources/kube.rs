@@ -145,6 +145,50 @@ impl Stores {
     }
 }
 
+impl Writers {
+    /// Stores one object given as JSON (any watched kind; a Secret keeps metadata only), as
+    /// a watch's ADDED/MODIFIED would. For fixtures and tests.
+    pub fn apply_value(&mut self, v: serde_json::Value) -> Result<Kind, String> {
+        fn put<K>(w: &mut Writer<K>, v: serde_json::Value) -> Result<(), String>
+        where
+            K: Resource + DeserializeOwned + Clone,
+            K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+        {
+            let mut obj: K = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            trim(&mut obj);
+            w.apply_watcher_event(&watcher::Event::Apply(obj));
+            Ok(())
+        }
+        let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+        let kind = Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == kind)
+            .ok_or_else(|| format!("{kind:?} is not a kind the explorer watches"))?;
+        match kind {
+            Kind::Namespace => put(&mut self.namespaces, v),
+            Kind::Node => put(&mut self.nodes, v),
+            Kind::Pod => put(&mut self.pods, v),
+            Kind::Service => put(&mut self.services, v),
+            Kind::EndpointSlice => put(&mut self.endpoint_slices, v),
+            Kind::Deployment => put(&mut self.deployments, v),
+            Kind::ReplicaSet => put(&mut self.replica_sets, v),
+            Kind::StatefulSet => put(&mut self.stateful_sets, v),
+            Kind::ConfigMap => put(&mut self.config_maps, v),
+            Kind::Secret => {
+                let mut v = v;
+                if let Some(m) = v.as_object_mut() {
+                    m.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata"));
+                }
+                put(&mut self.secrets, v)
+            }
+            Kind::PersistentVolumeClaim => put(&mut self.pvcs, v),
+            Kind::PersistentVolume => put(&mut self.pvs, v),
+            Kind::Event => put(&mut self.events, v),
+        }?;
+        Ok(kind)
+    }
+}
+
 /// One watch's state, as the status bar shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WatchState {

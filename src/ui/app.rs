@@ -93,6 +93,8 @@ pub struct App {
     pub areas: Areas,
     pub size: (u16, u16),
     pub tree: Vec<TreeNode>,
+    /// What was open before a filter opened everything.
+    saved_open: Option<HashSet<Vec<String>>>,
     /// Kinds changed since the last settle.
     changed: HashSet<Kind>,
     tree_stale: bool,
@@ -120,6 +122,7 @@ impl App {
             areas: Areas::default(),
             size: (80, 24),
             tree: Vec::new(),
+            saved_open: None,
             changed: HashSet::new(),
             tree_stale: true,
             quit: false,
@@ -265,13 +268,19 @@ impl App {
     }
 
     fn rebuild_tree(&mut self, objs: &Objects) {
+        // A filter opens every branch with a match; clearing it restores what was open.
+        if self.filter.is_empty()
+            && let Some(saved) = self.saved_open.take()
+        {
+            self.panes.tree.close_all();
+            for path in saved {
+                self.panes.tree.open(path);
+            }
+        }
         let opened: HashSet<String> = self
             .panes
             .tree
             .opened()
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
             .iter()
             .filter_map(|path| path.last().cloned())
             .collect();
@@ -284,6 +293,12 @@ impl App {
                 is_open: &is_open,
             },
         );
+        if !self.filter.is_empty() {
+            if self.saved_open.is_none() {
+                self.saved_open = Some(self.panes.tree.opened().clone());
+            }
+            open_all(&self.tree, &mut Vec::new(), &mut self.panes.tree);
+        }
         self.tree_stale = false;
         self.dirty = true;
         if self.panes.tree.selected().is_empty()
@@ -458,19 +473,15 @@ impl App {
     /// Starts the trackers a view needs (chain changes, readiness timeline).
     fn view_opened(&mut self, now: DateTime<Utc>) {
         match &self.view {
-            View::Chain(k) => {
-                if self.chain.as_ref().is_none_or(|c| &c.key != k) {
-                    let mut c = ChainTrack::new(k.clone());
-                    c.refresh(&self.objects(), now);
-                    self.chain = Some(c);
-                }
+            View::Chain(k) if self.chain.as_ref().is_none_or(|c| &c.key != k) => {
+                let mut c = ChainTrack::new(k.clone());
+                c.refresh(&self.objects(), now);
+                self.chain = Some(c);
             }
-            View::Pod(k) => {
-                if self.timeline.as_ref().is_none_or(|t| &t.key != k) {
-                    let mut t = PodTimeline::new(k.clone());
-                    t.observe(&self.stores, now);
-                    self.timeline = Some(t);
-                }
+            View::Pod(k) if self.timeline.as_ref().is_none_or(|t| &t.key != k) => {
+                let mut t = PodTimeline::new(k.clone());
+                t.observe(&self.stores, now);
+                self.timeline = Some(t);
             }
             _ => {}
         }
@@ -557,6 +568,22 @@ impl App {
 
     pub fn mark_tree_stale(&mut self) {
         self.tree_stale = true;
+    }
+}
+
+fn open_all(
+    nodes: &[TreeNode],
+    path: &mut Vec<String>,
+    state: &mut tui_tree_widget::TreeState<String>,
+) {
+    for n in nodes {
+        if n.children.is_empty() {
+            continue;
+        }
+        path.push(n.id.clone());
+        state.open(path.clone());
+        open_all(&n.children, path, state);
+        path.pop();
     }
 }
 

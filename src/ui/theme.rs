@@ -13,8 +13,14 @@ pub struct Theme {
 impl Theme {
     /// Colour unless `NO_COLOR` is set to anything non-empty (no-color.org).
     pub fn from_env() -> Theme {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Theme { color: !no_color }
+        Theme::for_no_color(std::env::var_os("NO_COLOR").as_deref())
+    }
+
+    /// The theme for a given `NO_COLOR` value (set and non-empty: no colour).
+    pub fn for_no_color(value: Option<&std::ffi::OsStr>) -> Theme {
+        Theme {
+            color: value.is_none_or(|v| v.is_empty()),
+        }
     }
 
     pub fn mono() -> Theme {
@@ -82,5 +88,27 @@ impl Theme {
         } else {
             self.muted()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_drops_colours_but_keeps_modifiers() {
+        assert!(Theme::for_no_color(None).color);
+        assert!(Theme::for_no_color(Some("".as_ref())).color);
+        let mono = Theme::for_no_color(Some("1".as_ref()));
+        assert!(!mono.color);
+        for h in [Health::Ok, Health::Warn, Health::Bad, Health::None] {
+            assert_eq!(mono.health(h).fg, None);
+            assert!(!h.glyph().is_empty(), "every state has a symbol");
+        }
+        assert!(mono.changed().add_modifier.contains(Modifier::REVERSED));
+        assert_eq!(
+            Theme::for_no_color(None).health(Health::Bad).fg,
+            Some(Color::Red)
+        );
     }
 }

@@ -212,10 +212,7 @@ pub fn lines(v: &ChainView, theme: &Theme, width: u16, now: DateTime<Utc>) -> Ve
                 theme,
             ));
             for l in rules.nat.iter().chain(rules.filter.iter()) {
-                out.push(Line::from(format!(
-                    "  {}",
-                    fit(l, width.saturating_sub(4) as usize)
-                )));
+                out.push(Line::from(format!("  {l}")));
             }
         }
     }

@@ -25,7 +25,7 @@ pub mod workload;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tui_tree_widget::TreeState;
 
 use super::theme::{Health, Theme};
@@ -38,8 +38,8 @@ pub struct PaneStates {
     pub main_scroll: usize,
 }
 
-/// Draws lines in a bordered block, scrolled so that `scroll` is the first line shown
-/// (clamped to the last page). Returns the clamped scroll.
+/// Draws lines in a bordered block, wrapped to the width, scrolled so that `scroll` is the
+/// first (wrapped) line shown, clamped to the last page. Returns the clamped scroll.
 pub fn scrolled(
     frame: &mut Frame,
     area: Rect,
@@ -50,14 +50,16 @@ pub fn scrolled(
     theme: &Theme,
 ) -> usize {
     let inner_height = area.height.saturating_sub(2) as usize;
-    let max = lines.len().saturating_sub(inner_height);
+    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let total = paragraph.line_count(area.width.saturating_sub(2));
+    let max = total.saturating_sub(inner_height);
     let scroll = scroll.min(max);
-    let more = if lines.len() > inner_height {
+    let more = if total > inner_height {
         format!(
             " {}-{}/{} ",
             scroll + 1,
-            (scroll + inner_height).min(lines.len()),
-            lines.len()
+            (scroll + inner_height).min(total),
+            total
         )
     } else {
         String::new()
@@ -67,8 +69,8 @@ pub fn scrolled(
         .border_style(theme.border(focused))
         .title(title)
         .title_bottom(Line::from(more).right_aligned());
-    let shown: Vec<Line> = lines.into_iter().skip(scroll).take(inner_height).collect();
-    frame.render_widget(Paragraph::new(shown).block(block), area);
+    let scroll_u16 = u16::try_from(scroll).unwrap_or(u16::MAX);
+    frame.render_widget(paragraph.block(block).scroll((scroll_u16, 0)), area);
     scroll
 }
 
@@ -109,10 +111,14 @@ pub fn rows(rows: &[(Health, String)], theme: &Theme) -> Vec<Line<'static>> {
             } else if *h == Health::None {
                 Line::from(text.clone())
             } else {
+                // The glyph goes after the indentation, where the eye reads the row.
+                let body = text.trim_start();
+                let indent = &text[..text.len() - body.len()];
                 Line::from(vec![
+                    Span::raw(indent.to_string()),
                     glyph(*h, theme),
                     Span::raw(" "),
-                    Span::raw(text.clone()),
+                    Span::raw(body.to_string()),
                 ])
             }
         })

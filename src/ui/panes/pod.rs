@@ -241,7 +241,7 @@ fn container(
         l.push((
             Health::Bad,
             format!(
-                "    ✗ {} (x{})",
+                "    {} (x{})",
                 e.message.as_deref().unwrap_or(""),
                 e.count.unwrap_or(1)
             ),

@@ -90,7 +90,7 @@ pub fn view(
             (n.at, n.ty.as_str(), n.kind, obj, n.resource_version.clone())
         })
         .collect();
-    last.sort_by(|a, b| b.0.cmp(&a.0));
+    last.sort_by_key(|e| std::cmp::Reverse(e.0));
     let last = last
         .into_iter()
         .take(40)

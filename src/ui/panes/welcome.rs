@@ -8,25 +8,24 @@ pub fn lines(theme: &Theme, lab_kubeconfig: Option<&str>) -> Vec<Line<'static>> 
     let mut out = vec![
         super::heading("kdive: how the cluster really works", theme),
         Line::from(""),
-        Line::from("Pick an object in the tree (j/k, Enter), or type a command:"),
-        Line::from(
-            "  :svc web      a Service's chain: DNS, ClusterIP, endpoints, kube-proxy rules",
-        ),
-        Line::from("  :pod NAME     probes, restarts, volumes, readiness timeline"),
-        Line::from("  :deploy NAME  rollout, ReplicaSets, revisions"),
-        Line::from("  :ns demo      one namespace     w  watch inspector     ?  help"),
+        Line::from("Pick an object in the tree (j/k, Enter)"),
+        Line::from("or type a command:"),
+        Line::from("  :svc web      a Service's chain"),
+        Line::from("  :pod NAME     probes, restarts, timeline"),
+        Line::from("  :deploy NAME  rollout and ReplicaSets"),
+        Line::from("  :ns demo      one namespace"),
+        Line::from("  w             the watch inspector"),
+        Line::from("  ?             help"),
     ];
     if let Some(k) = lab_kubeconfig {
         out.push(Line::from(""));
-        out.push(Line::from(
-            "This is the kdive lab. Use kubectl beside the TUI:",
-        ));
+        out.push(Line::from("The kdive lab: use kubectl beside kdive:"));
         out.push(Line::styled(
             format!("  export KUBECONFIG={k}"),
             theme.accent(),
         ));
         out.push(Line::from(
-            "  kubectl -n demo scale deployment/web --replicas=5",
+            "  kubectl -n demo scale deploy/web --replicas=5",
         ));
     }
     out

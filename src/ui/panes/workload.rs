@@ -23,6 +23,32 @@ fn pct(v: &Option<IntOrString>, default: &str) -> String {
     }
 }
 
+/// maxSurge and maxUnavailable as the Deployment controller resolves them: percentages of
+/// the desired replicas, surge rounded up, unavailable down, and never both zero.
+pub fn rolling_bounds(
+    desired: i32,
+    surge: &Option<IntOrString>,
+    unavailable: &Option<IntOrString>,
+) -> (i32, i32) {
+    let resolve = |v: &Option<IntOrString>, round_up: bool| -> i32 {
+        match v {
+            Some(IntOrString::Int(i)) => *i,
+            Some(IntOrString::String(s)) => {
+                let p: f64 = s.trim_end_matches('%').parse().unwrap_or(25.0);
+                let x = f64::from(desired) * p / 100.0;
+                (if round_up { x.ceil() } else { x.floor() }) as i32
+            }
+            None => {
+                let x = f64::from(desired) * 0.25;
+                (if round_up { x.ceil() } else { x.floor() }) as i32
+            }
+        }
+    };
+    let s = resolve(surge, true);
+    let u = resolve(unavailable, false);
+    if s == 0 && u == 0 { (0, 1) } else { (s, u) }
+}
+
 pub fn view(objs: &Objects, key: &ObjKey, now: DateTime<Utc>) -> WorkloadView {
     let mut l = Vec::new();
     match key.kind {
@@ -68,11 +94,15 @@ fn deployment(l: &mut Vec<(Health, String)>, objs: &Objects, key: &ObjKey, now: 
         ),
     ));
     let total = st.replicas.unwrap_or(0);
+    let (surge, unavailable) = rolling_bounds(desired, &ru.max_surge, &ru.max_unavailable);
+    let available = st.available_replicas.unwrap_or(0);
     l.push((
         Health::None,
         format!(
-            "  rollout: {} of {desired} updated; pods now {total} (at most {desired} + maxSurge); available ≥ {desired} − maxUnavailable",
-            st.updated_replicas.unwrap_or(0)
+            "  rollout: {} of {desired} updated; pods {total} ≤ {desired} + maxSurge {surge} = {}; available {available} ≥ {desired} − maxUnavailable {unavailable} = {}",
+            st.updated_replicas.unwrap_or(0),
+            desired + surge,
+            desired - unavailable,
         ),
     ));
     for c in st.conditions.iter().flatten() {
@@ -246,4 +276,24 @@ fn stateful_set(l: &mut Vec<(Health, String)>, objs: &Objects, key: &ObjKey) {
 
 pub fn lines(v: &WorkloadView, theme: &Theme) -> Vec<Line<'static>> {
     super::rows(&v.lines, theme)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rolling_bounds_round_like_the_controller() {
+        let pct = |s: &str| Some(IntOrString::String(s.into()));
+        assert_eq!(rolling_bounds(3, &None, &None), (1, 0));
+        assert_eq!(rolling_bounds(10, &pct("25%"), &pct("25%")), (3, 2));
+        assert_eq!(
+            rolling_bounds(3, &Some(IntOrString::Int(0)), &pct("10%")),
+            (0, 1)
+        );
+        assert_eq!(
+            rolling_bounds(4, &Some(IntOrString::Int(2)), &Some(IntOrString::Int(1))),
+            (2, 1)
+        );
+    }
 }
