@@ -376,3 +376,107 @@ async fn lint_names_file_and_line_of_a_broken_lesson() {
     .await;
     assert!(ok.status.success(), "{}", text(&ok));
 }
+
+/// The engine behind the lesson pane: it re-evaluates on watch changes, latches a step
+/// when its checks pass, moves to the next one, and saves the progress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_advances_when_a_steps_checks_pass() {
+    let lab = TestLab::start_with(LabOptions {
+        seed: 8,
+        speed: 10.0,
+        scenario: Some(Arc::new(Scenario::demo())),
+        ..LabOptions::default()
+    })
+    .await;
+    let state = tempfile::tempdir().expect("state dir");
+    let id = "control-plane/watch-loops";
+    let start = kdive(
+        &lab.kubeconfig,
+        state.path(),
+        &["lesson", "start", id, "--yes"],
+    )
+    .await;
+    assert!(start.status.success(), "{}", text(&start));
+    // The file the CLI wrote at start (KDIVE_STATE_DIR/progress/<context>.json).
+    let progress_file = state.path().join("progress").join("kdive-lab.json");
+    let lesson = Arc::new(
+        kdive::lesson::library::load(None)
+            .expect("lessons")
+            .into_iter()
+            .find(|l| l.id == id)
+            .expect("lesson"),
+    );
+    let client = lab.client().await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (task, cmds) = kdive::sources::lesson_engine::spawn(
+        client.clone(),
+        lesson.clone(),
+        progress_file.clone(),
+        move |u| {
+            let _ = tx.send(u);
+        },
+    );
+    let first = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+        .await
+        .expect("a first update")
+        .expect("update");
+    assert_eq!(first.current, 0);
+    assert!(first.error.is_none(), "{:?}", first.error);
+    assert_eq!(
+        first.results["delete-pods"][0].outcome,
+        kdive::lesson::Outcome::Fail
+    );
+    // The learner's action, as kubectl would do it.
+    let pods: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "kdive-control-plane-watch-loops",
+        &kdive::sources::lesson::api_resource(kdive::lesson::kinds::lookup("Pod").unwrap()),
+    );
+    pods.delete_collection(
+        &Default::default(),
+        &ListParams::default().labels("app=web"),
+    )
+    .await
+    .expect("delete pods");
+    let advanced = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(u) = rx.recv().await {
+            if u.current == 1 {
+                return u;
+            }
+        }
+        panic!("engine stopped")
+    })
+    .await
+    .expect("the engine moves to step 2 within 30s");
+    assert_eq!(
+        advanced.progress.steps["delete-pods"].status,
+        Some(kdive::lesson::StepStatus::Done)
+    );
+    // Hints are revealed on request and kept in the progress.
+    cmds.send(kdive::sources::lesson_engine::EngineCmd::NextHint)
+        .unwrap();
+    let hinted = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(u) = rx.recv().await {
+            if u.progress
+                .steps
+                .get("fight")
+                .is_some_and(|s| s.hints_shown == 1)
+            {
+                return u;
+            }
+        }
+        panic!("engine stopped")
+    })
+    .await
+    .expect("hint revealed");
+    assert_eq!(hinted.current, 1);
+    cmds.send(kdive::sources::lesson_engine::EngineCmd::Stop)
+        .unwrap();
+    task.await.expect("engine stops");
+    let saved = kdive::sources::lesson::load_progress_file(&progress_file).expect("progress");
+    assert_eq!(
+        saved.lessons[id].steps["delete-pods"].status,
+        Some(kdive::lesson::StepStatus::Done)
+    );
+    assert_eq!(saved.lessons[id].steps["fight"].hints_shown, 1);
+}

@@ -559,7 +559,7 @@ fn parse_body(
         steps.push(Step {
             id,
             title: h.title.trim().to_string(),
-            text: text.trim().to_string(),
+            text: trim_blank_lines(&text),
             line: line_at(h.start),
             needs: spec.needs,
             focus,
@@ -651,6 +651,17 @@ fn parse_hint(v: &Value) -> Result<Hint, String> {
         }
         _ => Err("a hint is a string or {text, after, when}".into()),
     }
+}
+
+/// Drops leading and trailing blank lines, keeping the first line's indentation (an
+/// indented code block may open a step's text).
+fn trim_blank_lines(text: &str) -> String {
+    let start = text
+        .split_inclusive('\n')
+        .take_while(|l| l.trim().is_empty())
+        .map(str::len)
+        .sum::<usize>();
+    text[start..].trim_end().to_string()
 }
 
 /// GitHub-style heading slug: lower case, spaces to `-`, punctuation dropped.

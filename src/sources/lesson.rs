@@ -529,14 +529,9 @@ pub fn progress_path(context: &str) -> Option<PathBuf> {
 }
 
 pub fn load_progress(context: &str) -> Result<Progress, LiveError> {
-    let Some(path) = progress_path(context) else {
-        return Ok(Progress::default());
-    };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map_err(|e| LiveError::Other(format!("{}: {e}", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Progress::default()),
-        Err(e) => Err(LiveError::Other(format!("{}: {e}", path.display()))),
+    match progress_path(context) {
+        Some(path) => load_progress_file(&path),
+        None => Ok(Progress::default()),
     }
 }
 
@@ -546,6 +541,21 @@ pub fn save_progress(context: &str, progress: &Progress) -> Result<(), LiveError
             "no state directory to save progress in (set KDIVE_STATE_DIR)".into(),
         ));
     };
+    save_progress_file(&path, progress)
+}
+
+/// Reads a progress file; a missing file is no progress yet.
+pub fn load_progress_file(path: &std::path::Path) -> Result<Progress, LiveError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| LiveError::Other(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Progress::default()),
+        Err(e) => Err(LiveError::Other(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Writes a progress file whole (temp file, then rename).
+pub fn save_progress_file(path: &std::path::Path, progress: &Progress) -> Result<(), LiveError> {
     let io = |e: std::io::Error| LiveError::Other(format!("{}: {e}", path.display()));
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
@@ -553,7 +563,7 @@ pub fn save_progress(context: &str, progress: &Progress) -> Result<(), LiveError
     let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string_pretty(progress).unwrap_or_default();
     std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(io)
+    std::fs::rename(&tmp, path).map_err(io)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! through a callback (the App turns it into a message).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,30 +53,32 @@ fn no_prometheus(_: &str) -> PromAnswer {
     PromAnswer::NotConnected
 }
 
-/// Starts the engine for `lesson` on `client`, saving progress under `context`.
+/// Starts the engine for `lesson` on `client`, keeping progress in `progress_file`
+/// (normally [`live::progress_path`] of the context).
 pub fn spawn(
     client: kube::Client,
     lesson: Arc<Lesson>,
-    context: String,
+    progress_file: PathBuf,
     report: impl Fn(EngineUpdate) + Send + 'static,
 ) -> (
     tokio::task::JoinHandle<()>,
     mpsc::UnboundedSender<EngineCmd>,
 ) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(client, lesson, context, rx, report));
+    let task = tokio::spawn(run(client, lesson, progress_file, rx, report));
     (task, tx)
 }
 
 async fn run(
     client: kube::Client,
     lesson: Arc<Lesson>,
-    context: String,
+    progress_file: PathBuf,
     mut rx: mpsc::UnboundedReceiver<EngineCmd>,
     report: impl Fn(EngineUpdate),
 ) {
-    let mut all = live::load_progress(&context).unwrap_or_default();
+    let mut all = live::load_progress_file(&progress_file).unwrap_or_default();
     let mut progress = all.lessons.get(&lesson.id).cloned().unwrap_or_default();
+    let mut saved = progress.clone();
     let mut current = lesson.current_step(&progress);
     let mut results: BTreeMap<String, Vec<CheckResult>> = BTreeMap::new();
     let mut last_sent: Option<EngineUpdate> = None;
@@ -109,7 +112,6 @@ async fn run(
             now,
             promql: &no_prometheus,
         };
-        let before = progress.clone();
         let step = &lesson.steps[current];
         let state = progress.step(&step.id);
         state.started_at.get_or_insert(now);
@@ -146,11 +148,13 @@ async fn run(
             }
         }
         let mut error = None;
-        if progress != before {
+        // Saved whenever it differs from what is on disk: sightings, answers, hints, steps.
+        if progress != saved {
             progress.started_at.get_or_insert(now);
             all.lessons.insert(lesson.id.clone(), progress.clone());
-            if let Err(e) = live::save_progress(&context, &all) {
-                error = Some(e.to_string());
+            match live::save_progress_file(&progress_file, &all) {
+                Ok(()) => saved = progress.clone(),
+                Err(e) => error = Some(e.to_string()),
             }
         }
         let update = EngineUpdate {

@@ -191,6 +191,31 @@ pub fn view(
     }
 }
 
+/// Draws the pane in `area` (scrolled like the other main-pane views); returns the
+/// clamped scroll.
+pub fn render(
+    frame: &mut ratatui::Frame,
+    area: ratatui::layout::Rect,
+    v: &LessonView,
+    scroll: usize,
+    focused: bool,
+    theme: &Theme,
+) -> usize {
+    let title = Line::from(Span::styled(
+        format!(" Lesson {} ", v.lesson_id),
+        theme.title(),
+    ));
+    super::scrolled(
+        frame,
+        area,
+        title,
+        lines(v, theme, area.width),
+        scroll,
+        focused,
+        theme,
+    )
+}
+
 /// The pane's lines at `width` columns.
 pub fn lines(v: &LessonView, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let width = (width.saturating_sub(2) as usize).max(20);
@@ -239,16 +264,23 @@ pub fn lines(v: &LessonView, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     }
     if v.hints_total > 0 {
         out.push(Line::default());
+        let more = if v.hints.len() < v.hints_total {
+            " (h for the next)"
+        } else {
+            ""
+        };
         out.push(heading(
-            format!("Hints {}/{} (h for the next)", v.hints.len(), v.hints_total),
+            format!("Hints {}/{}{more}", v.hints.len(), v.hints_total),
             theme,
         ));
         for h in &v.hints {
-            let mut first = true;
-            for l in wrap(h, width.saturating_sub(4)) {
-                let lead = if first { "  • " } else { "    " };
-                first = false;
-                out.push(Line::from(format!("{lead}{l}")));
+            for (i, mut l) in markdown(h, theme, width.saturating_sub(4))
+                .into_iter()
+                .enumerate()
+            {
+                l.spans
+                    .insert(0, Span::raw(if i == 0 { "  • " } else { "    " }));
+                out.push(l);
             }
         }
     }
