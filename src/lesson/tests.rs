@@ -440,3 +440,19 @@ fn broken_lessons_name_file_and_line() {
     }
     assert!(wrong.is_empty(), "unexpected:\n{}", wrong.join("\n"));
 }
+
+#[test]
+fn contains_checks_list_membership() {
+    let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "r", "namespace": NS},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]});
+    let c =
+        check("{target: role/r, expect: {rules: {any: {verbs: {contains: [get, list, watch]}}}}}");
+    let (o, m) = eval_once(&c, vec![role.clone()]);
+    assert_eq!(o, Outcome::Fail);
+    assert!(m.ends_with("verbs: expected a list containing get, list, watch, watch is missing (got [get, list]))"), "{m}");
+    let c = check(
+        "{target: role/r, expect: {rules: {any: {apiGroups: {contains: ''}, verbs: {contains: get}}}}}",
+    );
+    assert_eq!(eval_once(&c, vec![role]).0, Outcome::Pass);
+}

@@ -466,3 +466,33 @@ fn push_words(
     }
     *glue = !text.is_empty() && !text.ends_with(char::is_whitespace);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(lines: &[Line]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn markdown_wraps_paragraphs_keeps_code_and_glues_punctuation() {
+        let md = "Scale `web` to four, then read the *rules*.\n\n    kubectl scale deployment/web --replicas=4\n\n- one\n- two words here\n";
+        let got = plain(&markdown(md, &Theme::mono(), 24));
+        assert_eq!(
+            got,
+            [
+                "Scale web to four, then",
+                "read the rules.",
+                "",
+                "    kubectl scale deployment/web --replicas=4",
+                "",
+                "• one",
+                "• two words here",
+            ]
+        );
+    }
+}
