@@ -420,6 +420,13 @@ async fn check(
             .insert(check.to_string(), value.to_string());
     }
     let client = connect(cluster).await?;
+    if !live::namespace_exists(&client, &lesson.namespace).await? {
+        eprintln!(
+            "error: lesson {} is not started here (no namespace {}): run `kdive lesson start {}` first",
+            lesson.id, lesson.namespace, lesson.id
+        );
+        return Ok(ExitCode::from(1));
+    }
     let mut objects =
         LiveObjects::start(&client, live::watch_keys(lesson), Duration::from_secs(30)).await?;
     let mut states: Vec<StepProgress> = steps.iter().map(|s| lp.step(&s.id).clone()).collect();
@@ -494,6 +501,13 @@ async fn solve(
     let mut progress = live::load_progress(&context)?;
     let mut states = vec![progress.lesson(&lesson.id).step(&step.id).clone()];
     let client = connect(cluster).await?;
+    if !live::namespace_exists(&client, &lesson.namespace).await? {
+        eprintln!(
+            "error: lesson {} is not started here (no namespace {}): run `kdive lesson start {}` first",
+            lesson.id, lesson.namespace, lesson.id
+        );
+        return Ok(ExitCode::from(1));
+    }
     // Watch before acting, so observe checks see every state the solution goes through.
     let mut objects =
         LiveObjects::start(&client, live::watch_keys(lesson), Duration::from_secs(30)).await?;
