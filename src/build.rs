@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-changed=lessons");
-    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/build.rs");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
     let mut files = Vec::new();
     collect(&root, &mut files);
