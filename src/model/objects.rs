@@ -94,7 +94,37 @@ pub fn find<'a, K: kube::Resource>(items: &'a [Arc<K>], key: &ObjKey) -> Option<
         .find(|o| name_is(o.as_ref(), key.namespace.as_deref(), &key.name))
 }
 
+/// A PersistentVolumeClaim's phase and volume, as the tree, pod and workload views show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimState {
+    /// `Bound`, `Pending`, `Lost`, or `Missing` when no such claim exists.
+    pub phase: String,
+    pub volume: Option<String>,
+}
+
+impl ClaimState {
+    pub fn bound(&self) -> bool {
+        self.phase == "Bound"
+    }
+}
+
 impl Objects {
+    pub fn claim(&self, ns: &str, name: &str) -> ClaimState {
+        let pvc = self
+            .pvcs
+            .iter()
+            .find(|p| in_ns(p.as_ref(), ns) && p.metadata.name.as_deref() == Some(name));
+        ClaimState {
+            phase: pvc
+                .and_then(|p| p.status.as_ref())
+                .and_then(|s| s.phase.clone())
+                .unwrap_or_else(|| "Missing".into()),
+            volume: pvc
+                .and_then(|p| p.spec.as_ref())
+                .and_then(|s| s.volume_name.clone()),
+        }
+    }
+
     /// Whether an object with this key exists.
     pub fn contains(&self, key: &ObjKey) -> bool {
         match key.kind {

@@ -375,25 +375,17 @@ impl Ctx<'_> {
     }
 
     fn pvc_leaf(&self, ns: &str, claim: &str) -> TreeNode {
-        let pvc = self
-            .objs
-            .pvcs
-            .iter()
-            .find(|p| in_ns(p.as_ref(), ns) && name_of(p.as_ref()) == claim);
-        let phase = pvc
-            .and_then(|p| p.status.as_ref())
-            .and_then(|s| s.phase.clone())
-            .unwrap_or_else(|| "Missing".into());
-        let volume = pvc
-            .and_then(|p| p.spec.as_ref())
-            .and_then(|s| s.volume_name.clone())
+        let state = self.objs.claim(ns, claim);
+        let volume = state
+            .volume
+            .as_ref()
             .map(|v| format!(" → {v}"))
             .unwrap_or_default();
         TreeNode {
             id: ObjKey::new(Kind::PersistentVolumeClaim, Some(ns), claim).id(),
             text: claim.into(),
-            detail: format!("{phase}{volume}"),
-            health: if phase == "Bound" {
+            detail: format!("{}{volume}", state.phase),
+            health: if state.bound() {
                 Health::Ok
             } else {
                 Health::Warn

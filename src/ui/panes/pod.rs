@@ -298,21 +298,8 @@ fn volumes(l: &mut Vec<(Health, String)>, objs: &Objects, pod: &Pod, ns: &str) {
     l.push((Health::None, "#Volumes".into()));
     for v in vols {
         if let Some(c) = &v.persistent_volume_claim {
-            let pvc = find(
-                &objs.pvcs,
-                &ObjKey::new(
-                    crate::model::kind::Kind::PersistentVolumeClaim,
-                    Some(ns),
-                    &c.claim_name,
-                ),
-            );
-            let phase = pvc
-                .and_then(|p| p.status.as_ref())
-                .and_then(|s| s.phase.clone())
-                .unwrap_or_else(|| "missing".into());
-            let pv = pvc
-                .and_then(|p| p.spec.as_ref())
-                .and_then(|s| s.volume_name.clone());
+            let state = objs.claim(ns, &c.claim_name);
+            let (phase, pv) = (state.phase.clone(), state.volume.clone());
             let pv_detail = pv
                 .as_ref()
                 .and_then(|name| {
@@ -333,7 +320,7 @@ fn volumes(l: &mut Vec<(Health, String)>, objs: &Objects, pod: &Pod, ns: &str) {
                 })
                 .unwrap_or_default();
             l.push((
-                if phase == "Bound" {
+                if state.bound() {
                     Health::Ok
                 } else {
                     Health::Warn

@@ -250,18 +250,9 @@ fn stateful_set(l: &mut Vec<(Health, String)>, objs: &Objects, key: &ObjKey) {
         l.push((h, text));
         for c in &claims {
             let pvc_name = format!("{c}-{pod_name}");
-            let pvc = find(
-                &objs.pvcs,
-                &ObjKey::new(Kind::PersistentVolumeClaim, ns, &pvc_name),
-            );
-            let phase = pvc
-                .and_then(|p| p.status.as_ref())
-                .and_then(|s| s.phase.clone())
-                .unwrap_or_else(|| "missing".into());
-            let pv = pvc
-                .and_then(|p| p.spec.as_ref())
-                .and_then(|s| s.volume_name.clone())
-                .unwrap_or_else(|| "-".into());
+            let state = objs.claim(ns.unwrap_or(""), &pvc_name);
+            let phase = state.phase.clone();
+            let pv = state.volume.clone().unwrap_or_else(|| "-".into());
             l.push((
                 if phase == "Bound" {
                     Health::Ok
