@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod lab;
+pub mod lesson;
 pub mod metrics;
 pub mod model;
 pub mod sources;

@@ -5,6 +5,7 @@ pub mod dns;
 pub mod input;
 pub mod iptables;
 pub mod lab;
+pub mod lesson;
 pub mod slo;
 pub mod tui;
 
@@ -81,6 +82,8 @@ pub enum Command {
     Dns(dns::DnsArgs),
     /// SLO error-budget burn from Prometheus (and `slo rules`: Sloth's rules for SLO specs)
     Slo(slo::SloArgs),
+    /// Lessons: list, show, start, check, solve, reset, lint
+    Lesson(lesson::LessonArgs),
 }
 
 /// Runs the parsed command line and maps errors to exit codes:
@@ -116,6 +119,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Chain(args)) => chain::run(&cli.cluster, args).await,
         Some(Command::Dns(args)) => dns::run(&cli.cluster, args).await,
         Some(Command::Slo(args)) => slo::run(&cli.cluster, args).await,
+        Some(Command::Lesson(args)) => lesson::run(&cli.cluster, args).await,
         None => {
             tui::run(tui::TuiArgs {
                 cluster: cli.cluster,

@@ -1,6 +1,8 @@
 //! Sources: the kube client and one-shot reads from a cluster.
 
 pub mod kube;
+pub mod lesson;
+pub mod lesson_engine;
 pub mod prometheus;
 pub mod slo_poll;
 pub mod snapshot;
@@ -45,4 +47,19 @@ pub async fn connect(cluster: &ClusterArgs) -> Result<::kube::Client, ConnectErr
         .await
         .map_err(|e| ConnectError::Config(e.to_string()))?;
     ::kube::Client::try_from(config).map_err(|e| ConnectError::Config(e.to_string()))
+}
+
+/// The kubeconfig context kdive uses (`--context`, else the current one): lesson progress
+/// is saved per context.
+pub fn context_name(cluster: &ClusterArgs) -> String {
+    if let Some(c) = &cluster.context {
+        return c.clone();
+    }
+    let kubeconfig = match &cluster.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path).ok(),
+        None => Kubeconfig::read().ok(),
+    };
+    kubeconfig
+        .and_then(|k| k.current_context)
+        .unwrap_or_else(|| "default".into())
 }

@@ -433,6 +433,11 @@ pub fn sync_volume(input: &VolumeInput) -> VolumeOutput {
         }
         // The claim is gone: Released, then the reclaim policy decides.
         None => match spec.persistent_volume_reclaim_policy.as_deref() {
+            // Released first, as the real binder does: pv-protection holds a Bound volume,
+            // so one deleted while still Bound would never lose its finalizer.
+            _ if phase == "Bound" => {
+                out.volume = with_phase("Released");
+            }
             Some("Delete") => {
                 out.volume = Some(Change::Delete {
                     namespace: String::new(),

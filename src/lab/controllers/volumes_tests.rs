@@ -213,12 +213,23 @@ fn a_retained_volume_of_a_deleted_claim_is_released_with_its_claim_ref() {
 
 #[test]
 fn a_deleted_volume_of_a_deleted_claim_is_deleted_then_unprotected() {
-    let pv = released_volume("Delete");
+    let mut pv = released_volume("Delete");
+    // Released first (the binder's order), then deleted.
+    let out = sync_volume(&VolumeInput {
+        volume: &pv,
+        claim: None,
+    });
+    let Some(Change::Update(next)) = out.volume else {
+        panic!("not released first")
+    };
+    assert_eq!(next.status.unwrap().phase.as_deref(), Some("Released"));
+    pv.status.as_mut().unwrap().phase = Some("Released".into());
     let out = sync_volume(&VolumeInput {
         volume: &pv,
         claim: None,
     });
     assert!(matches!(out.volume, Some(Change::Delete { ref name, .. }) if name == "pv-1"));
+    pv.status.as_mut().unwrap().phase = Some("Bound".into());
     // Being deleted while still Bound: pv-protection holds it.
     let mut deleting = pv.clone();
     deleting.metadata.deletion_timestamp = Some(Time(Default::default()));

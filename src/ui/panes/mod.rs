@@ -14,6 +14,7 @@
 pub mod chain;
 pub mod detail;
 pub mod help;
+pub mod lesson;
 pub mod pod;
 pub mod query;
 pub mod slo;
