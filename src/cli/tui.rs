@@ -33,8 +33,12 @@ struct Target {
 
 pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
     let mut lab_handle = None;
-    if args.lab {
-        need_terminal()?;
+    if args.lab && need_terminal().is_err() {
+        // Scripts and CI start `kdive --lab` without a terminal: run the lab alone.
+        eprintln!("note: no terminal, so no explorer; running the lab in the foreground");
+        let mut lab_args = super::lab::LabArgs::demo(args.kubeconfig_out);
+        lab_args.speed = args.speed;
+        return super::lab::run(lab_args).await;
     }
     let (target, lab_path) = if args.lab {
         let running = lab::start(LabOptions {

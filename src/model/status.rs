@@ -38,14 +38,19 @@ impl Health {
 /// kubectl's STATUS column for a pod (the common cases: waiting/terminated reasons,
 /// Terminating, phase).
 pub fn pod_status(pod: &Pod) -> String {
+    pod_status_cow(pod).into_owned()
+}
+
+/// [`pod_status`] without allocating in the common cases (the tree asks for every pod).
+pub fn pod_status_cow(pod: &Pod) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
     if pod.metadata.deletion_timestamp.is_some() {
-        return "Terminating".into();
+        return Cow::Borrowed("Terminating");
     }
     let status = pod.status.as_ref();
-    let phase = status
-        .and_then(|s| s.phase.clone())
-        .unwrap_or_else(|| "Pending".into());
-    let mut reason = status.and_then(|s| s.reason.clone()).unwrap_or(phase);
+    let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+    let mut reason: Cow<str> =
+        Cow::Borrowed(status.and_then(|s| s.reason.as_deref()).unwrap_or(phase));
     for cs in status
         .and_then(|s| s.container_statuses.as_ref())
         .into_iter()
@@ -55,16 +60,16 @@ pub fn pod_status(pod: &Pod) -> String {
         if let Some(w) = state.and_then(|s| s.waiting.as_ref())
             && let Some(r) = &w.reason
         {
-            reason = r.clone();
+            reason = Cow::Borrowed(r);
         } else if let Some(t) = state.and_then(|s| s.terminated.as_ref()) {
-            reason = t
-                .reason
-                .clone()
-                .unwrap_or_else(|| format!("ExitCode:{}", t.exit_code));
+            reason = match &t.reason {
+                Some(r) => Cow::Borrowed(r),
+                None => Cow::Owned(format!("ExitCode:{}", t.exit_code)),
+            };
         }
     }
     if reason == "Succeeded" {
-        "Completed".into()
+        Cow::Borrowed("Completed")
     } else {
         reason
     }
@@ -89,8 +94,8 @@ pub fn pod_restarts(pod: &Pod) -> i32 {
 }
 
 pub fn pod_health(pod: &Pod) -> Health {
-    let status = pod_status(pod);
-    match status.as_str() {
+    let status = pod_status_cow(pod);
+    match status.as_ref() {
         "Completed" => Health::None,
         "Running" if crate::model::probes::pod_ready(pod) => Health::Ok,
         "Running" | "Pending" | "Terminating" | "ContainerCreating" | "PodInitializing" => {

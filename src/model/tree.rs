@@ -87,7 +87,9 @@ type ByKey<'a, K> = HashMap<&'a str, Vec<&'a Arc<K>>>;
 /// costs one pass over the objects however many namespaces and workloads there are.
 struct Index<'a> {
     pods: ByKey<'a, Pod>,
-    pods_by_owner: ByKey<'a, Pod>,
+    /// Built on first use: only an open Deployment or StatefulSet needs it.
+    pods_by_owner: std::cell::OnceCell<ByKey<'a, Pod>>,
+    all_pods: &'a [Arc<Pod>],
     services: ByKey<'a, Service>,
     /// Keyed by `namespace/service`.
     slices_by_service: HashMap<String, Vec<&'a Arc<EndpointSlice>>>,
@@ -143,7 +145,8 @@ impl<'a> Index<'a> {
         }
         Index {
             pods: by_ns(&objs.pods),
-            pods_by_owner: by_controller(&objs.pods),
+            pods_by_owner: std::cell::OnceCell::new(),
+            all_pods: &objs.pods,
             services: by_ns(&objs.services),
             slices_by_service,
             deployments: by_ns(&objs.deployments),
@@ -403,7 +406,7 @@ impl Ctx<'_> {
             text: name.into(),
             detail: format!(
                 "{} {ready}/{total}{}",
-                status::pod_status(pod),
+                status::pod_status_cow(pod),
                 if restarts > 0 {
                     format!(" ↻{restarts}")
                 } else {
@@ -449,7 +452,13 @@ impl Ctx<'_> {
     }
 
     fn pods_of(&self, uid: Option<&str>) -> Vec<&Arc<Pod>> {
-        let mut v: Vec<&Arc<Pod>> = get(&self.ix.pods_by_owner, uid.unwrap_or("-")).to_vec();
+        let mut v: Vec<&Arc<Pod>> = get(
+            self.ix
+                .pods_by_owner
+                .get_or_init(|| by_controller(self.ix.all_pods)),
+            uid.unwrap_or("-"),
+        )
+        .to_vec();
         v.sort_by(|a, b| name_of(a.as_ref()).cmp(name_of(b.as_ref())));
         v
     }

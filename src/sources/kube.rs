@@ -405,13 +405,30 @@ where
 }
 
 /// Removes what the explorer never shows and would only cost memory.
-pub fn trim<K: Resource>(obj: &mut K) {
+pub fn trim<K: Resource + 'static>(obj: &mut K) {
+    if let Some(pod) = (obj as &mut dyn std::any::Any).downcast_mut::<Pod>() {
+        trim_pod(pod);
+    }
     let meta = obj.meta_mut();
     meta.managed_fields = None;
     if let Some(a) = meta.annotations.as_mut() {
         a.remove(LAST_APPLIED);
         if a.is_empty() {
             meta.annotations = None;
+        }
+    }
+}
+
+/// Pods are most of what the explorer holds: drop what no pane shows and every pod
+/// repeats (the defaulted tolerations; the sources of the service-account token volume,
+/// whose name and kind stay).
+fn trim_pod(pod: &mut Pod) {
+    if let Some(spec) = pod.spec.as_mut() {
+        spec.tolerations = None;
+        for v in spec.volumes.iter_mut().flatten() {
+            if let Some(p) = v.projected.as_mut() {
+                p.sources = None;
+            }
         }
     }
 }
@@ -623,6 +640,12 @@ mod tests {
                 "name": "p",
                 "managedFields": [{"manager": "kubectl"}],
                 "annotations": {LAST_APPLIED: "{}", "keep": "me"}
+            },
+            "spec": {
+                "containers": [{"name": "c"}],
+                "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists"}],
+                "volumes": [{"name": "kube-api-access-x", "projected": {"sources": [
+                    {"serviceAccountToken": {"path": "token"}}]}}]
             }
         }))
         .unwrap();
@@ -631,5 +654,11 @@ mod tests {
         let ann = pod.metadata.annotations.unwrap();
         assert_eq!(ann.len(), 1);
         assert_eq!(ann["keep"], "me");
+        let spec = pod.spec.unwrap();
+        assert!(spec.tolerations.is_none());
+        let vol = &spec.volumes.unwrap()[0];
+        assert_eq!(vol.name, "kube-api-access-x");
+        assert!(vol.projected.as_ref().unwrap().sources.is_none());
+        assert_eq!(spec.containers.len(), 1);
     }
 }
