@@ -370,3 +370,81 @@ fn only_changes_in_the_chains_namespace_recompute_it() {
     app.settle(later(2));
     assert_eq!(endpoints(&app), 1);
 }
+
+#[test]
+fn slo_query_and_lesson_commands() {
+    let (mut app, _w) = demo_app();
+    // No Prometheus: the SLO pane says how to get one.
+    type_keys(&mut app, ":slo\n", now());
+    assert_eq!(app.view, View::Slo);
+    let text = screen(&mut app, 160, 48, now());
+    assert!(text.contains("No Prometheus: not connected"), "{text}");
+    let cmds = type_keys(
+        &mut app,
+        ":query sum(rate(http_requests_total[5m]))\n",
+        now(),
+    );
+    assert_eq!(
+        cmds,
+        vec![Cmd::Query {
+            expr: "sum(rate(http_requests_total[5m]))".into(),
+            range: false
+        }]
+    );
+    assert_eq!(app.view, View::Query);
+    let cmds = type_keys(&mut app, ":range up\n", now());
+    assert_eq!(
+        cmds,
+        vec![Cmd::Query {
+            expr: "up".into(),
+            range: true
+        }]
+    );
+    assert!(type_keys(&mut app, ":query\n", now()).is_empty());
+    assert!(
+        app.flash
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("usage: :query PROMQL")
+    );
+    // Lessons: unknown ids are refused; h and c outside a lesson only explain.
+    assert!(type_keys(&mut app, ":lesson nope\n", now()).is_empty());
+    assert!(app.flash.as_ref().unwrap().0.contains("no lesson \"nope\""));
+    assert!(type_keys(&mut app, "c", now()).is_empty());
+    assert!(app.flash.as_ref().unwrap().0.contains("work in a lesson"));
+}
+
+#[test]
+fn a_lesson_view_sends_hint_and_check_now_to_the_engine() {
+    use kdive::sources::lesson_engine::EngineCmd;
+    let (mut app, _w) = demo_app();
+    let lessons = kdive::lesson::library::load(None).unwrap();
+    app.session.lessons = lessons.into_iter().map(std::sync::Arc::new).collect();
+    let id = "services/clusterip";
+    assert_eq!(
+        type_keys(&mut app, &format!(":lesson {id}\n"), now()),
+        vec![Cmd::OpenLesson(id.into())]
+    );
+    assert_eq!(app.view, View::Lesson);
+    assert_eq!(app.focus, Focus::Main);
+    assert_eq!(
+        type_keys(&mut app, "h", now()),
+        vec![Cmd::Lesson(EngineCmd::NextHint)]
+    );
+    assert_eq!(
+        type_keys(&mut app, "c", now()),
+        vec![Cmd::Lesson(EngineCmd::CheckNow)]
+    );
+    let text = screen(&mut app, 160, 48, now());
+    assert!(
+        text.contains("starting lesson services/clusterip"),
+        "{text}"
+    );
+    // Tab completes lesson ids.
+    type_keys(&mut app, "\x1b:lesson serv\t", now());
+    match &app.input {
+        Input::Command(l) => assert_eq!(l.text, "lesson services/clusterip "),
+        other => panic!("{other:?}"),
+    }
+}

@@ -287,3 +287,62 @@ fn without_a_kubeconfig_it_suggests_the_lab() {
         "{err}"
     );
 }
+
+#[test]
+fn a_lesson_check_turns_green_when_the_learner_acts_with_kubectl() {
+    if !have("tmux") || !have("kubectl") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_kdive");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    let state = dir.path().join("state");
+    let t = Tmux::start(&format!(
+        "KDIVE_STATE_DIR={} {bin} --lab --speed 10 --kubeconfig-out {} 2>/dev/null",
+        state.display(),
+        kc.display()
+    ));
+    t.wait_for(&["watches 13/13 synced"], 30);
+    let lesson = "control-plane/watch-loops";
+    let out = Command::new(bin)
+        .args(["lesson", "start", lesson, "--yes"])
+        .env("KUBECONFIG", &kc)
+        .env("KDIVE_STATE_DIR", &state)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.keys(&[&format!(":lesson {lesson}"), "Enter"]);
+    t.wait_for(
+        &[
+            "0/3 steps",
+            "✗ deployment/web lost ready replicas",
+            "not seen yet",
+        ],
+        30,
+    );
+    // The learner deletes the pods with kubectl; the observe check sees the dip and the
+    // recovery, and the step turns green.
+    kubectl(
+        &kc,
+        &[
+            "-n",
+            "kdive-control-plane-watch-loops",
+            "delete",
+            "pod",
+            "-l",
+            "app=web",
+        ],
+    );
+    t.wait_for(
+        &[
+            "1/3 steps",
+            "✓ 1. Delete the pods and watch them come back  done",
+        ],
+        60,
+    );
+    t.keys(&["q"]);
+}

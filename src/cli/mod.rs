@@ -8,6 +8,7 @@ pub mod lab;
 pub mod lesson;
 pub mod slo;
 pub mod tui;
+pub mod tui_feeds;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ pub struct Cli {
     /// With --lab: run the lab's clock this many times faster than real time
     #[arg(long, value_name = "N", requires = "lab", value_parser = lab::parse_speed)]
     pub speed: Option<f64>,
+    #[command(flatten)]
+    pub prometheus: slo::PrometheusArgs,
     /// Show (and watch) only this namespace
     #[arg(
         short = 'n',
@@ -128,6 +131,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
                 speed: cli.speed.unwrap_or(1.0),
                 namespace: cli.namespace,
                 all_namespaces: cli.all_namespaces,
+                prometheus: cli.prometheus,
             })
             .await
         }

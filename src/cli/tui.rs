@@ -24,6 +24,7 @@ pub struct TuiArgs {
     pub speed: f64,
     pub namespace: Option<String>,
     pub all_namespaces: bool,
+    pub prometheus: super::slo::PrometheusArgs,
 }
 
 struct Target {
@@ -40,6 +41,7 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         lab_args.speed = args.speed;
         return super::lab::run(lab_args).await;
     }
+    let mut lab_prometheus = None;
     let (target, lab_path) = if args.lab {
         let running = lab::start(LabOptions {
             scenario: Some(Arc::new(lab::scenario::Scenario::demo())),
@@ -52,14 +54,23 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
             .kubeconfig_out
             .clone()
             .unwrap_or_else(lab::kubeconfig::default_path);
-        lab::kubeconfig::write(&path, &running.kubeconfig())
+        // Prometheus beside the lab, recorded in its kubeconfig as `kdive lab` does.
+        let prom = super::tui_feeds::lab_prometheus(&running).await;
+        let text = lab::kubeconfig::render_with_prometheus(
+            &running.url,
+            &running.ca_pem,
+            &running.token,
+            prom.as_ref().ok().map(|p| p.url.as_str()),
+        );
+        lab::kubeconfig::write(&path, &text)
             .wrap_err_with(|| format!("cannot write the kubeconfig to {}", path.display()))?;
         eprintln!(
             "kdive lab at {}\nexport KUBECONFIG={}",
             running.url,
             path.display()
         );
-        let kubeconfig = Kubeconfig::from_yaml(&running.kubeconfig()).wrap_err("lab kubeconfig")?;
+        let kubeconfig = Kubeconfig::from_yaml(&text).wrap_err("lab kubeconfig")?;
+        lab_prometheus = Some(prom);
         lab_handle = Some(running);
         (
             Target {
@@ -124,14 +135,30 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
     };
     need_terminal()?;
     let client = client_for(&target.kubeconfig, &context).await?;
+    let prometheus = match lab_prometheus.as_ref() {
+        Some(Err(reason)) => Err(reason.clone()),
+        _ => super::tui_feeds::prometheus_for(&args.prometheus, &target.kubeconfig, &context),
+    };
+    let lessons: Vec<Arc<crate::lesson::format::Lesson>> = crate::lesson::library::load(None)
+        .map(|ls| ls.into_iter().map(Arc::new).collect())
+        .unwrap_or_default();
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (stores, writers) = ksrc::stores();
-    let watches = ksrc::spawn_watches(client, &watch_scope, writers, sink(&tx));
+    let watches = ksrc::spawn_watches(client.clone(), &watch_scope, writers, sink(&tx));
+    let poller = prometheus
+        .as_ref()
+        .ok()
+        .map(|p| super::tui_feeds::spawn_slo_poller(p.clone(), tx.clone()));
     let session = Session {
         context: context.clone(),
         contexts,
         lab_kubeconfig: lab_path.as_ref().map(|p| p.display().to_string()),
+        prometheus: prometheus
+            .as_ref()
+            .map(|p| p.url().to_string())
+            .map_err(Clone::clone),
+        lessons: lessons.clone(),
     };
     let mut app = App::new(stores, session, scope);
     let mut effects = TuiEffects {
@@ -140,6 +167,11 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         watches,
         lab: Arc::new(tokio::sync::Mutex::new(lab_handle)),
         lab_speed: args.speed,
+        client,
+        context: context.clone(),
+        prometheus: prometheus.ok(),
+        lessons,
+        lesson: Default::default(),
     };
     let input = crate::ui::terminal::spawn_input(tx.clone());
     let signals = crate::ui::terminal::spawn_signals(tx.clone());
@@ -164,6 +196,13 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
     signals.abort();
     for w in effects.watches.drain(..) {
         w.abort();
+    }
+    if let Some(p) = poller {
+        p.abort();
+    }
+    effects.lesson.stop();
+    if let Some(Ok(p)) = lab_prometheus {
+        p.stop().await;
     }
     if let Some(lab) = effects.lab.lock().await.take() {
         lab.shutdown().await;
@@ -207,12 +246,38 @@ struct TuiEffects {
     watches: Vec<tokio::task::JoinHandle<()>>,
     lab: Arc<tokio::sync::Mutex<Option<RunningLab>>>,
     lab_speed: f64,
+    client: kube::Client,
+    context: String,
+    prometheus: Option<crate::sources::prometheus::Prometheus>,
+    lessons: Vec<Arc<crate::lesson::format::Lesson>>,
+    lesson: super::tui_feeds::LessonRunner,
 }
 
 impl Effects for TuiEffects {
     fn handle(&mut self, cmd: Cmd, tx: &UnboundedSender<Msg>) {
         match cmd {
             Cmd::Quit => {}
+            Cmd::OpenLesson(id) => {
+                let Some(lesson) = self.lessons.iter().find(|l| l.id == id).cloned() else {
+                    return;
+                };
+                match crate::sources::lesson::progress_path(&self.context) {
+                    Some(file) => self
+                        .lesson
+                        .open(lesson, self.client.clone(), file, tx.clone()),
+                    None => {
+                        let _ =
+                            tx.send(Msg::Failed("no state directory for lesson progress".into()));
+                    }
+                }
+            }
+            Cmd::Lesson(cmd) => self.lesson.send(cmd),
+            Cmd::Query { expr, range } => match &self.prometheus {
+                Some(p) => super::tui_feeds::spawn_query(p.clone(), expr, range, tx.clone()),
+                None => {
+                    let _ = tx.send(Msg::Failed("no Prometheus to query (see :slo)".into()));
+                }
+            },
             Cmd::SwitchContext(name) => {
                 for w in self.watches.drain(..) {
                     w.abort();

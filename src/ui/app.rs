@@ -36,6 +36,9 @@ pub enum View {
     Detail(ObjKey),
     Watches,
     Help,
+    Slo,
+    Query,
+    Lesson,
 }
 
 /// A one-line text input (`:` commands, `/` filter).
@@ -67,12 +70,28 @@ pub struct Areas {
 }
 
 /// Facts about the session the App shows but does not change.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Session {
     pub context: String,
     pub contexts: Vec<String>,
     /// `export KUBECONFIG=...` when running on the in-process lab.
     pub lab_kubeconfig: Option<String>,
+    /// The Prometheus polled for SLOs, or why there is none.
+    pub prometheus: Result<String, String>,
+    /// The lessons `:lesson` opens.
+    pub lessons: Vec<std::sync::Arc<crate::lesson::format::Lesson>>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session {
+            context: String::new(),
+            contexts: Vec::new(),
+            lab_kubeconfig: None,
+            prometheus: Err("not connected".into()),
+            lessons: Vec::new(),
+        }
+    }
 }
 
 pub struct App {
@@ -89,6 +108,8 @@ pub struct App {
     pub chain: Option<ChainTrack>,
     pub timeline: Option<PodTimeline>,
     pub flash: Option<(String, Level, DateTime<Utc>)>,
+    /// What Prometheus and the lesson engine last sent.
+    pub feeds: super::feeds::Feeds,
     pub panes: PaneStates,
     pub areas: Areas,
     pub size: (u16, u16),
@@ -118,6 +139,7 @@ impl App {
             chain: None,
             timeline: None,
             flash: None,
+            feeds: Default::default(),
             panes: PaneStates::default(),
             areas: Areas::default(),
             size: (80, 24),
@@ -206,6 +228,26 @@ impl App {
             }
             Msg::Failed(text) => {
                 self.say(text, Level::Error, now);
+                Vec::new()
+            }
+            Msg::Metrics(frame) => {
+                self.feeds.metrics = Some(*frame);
+                if matches!(self.view, View::Slo) {
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            Msg::Lesson(update) => {
+                self.feeds.lesson_update(*update, now);
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::QueryDone(result) => {
+                if self.feeds.query_pending.as_deref() == Some(result.query.as_str()) {
+                    self.feeds.query_pending = None;
+                }
+                self.feeds.query = Some(*result);
+                self.dirty = true;
                 Vec::new()
             }
             Msg::Shutdown => {
@@ -400,6 +442,19 @@ impl App {
             }
             Action::Enter => self.enter(now),
             Action::Back => self.go_back(),
+            Action::Hint | Action::CheckNow if self.view != View::Lesson => {
+                self.say("h and c work in a lesson (:lesson ID)", Level::Info, now)
+            }
+            Action::Hint => {
+                return vec![Cmd::Lesson(
+                    crate::sources::lesson_engine::EngineCmd::NextHint,
+                )];
+            }
+            Action::CheckNow => {
+                return vec![Cmd::Lesson(
+                    crate::sources::lesson_engine::EngineCmd::CheckNow,
+                )];
+            }
             Action::Yaml => match self.focus_key() {
                 Some(k) => self.open(View::Detail(k), now),
                 None => self.say("select an object first", Level::Info, now),

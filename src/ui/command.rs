@@ -78,6 +78,9 @@ impl App {
                 }
                 Some(ArgKind::Context) => self.session.contexts.clone(),
                 Some(ArgKind::LabAction) => vec!["restart".into()],
+                Some(ArgKind::Lesson) => {
+                    self.session.lessons.iter().map(|l| l.id.clone()).collect()
+                }
                 _ => Vec::new(),
             }
             .into_iter()
@@ -95,6 +98,7 @@ impl App {
             return Vec::new();
         };
         let arg = words.next();
+        let rest = text[name.len()..].trim();
         let Some(spec) = keymap::command(name) else {
             self.say(
                 format!("unknown command :{name} (Tab lists commands, ? shows help)"),
@@ -109,6 +113,10 @@ impl App {
                 return vec![Cmd::Quit];
             }
             (ArgKind::None, _) if spec.names[0] == "help" => self.open(View::Help, now),
+            (ArgKind::None, _) if spec.names[0] == "slo" => {
+                self.open(View::Slo, now);
+                self.focus = super::app::Focus::Main;
+            }
             (ArgKind::None, _) => self.open(View::Watches, now),
             (ArgKind::Object(kind), Some(name)) => self.open_named(kind, name, now),
             (ArgKind::Object(kind), None) => self.say(
@@ -174,6 +182,45 @@ impl App {
                 self.say(":lab restart needs kdive --lab", Level::Error, now);
             }
             (ArgKind::LabAction, _) => self.say("usage: :lab restart", Level::Error, now),
+            (ArgKind::PromQl, _) if rest.is_empty() => {
+                self.say(format!("usage: {}", spec.usage), Level::Error, now)
+            }
+            (ArgKind::PromQl, _) => {
+                self.open(View::Query, now);
+                self.focus = super::app::Focus::Main;
+                self.feeds.query_pending = Some(rest.to_string());
+                return vec![Cmd::Query {
+                    expr: rest.to_string(),
+                    range: spec.names[0] == "range",
+                }];
+            }
+            (ArgKind::Lesson, None) => self.say(
+                format!(
+                    "usage: :lesson ID ({})",
+                    self.session
+                        .lessons
+                        .iter()
+                        .map(|l| l.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Level::Error,
+                now,
+            ),
+            (ArgKind::Lesson, Some(id)) => {
+                if !self.session.lessons.iter().any(|l| l.id == id) {
+                    self.say(
+                        format!("no lesson {id:?} (Tab lists them)"),
+                        Level::Error,
+                        now,
+                    );
+                    return Vec::new();
+                }
+                self.open(View::Lesson, now);
+                self.focus = super::app::Focus::Main;
+                self.feeds.open_lesson(id);
+                return vec![Cmd::OpenLesson(id.to_string())];
+            }
         }
         Vec::new()
     }

@@ -22,6 +22,8 @@ pub enum Action {
     FocusNext,
     Yaml,
     Watches,
+    Hint,
+    CheckNow,
 }
 
 /// Where a binding applies: everywhere, or only when that pane has focus.
@@ -191,6 +193,26 @@ pub const BINDINGS: &[Binding] = &[
     },
 ];
 
+/// Keys of the lesson view (the main pane); elsewhere they do nothing.
+pub const LESSON_BINDINGS: &[Binding] = &[
+    Binding {
+        context: Context::Main,
+        keys: &[(KeyCode::Char('h'), NONE)],
+        label: "h",
+        action: Action::Hint,
+        help: "hint: reveal the next hint of the lesson's step",
+        hint: false,
+    },
+    Binding {
+        context: Context::Main,
+        keys: &[(KeyCode::Char('c'), NONE)],
+        label: "c",
+        action: Action::CheckNow,
+        help: "check: evaluate the lesson's checks now",
+        hint: false,
+    },
+];
+
 /// The action bound to a key in a context (context bindings first, then global ones).
 pub fn action_for(key: &KeyEvent, context: Context) -> Option<Action> {
     let matches = |b: &&Binding| {
@@ -200,6 +222,7 @@ pub fn action_for(key: &KeyEvent, context: Context) -> Option<Action> {
     };
     BINDINGS
         .iter()
+        .chain(LESSON_BINDINGS)
         .filter(|b| b.context == context)
         .find(matches)
         .or_else(|| {
@@ -220,6 +243,10 @@ pub enum ArgKind {
     Namespace,
     Context,
     LabAction,
+    /// A lesson id.
+    Lesson,
+    /// The rest of the line is PromQL.
+    PromQl,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -262,6 +289,30 @@ pub const COMMANDS: &[CommandSpec] = &[
         arg: ArgKind::Namespace,
         usage: ":ns NAME|all",
         help: "show one namespace (or all)",
+    },
+    CommandSpec {
+        names: &["slo", "slos"],
+        arg: ArgKind::None,
+        usage: ":slo",
+        help: "SLO burn (from Prometheus) next to the Services that cause it",
+    },
+    CommandSpec {
+        names: &["query"],
+        arg: ArgKind::PromQl,
+        usage: ":query PROMQL",
+        help: "run an instant query; the result as a table",
+    },
+    CommandSpec {
+        names: &["range"],
+        arg: ArgKind::PromQl,
+        usage: ":range PROMQL",
+        help: "run a query over the last hour; a table and a chart",
+    },
+    CommandSpec {
+        names: &["lesson", "lessons"],
+        arg: ArgKind::Lesson,
+        usage: ":lesson ID",
+        help: "open a lesson; h hint, c check now (kdive lesson list shows ids)",
     },
     CommandSpec {
         names: &["ctx", "context"],
@@ -314,8 +365,9 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_one_context() {
-        for a in BINDINGS {
-            for b in BINDINGS {
+        let all: Vec<&Binding> = BINDINGS.iter().chain(LESSON_BINDINGS).collect();
+        for a in all.iter().copied() {
+            for b in all.iter().copied() {
                 if std::ptr::eq(a, b) || a.context != b.context {
                     continue;
                 }

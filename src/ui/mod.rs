@@ -19,6 +19,7 @@
 
 pub mod app;
 pub mod command;
+pub mod feeds;
 pub mod keymap;
 pub mod msg;
 pub mod panes;
@@ -117,8 +118,11 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, now: DateTime<Utc>)
             theme,
         );
     }
-    let (title, lines) = main_lines(app, theme, main_area.width, now);
     let focused = app.focus == Focus::Main;
+    if draw_feed_pane(frame, main_area, app, theme, focused, now) {
+        return;
+    }
+    let (title, lines) = main_lines(app, theme, main_area.width, now);
     app.panes.main_scroll = panes::scrolled(
         frame,
         main_area,
@@ -139,7 +143,83 @@ fn view_name(v: &View) -> String {
         View::Detail(_) => "yaml".into(),
         View::Watches => "watches".into(),
         View::Help => "help".into(),
+        View::Slo => "slo".into(),
+        View::Query => "query".into(),
+        View::Lesson => "lesson".into(),
     }
+}
+
+/// The panes fed by Prometheus and the lesson engine (charts, their own layout). Returns
+/// false when the view is not one of them.
+fn draw_feed_pane(
+    frame: &mut Frame,
+    area: Rect,
+    app: &mut App,
+    theme: &Theme,
+    focused: bool,
+    now: DateTime<Utc>,
+) -> bool {
+    let waiting = |text: String| -> Vec<Line<'static>> { vec![Line::from(text)] };
+    match app.view {
+        View::Slo => match (&app.feeds.metrics, &app.session.prometheus) {
+            (Some(m), _) => {
+                let v =
+                    panes::slo::view(m, &app.objects(), app.feeds.slo_selected, now.timestamp());
+                panes::slo::render(frame, area, &v, focused, theme);
+            }
+            (None, Err(reason)) => {
+                let title = Line::from(Span::styled(" SLO burn ", theme.title()));
+                let lines = panes::slo::no_prometheus_lines(reason);
+                panes::scrolled(frame, area, title, lines, 0, focused, theme);
+            }
+            (None, Ok(url)) => {
+                let title = Line::from(Span::styled(" SLO burn ", theme.title()));
+                let lines = waiting(format!("waiting for the first poll of {url}"));
+                panes::scrolled(frame, area, title, lines, 0, focused, theme);
+            }
+        },
+        View::Query => match &app.feeds.query {
+            Some(r)
+                if app
+                    .feeds
+                    .query_pending
+                    .as_deref()
+                    .is_none_or(|q| q == r.query) =>
+            {
+                panes::query::render(frame, area, &panes::query::view(r), focused, theme);
+            }
+            _ => {
+                let title = Line::from(Span::styled(" Query ", theme.title()));
+                let text = match (&app.session.prometheus, &app.feeds.query_pending) {
+                    (Err(reason), _) => panes::slo::no_prometheus_lines(reason),
+                    (Ok(_), Some(q)) => waiting(format!("running {q}")),
+                    (Ok(_), None) => waiting(":query PROMQL or :range PROMQL".into()),
+                };
+                panes::scrolled(frame, area, title, text, 0, focused, theme);
+            }
+        },
+        View::Lesson => match app.feeds.lesson_view(&app.session.lessons, now) {
+            Some(v) => {
+                app.panes.main_scroll =
+                    panes::lesson::render(frame, area, &v, app.panes.main_scroll, focused, theme);
+            }
+            None => {
+                let title = Line::from(Span::styled(" Lesson ", theme.title()));
+                let id = app.feeds.lesson.as_ref().map_or("", |l| l.id.as_str());
+                panes::scrolled(
+                    frame,
+                    area,
+                    title,
+                    waiting(format!("starting lesson {id}: watching its objects")),
+                    0,
+                    focused,
+                    theme,
+                );
+            }
+        },
+        _ => return false,
+    }
+    true
 }
 
 fn main_lines(
@@ -182,6 +262,7 @@ fn main_lines(
             let v = panes::detail::view(&objs, k);
             (format!("YAML {}", v.title), panes::detail::lines(&v, theme))
         }
+        View::Slo | View::Query | View::Lesson => (String::new(), Vec::new()),
         View::Watches => {
             let objs = app.objects();
             let stores = app.stores.clone();

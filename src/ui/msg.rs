@@ -2,7 +2,10 @@
 
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
+use crate::metrics::frame::MetricsFrame;
 use crate::sources::kube::{KubeMsg, Stores};
+use crate::sources::lesson_engine::{EngineCmd, EngineUpdate};
+use crate::ui::panes::query::QueryResult;
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -21,6 +24,12 @@ pub enum Msg {
     },
     /// An effect failed; shown in the status bar.
     Failed(String),
+    /// A poll of Prometheus (SLO burn and the resources behind it).
+    Metrics(Box<MetricsFrame>),
+    /// The lesson engine evaluated the open lesson.
+    Lesson(Box<EngineUpdate>),
+    /// A `:query` or `:range` came back.
+    QueryDone(Box<QueryResult>),
 }
 
 /// Effects the App cannot perform itself; the run loop carries them out.
@@ -31,4 +40,13 @@ pub enum Cmd {
     SwitchContext(String),
     /// Stop the in-process lab and start it again on the same port, CA and token.
     RestartLab,
+    /// Start the lesson engine on this lesson (stopping any other).
+    OpenLesson(String),
+    /// Tell the running lesson engine something (check now, next hint, answer).
+    Lesson(EngineCmd),
+    /// Run PromQL: an instant query, or a range over the last hour.
+    Query {
+        expr: String,
+        range: bool,
+    },
 }

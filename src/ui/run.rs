@@ -75,7 +75,8 @@ pub async fn run<B: Backend>(
     }
     loop {
         let mut key_in_batch = false;
-        let deadline = tokio::time::Instant::from_std(last_draw + opts.data_budget);
+        // Watch data has its own cadence, apart from key frames.
+        let deadline = tokio::time::Instant::from_std(last_data + opts.data_budget);
         let first = tokio::select! {
             m = rx.recv() => match m {
                 Some(m) => Some(m),
@@ -109,12 +110,15 @@ pub async fn run<B: Backend>(
             break;
         }
         // A key draws at once; watch updates alone wait for the data budget.
-        let due = key_in_batch || last_draw.elapsed() >= opts.data_budget;
+        let due = key_in_batch || last_data.elapsed() >= opts.data_budget;
         if app.dirty && due {
             let started = Instant::now();
-            // Watch data is folded in at most once per data budget, even while keys
-            // arrive, so a key never waits behind a rebuild it did not ask for.
-            let with_data = last_data.elapsed() >= opts.data_budget;
+            // A key's frame folds in no watch data (unless it has waited far too long), so a
+            // key never waits behind a rebuild it did not ask for; data frames come on
+            // their own wake-ups, at most once per data budget.
+            let waited = last_data.elapsed();
+            let with_data =
+                (!key_in_batch && waited >= opts.data_budget) || waited >= opts.data_budget * 5;
             if with_data {
                 last_data = started;
             }

@@ -39,6 +39,7 @@ pub fn demo_app() -> (App, Writers) {
         context: "kdive-lab".into(),
         contexts: vec!["kdive-lab".into(), "staging".into()],
         lab_kubeconfig: Some("/home/learner/.local/state/kdive/lab-kubeconfig".into()),
+        ..Session::default()
     };
     let mut app = App::new(stores, session, None);
     for kind in Kind::ALL {

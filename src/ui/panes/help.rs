@@ -2,7 +2,7 @@
 
 use ratatui::text::{Line, Span};
 
-use crate::ui::keymap::{BINDINGS, COMMANDS, Context};
+use crate::ui::keymap::{BINDINGS, COMMANDS, Context, LESSON_BINDINGS};
 use crate::ui::theme::Theme;
 
 use super::{heading, pad};
@@ -14,7 +14,11 @@ pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
         (Context::Tree, Some("in the tree")),
         (Context::Main, Some("in the main pane")),
     ] {
-        let bindings: Vec<_> = BINDINGS.iter().filter(|b| b.context == ctx).collect();
+        let bindings: Vec<_> = BINDINGS
+            .iter()
+            .chain(LESSON_BINDINGS)
+            .filter(|b| b.context == ctx)
+            .collect();
         if bindings.is_empty() {
             continue;
         }

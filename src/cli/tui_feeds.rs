@@ -1,0 +1,121 @@
+//! The explorer's non-kube sources: the lab's Prometheus, the SLO poller, `:query`, and the
+//! lesson engine. Each runs in its own task and reports with messages.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU16;
+use std::time::Duration;
+
+use kube::config::Kubeconfig;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::slo::PrometheusArgs;
+use crate::lab::RunningLab;
+use crate::lab::prometheus::{PrometheusChild, PrometheusOptions, start_prometheus_for};
+use crate::lesson::format::Lesson;
+use crate::sources::lesson_engine::{self, EngineCmd};
+use crate::sources::prometheus::{PromOptions, Prometheus, url_from_kubeconfig};
+use crate::sources::slo_poll::{self, PollConfig};
+use crate::ui::msg::Msg;
+use crate::ui::panes::query::QueryResult;
+
+/// Starts Prometheus beside the in-process lab when a binary is there; the error says how
+/// to get one.
+pub async fn lab_prometheus(lab: &RunningLab) -> Result<PrometheusChild, String> {
+    start_prometheus_for(lab, &PrometheusOptions::default())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The Prometheus to poll: `--prometheus`, else the one `kdive lab` recorded in the
+/// kubeconfig's cluster entry.
+pub fn prometheus_for(
+    args: &PrometheusArgs,
+    kubeconfig: &Kubeconfig,
+    context: &str,
+) -> Result<Prometheus, String> {
+    let url = match &args.prometheus {
+        Some(u) => u.clone(),
+        None => url_from_kubeconfig(kubeconfig, (!context.is_empty()).then_some(context))
+            .ok_or_else(|| {
+                "none given (--prometheus URL) and none recorded in the kubeconfig".to_string()
+            })?,
+    };
+    Prometheus::new(&PromOptions {
+        url,
+        bearer_token_file: args.prometheus_bearer_token_file.clone(),
+        ca_pem: None,
+        timeout: Some(Duration::from_secs_f64(args.prometheus_timeout.max(0.1))),
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// Polls SLOs (those the rules record; the lab's Prometheus loads the demo's) every 15 s.
+pub fn spawn_slo_poller(prom: Prometheus, tx: UnboundedSender<Msg>) -> tokio::task::JoinHandle<()> {
+    let cfg = PollConfig {
+        slos: Vec::new(),
+        discover: true,
+        interval: Duration::from_secs(15),
+        range_seconds: 3600.0,
+        width: Arc::new(AtomicU16::new(100)),
+    };
+    slo_poll::spawn(prom, cfg, move |frame| {
+        tx.send(Msg::Metrics(Box::new(frame))).is_ok()
+    })
+}
+
+/// Runs one `:query` (instant) or `:range` (last hour, a step for ~200 points).
+pub fn spawn_query(prom: Prometheus, expr: String, range: bool, tx: UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let now = chrono::Utc::now().timestamp();
+        let (result, span) = if range {
+            let (start, step) = (now - 3600, 18.0);
+            (
+                prom.range(&expr, start, now, step).await,
+                Some((start, now, step)),
+            )
+        } else {
+            (prom.instant(&expr, None).await, None)
+        };
+        let _ = tx.send(Msg::QueryDone(Box::new(QueryResult {
+            query: expr,
+            range: span,
+            result: result.map_err(|e| e.to_string()),
+        })));
+    });
+}
+
+/// The running lesson engine, if a lesson is open.
+#[derive(Default)]
+pub struct LessonRunner {
+    engine: Option<(tokio::task::JoinHandle<()>, UnboundedSender<EngineCmd>)>,
+}
+
+impl LessonRunner {
+    pub fn open(
+        &mut self,
+        lesson: Arc<Lesson>,
+        client: kube::Client,
+        progress_file: PathBuf,
+        tx: UnboundedSender<Msg>,
+    ) {
+        self.stop();
+        let report = move |u| {
+            let _ = tx.send(Msg::Lesson(Box::new(u)));
+        };
+        self.engine = Some(lesson_engine::spawn(client, lesson, progress_file, report));
+    }
+
+    pub fn send(&self, cmd: EngineCmd) {
+        if let Some((_, tx)) = &self.engine {
+            let _ = tx.send(cmd);
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some((task, tx)) = self.engine.take() {
+            let _ = tx.send(EngineCmd::Stop);
+            task.abort();
+        }
+    }
+}
