@@ -448,3 +448,40 @@ fn a_lesson_view_sends_hint_and_check_now_to_the_engine() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_lesson_step_points_the_tree_at_its_object() {
+    use kdive::sources::lesson_engine::EngineUpdate;
+    let (mut app, _w) = demo_app();
+    let lessons = kdive::lesson::library::load(None).unwrap();
+    let lesson = lessons
+        .iter()
+        .find(|l| l.id == "services/clusterip")
+        .unwrap()
+        .clone();
+    app.session.lessons = vec![std::sync::Arc::new(lesson.clone())];
+    type_keys(&mut app, ":lesson services/clusterip\n", now());
+    let update = |current| EngineUpdate {
+        lesson_id: "services/clusterip".into(),
+        current,
+        progress: Default::default(),
+        results: Default::default(),
+        hints_when: Vec::new(),
+        error: None,
+        finished: false,
+    };
+    app.update(Msg::Lesson(Box::new(update(0))), now());
+    let ns = lesson.namespace.clone();
+    let expected = ObjKey::new(Kind::Deployment, Some(&ns), "web").id();
+    assert_eq!(app.panes.tree.selected().last(), Some(&expected));
+    // The learner moves away; a later update of the same step leaves the tree alone.
+    press(&mut app, KeyCode::Tab, now());
+    type_keys(&mut app, "g", now());
+    let moved = app.panes.tree.selected().to_vec();
+    app.update(Msg::Lesson(Box::new(update(0))), now());
+    assert_eq!(app.panes.tree.selected(), moved.as_slice());
+    // The next step follows its own focus.
+    app.update(Msg::Lesson(Box::new(update(1))), now());
+    let expected = ObjKey::new(Kind::Service, Some(&ns), "web").id();
+    assert_eq!(app.panes.tree.selected().last(), Some(&expected));
+}

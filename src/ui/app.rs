@@ -238,7 +238,19 @@ impl App {
                 Vec::new()
             }
             Msg::Lesson(update) => {
+                let step = (update.lesson_id.clone(), update.current);
                 self.feeds.lesson_update(*update, now);
+                // A new step points the tree at the object its checks read.
+                if self.feeds.focused_step.as_ref() != Some(&step) {
+                    self.feeds.focused_step = Some(step);
+                    if let Some(key) = self
+                        .feeds
+                        .lesson_view(&self.session.lessons, now)
+                        .and_then(|v| v.focus.into_iter().find_map(|f| focus_key(&f)))
+                    {
+                        self.reveal(&key);
+                    }
+                }
                 self.dirty = true;
                 Vec::new()
             }
@@ -563,6 +575,12 @@ impl App {
             View::Chain(k) | View::Pod(k) | View::Workload(k) | View::Detail(k) => k.clone(),
             _ => return,
         };
+        self.reveal(&key);
+    }
+
+    /// Selects an object in the tree, opening its ancestors.
+    pub fn reveal(&mut self, key: &ObjKey) {
+        let key = key.clone();
         let objs = self.objects();
         let ancestors = tree::ancestors_of(&objs, &key);
         let mut path = Vec::new();
@@ -653,6 +671,14 @@ fn open_all(
         open_all(&n.children, path, state);
         path.pop();
     }
+}
+
+/// The tree object a lesson's focus names (a kind and a name; selectors stay with the pane).
+fn focus_key(f: &super::panes::lesson::FocusTarget) -> Option<ObjKey> {
+    let kind = Kind::parse(f.kind)?;
+    let name = f.name.as_deref()?;
+    let ns = kind.namespaced().then_some(f.namespace.as_str());
+    Some(ObjKey::new(kind, ns, name))
 }
 
 /// The view Enter opens for an object.

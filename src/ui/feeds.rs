@@ -19,6 +19,8 @@ pub struct Feeds {
     /// Sent and not answered yet.
     pub query_pending: Option<String>,
     pub lesson: Option<LessonFeed>,
+    /// The lesson step whose focus the tree last followed.
+    pub focused_step: Option<(String, usize)>,
 }
 
 #[derive(Debug)]
