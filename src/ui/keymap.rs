@@ -358,7 +358,7 @@ mod tests {
     fn context_bindings_win_over_global_ones() {
         let h = KeyEvent::new(KeyCode::Char('h'), NONE);
         assert_eq!(action_for(&h, Context::Tree), Some(Action::Collapse));
-        assert_eq!(action_for(&h, Context::Main), None);
+        assert_eq!(action_for(&h, Context::Main), Some(Action::Hint));
         let j = KeyEvent::new(KeyCode::Char('j'), NONE);
         assert_eq!(action_for(&j, Context::Main), Some(Action::Down));
     }
