@@ -174,13 +174,7 @@ fn a_pod_leaving_the_slice_is_highlighted_then_fades() {
         "nothing is new when the pane opens"
     );
     // The EndpointSlice controller marks web-675549d9d6-g74lh not ready.
-    let mut slice = fixture()
-        .into_iter()
-        .find(|d| {
-            d["kind"] == "EndpointSlice"
-                && d["metadata"]["name"].as_str().unwrap().starts_with("web-")
-        })
-        .unwrap();
+    let mut slice = web_slice();
     for e in slice["endpoints"].as_array_mut().unwrap() {
         if e["targetRef"]["name"] == "web-675549d9d6-g74lh" {
             e["conditions"]["ready"] = false.into();
@@ -224,13 +218,7 @@ fn a_pod_leaving_the_slice_is_highlighted_then_fades() {
 fn a_deleted_endpoint_is_listed_as_gone_for_a_while() {
     let (mut app, mut writers) = demo_app();
     type_keys(&mut app, ":svc web\n", now());
-    let mut slice = fixture()
-        .into_iter()
-        .find(|d| {
-            d["kind"] == "EndpointSlice"
-                && d["metadata"]["name"].as_str().unwrap().starts_with("web-")
-        })
-        .unwrap();
+    let mut slice = web_slice();
     slice["endpoints"]
         .as_array_mut()
         .unwrap()
@@ -345,13 +333,7 @@ fn a_context_switch_replaces_the_stores() {
 fn only_changes_in_the_chains_namespace_recompute_it() {
     let (mut app, mut writers) = demo_app();
     type_keys(&mut app, ":svc web\n", now());
-    let mut slice = fixture()
-        .into_iter()
-        .find(|d| {
-            d["kind"] == "EndpointSlice"
-                && d["metadata"]["name"].as_str().unwrap().starts_with("web-")
-        })
-        .unwrap();
+    let mut slice = web_slice();
     slice["endpoints"].as_array_mut().unwrap().truncate(1);
     writers.apply_value(slice).unwrap();
     let endpoints = |app: &kdive::ui::app::App| {

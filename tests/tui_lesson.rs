@@ -1,7 +1,10 @@
 //! The lesson pane at 80×24 and 160×48 over a built-in lesson with fixed check results and
 //! progress. Review changes with `cargo insta review`.
 
+mod tui_support;
+
 use std::collections::BTreeMap;
+use tui_support::text;
 
 use chrono::{DateTime, Duration, Utc};
 use kdive::lesson::progress::{LessonProgress, StepStatus};
@@ -23,19 +26,6 @@ fn clusterip() -> kdive::lesson::Lesson {
         .into_iter()
         .find(|l| l.id == "services/clusterip")
         .expect("services/clusterip")
-}
-
-fn text(buf: &ratatui::buffer::Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut line = String::new();
-        for x in 0..buf.area.width {
-            line.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 fn draw(v: &LessonView, w: u16, h: u16) -> String {

@@ -29,6 +29,17 @@ pub fn fixture() -> Vec<serde_json::Value> {
     serde_saphyr::from_multiple::<serde_json::Value>(&text).unwrap()
 }
 
+/// The demo web Service's EndpointSlice from the fixture, to edit and re-apply.
+pub fn web_slice() -> serde_json::Value {
+    fixture()
+        .into_iter()
+        .find(|d| {
+            d["kind"] == "EndpointSlice"
+                && d["metadata"]["name"].as_str().unwrap().starts_with("web-")
+        })
+        .unwrap()
+}
+
 /// An App over the demo fixture, every watch synced, settled at `now()`.
 pub fn demo_app() -> (App, Writers) {
     let (stores, mut writers) = ksrc::stores();

@@ -60,7 +60,17 @@ pub fn view(
             st.host_ip.as_deref().unwrap_or("-")
         ),
     ));
-    let cluster_dns = crate::model::dns::kube_dns_ips(&objs.chain_snapshot("kube-system"));
+    // kube-dns's ClusterIP is all kubelet's clusterDNS needs: no copy of the rest per frame.
+    let kube_dns = crate::model::Snapshot {
+        services: objs
+            .services
+            .iter()
+            .filter(|s| s.metadata.namespace.as_deref() == Some("kube-system"))
+            .map(|s| (**s).clone())
+            .collect(),
+        ..Default::default()
+    };
+    let cluster_dns = crate::model::dns::kube_dns_ips(&kube_dns);
     let dns = pod_resolv(&PodDnsInput {
         namespace: ns,
         dns_policy: spec.dns_policy.as_deref(),
