@@ -8,6 +8,7 @@ use kdive::metrics::burn::{Measurement, Observation, Ratio};
 use kdive::metrics::frame::{MetricsFrame, PodResources, SloFrame};
 use kdive::metrics::{Period, ServiceRef, SloDef, Window, spec};
 use kdive::model::objects::Objects;
+use kdive::model::stored_pod::StoredPod;
 use kdive::sources::prometheus::Series;
 use kdive::ui::panes::{query, slo};
 use kdive::ui::theme::Theme;
@@ -175,7 +176,11 @@ fn objects() -> Objects {
         ]
         .iter()
         .enumerate()
-        .map(|(i, n)| Arc::new(serde_json::from_value(pod(n, i != 0)).unwrap()))
+        .map(|(i, n)| {
+            let pod: k8s_openapi::api::core::v1::Pod =
+                serde_json::from_value(pod(n, i != 0)).unwrap();
+            Arc::new(StoredPod::new(pod))
+        })
         .collect(),
         ..Objects::default()
     }

@@ -92,6 +92,7 @@ pub enum Command {
 /// Runs the parsed command line and maps errors to exit codes:
 /// 0 success, 1 failure, 2 bad input.
 pub fn main(cli: Cli) -> ExitCode {
+    disable_transparent_huge_pages();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -112,6 +113,18 @@ pub fn main(cli: Cli) -> ExitCode {
             eprintln!("Error: {report:?}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// The explorer's heap is millions of small objects spread thinly over the allocator's
+/// arenas, which it asks to be backed by huge pages: every touched 2 MiB then counts whole
+/// (about 30 MiB more RSS with 20,000 pods, for no speed a TUI would notice). Linux only;
+/// elsewhere, and if the kernel refuses, nothing changes.
+pub fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag on this process; no memory is passed.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
 

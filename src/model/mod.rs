@@ -9,6 +9,7 @@ pub mod probes;
 pub mod proxy;
 pub mod snapshot;
 pub mod status;
+pub mod stored_pod;
 pub mod tree;
 
 pub use snapshot::Snapshot;

@@ -4,20 +4,20 @@ use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret,
-    Service,
+    ConfigMap, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Secret, Service,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::core::PartialObjectMeta;
 
 use super::Snapshot;
 use super::kind::Kind;
+use super::stored_pod::StoredPod;
 
 #[derive(Debug, Default, Clone)]
 pub struct Objects {
     pub namespaces: Vec<Arc<Namespace>>,
     pub nodes: Vec<Arc<Node>>,
-    pub pods: Vec<Arc<Pod>>,
+    pub pods: Vec<Arc<StoredPod>>,
     pub services: Vec<Arc<Service>>,
     pub endpoint_slices: Vec<Arc<EndpointSlice>>,
     pub deployments: Vec<Arc<Deployment>>,
@@ -155,18 +155,24 @@ impl Objects {
             key: &ObjKey,
             api_version: &str,
         ) -> Option<serde_json::Value> {
-            let o = find(items, key)?;
-            let mut v = serde_json::to_value(o.as_ref()).ok()?;
+            typed(find(items, key)?.as_ref(), key.kind, api_version)
+        }
+        fn typed<K: serde::Serialize>(
+            o: &K,
+            kind: Kind,
+            api_version: &str,
+        ) -> Option<serde_json::Value> {
+            let mut v = serde_json::to_value(o).ok()?;
             if let Some(m) = v.as_object_mut() {
                 m.insert("apiVersion".into(), api_version.into());
-                m.insert("kind".into(), key.kind.name().into());
+                m.insert("kind".into(), kind.name().into());
             }
             Some(v)
         }
         match key.kind {
             Kind::Namespace => j(&self.namespaces, key, "v1"),
             Kind::Node => j(&self.nodes, key, "v1"),
-            Kind::Pod => j(&self.pods, key, "v1"),
+            Kind::Pod => typed(&find(&self.pods, key)?.pod(), key.kind, "v1"),
             Kind::Service => j(&self.services, key, "v1"),
             Kind::EndpointSlice => j(&self.endpoint_slices, key, "discovery.k8s.io/v1"),
             Kind::Deployment => j(&self.deployments, key, "apps/v1"),
@@ -272,7 +278,7 @@ impl Objects {
                             .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
                     })
             })
-            .map(|p| (**p).clone())
+            .map(|p| p.pod())
             .collect();
         Snapshot {
             namespaces: self.namespaces.iter().map(|o| (**o).clone()).collect(),
@@ -293,7 +299,12 @@ impl Objects {
             namespaces: self.namespaces.iter().map(|o| (**o).clone()).collect(),
             services: owned_in(&self.services, ns),
             endpoint_slices: owned_in(&self.endpoint_slices, ns),
-            pods: owned_in(&self.pods, ns),
+            pods: self
+                .pods
+                .iter()
+                .filter(|p| in_ns(p.as_ref(), ns))
+                .map(|p| p.pod())
+                .collect(),
             nodes: self.nodes.iter().map(|o| (**o).clone()).collect(),
             config_maps: owned_in(&self.config_maps, "kube-system"),
             stateful_sets: owned_in(&self.stateful_sets, ns),

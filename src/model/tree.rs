@@ -10,13 +10,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::core::PartialObjectMeta;
 
 use super::kind::Kind;
 use super::objects::{ObjKey, Objects};
 use super::status::{self, Health};
+use super::stored_pod::StoredPod;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TreeNode {
@@ -86,10 +87,10 @@ type ByKey<'a, K> = HashMap<&'a str, Vec<&'a Arc<K>>>;
 /// Everything grouped once per build (by namespace, owner uid, Service name), so the tree
 /// costs one pass over the objects however many namespaces and workloads there are.
 struct Index<'a> {
-    pods: ByKey<'a, Pod>,
+    pods: ByKey<'a, StoredPod>,
     /// Built on first use: only an open Deployment or StatefulSet needs it.
-    pods_by_owner: std::cell::OnceCell<ByKey<'a, Pod>>,
-    all_pods: &'a [Arc<Pod>],
+    pods_by_owner: std::cell::OnceCell<ByKey<'a, StoredPod>>,
+    all_pods: &'a [Arc<StoredPod>],
     services: ByKey<'a, Service>,
     /// Keyed by `namespace/service`.
     slices_by_service: HashMap<String, Vec<&'a Arc<EndpointSlice>>>,
@@ -262,7 +263,7 @@ impl Ctx<'_> {
         let mut health = Health::None;
         let mut not_ok = 0;
         for p in pods {
-            let h = status::pod_health(p);
+            let h = p.summary.health;
             health = health.worst(h);
             not_ok += usize::from(matches!(h, Health::Warn | Health::Bad));
         }
@@ -380,40 +381,27 @@ impl Ctx<'_> {
         })
     }
 
-    fn pod_node(&self, pod: &Pod, with_claims: bool) -> Option<TreeNode> {
+    fn pod_node(&self, pod: &StoredPod, with_claims: bool) -> Option<TreeNode> {
         let ns = pod.metadata.namespace.as_deref().unwrap_or("");
-        let name = name_of(pod);
-        let (ready, total) = status::pod_ready_count(pod);
-        let restarts = status::pod_restarts(pod);
+        let name = pod.name();
+        let s = &pod.summary;
+        let (ready, total) = s.ready;
+        let restarts = s.restarts;
         let key = ObjKey::new(Kind::Pod, Some(ns), name);
-        let claims: Vec<String> = if with_claims {
-            pod.spec
-                .as_ref()
-                .and_then(|s| s.volumes.as_ref())
-                .into_iter()
-                .flatten()
-                .filter_map(|v| {
-                    v.persistent_volume_claim
-                        .as_ref()
-                        .map(|c| c.claim_name.clone())
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let claims: &[String] = if with_claims { &s.claims } else { &[] };
         let node = TreeNode {
             id: key.id(),
             text: name.into(),
             detail: format!(
                 "{} {ready}/{total}{}",
-                status::pod_status_cow(pod),
+                s.status,
                 if restarts > 0 {
                     format!(" ↻{restarts}")
                 } else {
                     String::new()
                 }
             ),
-            health: status::pod_health(pod),
+            health: s.health,
             target: Some(key),
             children: Vec::new(),
         };
@@ -451,8 +439,8 @@ impl Ctx<'_> {
         }
     }
 
-    fn pods_of(&self, uid: Option<&str>) -> Vec<&Arc<Pod>> {
-        let mut v: Vec<&Arc<Pod>> = get(
+    fn pods_of(&self, uid: Option<&str>) -> Vec<&Arc<StoredPod>> {
+        let mut v: Vec<&Arc<StoredPod>> = get(
             self.ix
                 .pods_by_owner
                 .get_or_init(|| by_controller(self.ix.all_pods)),
@@ -562,7 +550,7 @@ impl Ctx<'_> {
 
     /// Pods no ReplicaSet or StatefulSet of this namespace owns (bare pods, DaemonSet or
     /// Job pods, orphans).
-    fn other_pods(&self, ns: &str, pods: &[&Arc<Pod>]) -> Option<TreeNode> {
+    fn other_pods(&self, ns: &str, pods: &[&Arc<StoredPod>]) -> Option<TreeNode> {
         let owned: std::collections::HashSet<&str> = get(&self.ix.replica_sets, ns)
             .iter()
             .filter_map(|r| r.metadata.uid.as_deref())
@@ -572,7 +560,7 @@ impl Ctx<'_> {
                     .filter_map(|s| s.metadata.uid.as_deref()),
             )
             .collect();
-        let mut others: Vec<&Arc<Pod>> = pods
+        let mut others: Vec<&Arc<StoredPod>> = pods
             .iter()
             .copied()
             .filter(|p| {
@@ -584,10 +572,10 @@ impl Ctx<'_> {
                 owner.is_none_or(|o| !owned.contains(o.uid.as_str()))
             })
             .collect();
-        others.sort_by(|a, b| name_of(a.as_ref()).cmp(name_of(b.as_ref())));
+        others.sort_by(|a, b| a.name().cmp(b.name()));
         let health = others
             .iter()
-            .map(|p| status::pod_health(p))
+            .map(|p| p.summary.health)
             .fold(Health::None, Health::worst);
         self.group(ns, Kind::Pod, "Pods", others.len(), health, || {
             others

@@ -4,7 +4,7 @@
 //! what the watch protocol does: every ADDED/MODIFIED/DELETED/BOOKMARK with its
 //! resourceVersion, relists, and the state of each watch. Objects are trimmed before they are
 //! stored (no managedFields, no last-applied annotation); Secrets are watched as metadata only,
-//! so their values never enter memory.
+//! so their values never enter memory; pods are kept as [`StoredPod`]s (a third of the size).
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -27,6 +27,7 @@ use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 
 use crate::model::kind::Kind;
+use crate::model::stored_pod::StoredPod;
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 const PAGE_SIZE: u32 = 500;
@@ -37,7 +38,7 @@ const WATCH_TIMEOUT_SECS: u32 = 290;
 pub struct Stores {
     pub namespaces: Store<Namespace>,
     pub nodes: Store<Node>,
-    pub pods: Store<Pod>,
+    pub pods: Store<StoredPod>,
     pub services: Store<Service>,
     pub endpoint_slices: Store<EndpointSlice>,
     pub deployments: Store<Deployment>,
@@ -55,7 +56,7 @@ pub struct Stores {
 pub struct Writers {
     pub namespaces: Writer<Namespace>,
     pub nodes: Writer<Node>,
-    pub pods: Writer<Pod>,
+    pub pods: Writer<StoredPod>,
     pub services: Writer<Service>,
     pub endpoint_slices: Writer<EndpointSlice>,
     pub deployments: Writer<Deployment>,
@@ -167,7 +168,13 @@ impl Writers {
         match kind {
             Kind::Namespace => put(&mut self.namespaces, v),
             Kind::Node => put(&mut self.nodes, v),
-            Kind::Pod => put(&mut self.pods, v),
+            Kind::Pod => {
+                let mut pod: Pod = serde_json::from_value(v).map_err(|e| e.to_string())?;
+                trim(&mut pod);
+                self.pods
+                    .apply_watcher_event(&watcher::Event::Apply(StoredPod::new(pod)));
+                Ok(())
+            }
             Kind::Service => put(&mut self.services, v),
             Kind::EndpointSlice => put(&mut self.endpoint_slices, v),
             Kind::Deployment => put(&mut self.deployments, v),
@@ -273,7 +280,7 @@ pub fn spawn_watches(
             sink.clone(),
         ),
         spawn(Kind::Node, Full(Api::all(c.clone())), w.nodes, sink.clone()),
-        spawn(Kind::Pod, Full(api(c, scope)), w.pods, sink.clone()),
+        spawn(Kind::Pod, Stored(api(c, scope)), w.pods, sink.clone()),
         spawn(Kind::Service, Full(api(c, scope)), w.services, sink.clone()),
         spawn(
             Kind::EndpointSlice,
@@ -358,6 +365,8 @@ trait WatchApi: Send + Sync + 'static {
 
 struct Full<K>(Api<K>);
 struct Meta<K>(Api<K>);
+/// Pods, kept as [`StoredPod`]s.
+struct Stored(Api<Pod>);
 
 impl<K> WatchApi for Full<K>
 where
@@ -394,6 +403,40 @@ where
     > {
         Ok(self.0.watch_metadata(wp, rv).await?.boxed())
     }
+}
+
+impl WatchApi for Stored {
+    type Obj = StoredPod;
+    async fn list(&self, lp: &ListParams) -> kube::Result<ObjectList<StoredPod>> {
+        let page = self.0.list(lp).await?;
+        Ok(ObjectList {
+            types: page.types,
+            metadata: page.metadata,
+            items: page.items.into_iter().map(stored).collect(),
+        })
+    }
+    async fn watch(
+        &self,
+        wp: &WatchParams,
+        rv: &str,
+    ) -> kube::Result<futures::stream::BoxStream<'static, kube::Result<WatchEvent<StoredPod>>>>
+    {
+        let events = self.0.watch(wp, rv).await?;
+        Ok(events
+            .map_ok(|ev| match ev {
+                WatchEvent::Added(p) => WatchEvent::Added(stored(p)),
+                WatchEvent::Modified(p) => WatchEvent::Modified(stored(p)),
+                WatchEvent::Deleted(p) => WatchEvent::Deleted(stored(p)),
+                WatchEvent::Bookmark(b) => WatchEvent::Bookmark(b),
+                WatchEvent::Error(e) => WatchEvent::Error(e),
+            })
+            .boxed())
+    }
+}
+
+fn stored(mut pod: Pod) -> StoredPod {
+    trim(&mut pod);
+    StoredPod::new(pod)
 }
 
 fn spawn<A>(kind: Kind, api: A, writer: Writer<A::Obj>, sink: Sink) -> JoinHandle<()>

@@ -160,7 +160,7 @@ impl PodTimeline {
         let pod = stores
             .pods
             .get(&kube::runtime::reflector::ObjectRef::new(&self.key.name).within(&ns));
-        let Some(pod) = pod else {
+        let Some(pod) = pod.map(|p| p.pod()) else {
             if self.last_ready.is_some() {
                 self.push(now, "pod deleted".into(), Some(false));
                 self.last_ready = None;

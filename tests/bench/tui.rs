@@ -51,32 +51,43 @@ static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
 static LIVE_HEAP: AtomicI64 = AtomicI64::new(0);
+static PEAK_HEAP: AtomicI64 = AtomicI64::new(0);
+static LIVE_BLOCKS: AtomicI64 = AtomicI64::new(0);
+
+/// Bytes and blocks allocated (positive) or freed (negative).
+fn count(bytes: i64, blocks: i64) {
+    LIVE_BLOCKS.fetch_add(blocks, Ordering::Relaxed);
+    let now = LIVE_HEAP.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    if bytes > 0 {
+        PEAK_HEAP.fetch_max(now, Ordering::Relaxed);
+    }
+}
 
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { INNER.alloc(layout) };
         if COUNTING.load(Ordering::Relaxed) && !p.is_null() {
-            LIVE_HEAP.fetch_add(layout.size() as i64, Ordering::Relaxed);
+            count(layout.size() as i64, 1);
         }
         p
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { INNER.alloc_zeroed(layout) };
         if COUNTING.load(Ordering::Relaxed) && !p.is_null() {
-            LIVE_HEAP.fetch_add(layout.size() as i64, Ordering::Relaxed);
+            count(layout.size() as i64, 1);
         }
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { INNER.dealloc(ptr, layout) };
         if COUNTING.load(Ordering::Relaxed) {
-            LIVE_HEAP.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+            count(-(layout.size() as i64), -1);
         }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = unsafe { INNER.realloc(ptr, layout, new_size) };
         if COUNTING.load(Ordering::Relaxed) && !p.is_null() {
-            LIVE_HEAP.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+            count(new_size as i64 - layout.size() as i64, 0);
         }
         p
     }
@@ -90,6 +101,8 @@ fn live_heap_kib() -> u64 {
 }
 
 fn main() {
+    // As the kdive binary does first thing.
+    kdive::cli::disable_transparent_huge_pages();
     // Before anything allocates, so every free was counted as an allocation first.
     if env_num("BENCH_HEAP", 0) == 1 && std::env::var(ROLE).is_err() {
         COUNTING.store(true, Ordering::Relaxed);
@@ -619,6 +632,10 @@ async fn bench() {
     let lab_loaded = rss_kib(lab_pid).0;
 
     // The explorer, as `kdive` runs it but drawing into a TestBackend.
+    println!(
+        "explorer RSS before start: {:.0} MiB",
+        mib(rss_kib(std::process::id()).0)
+    );
     let start = Instant::now();
     let client = client_from(&kubeconfig).await;
     let (stores, writers) = kdive::sources::kube::stores();
@@ -832,6 +849,11 @@ async fn heap_breakdown(
             "at the first frame: live heap {:.0} MiB of {:.0} MiB RSS",
             mib(heap),
             mib(rss)
+        ));
+        out.push(format!(
+            "live heap peak (lists and updates): {:.0} MiB; {} blocks live at the end",
+            PEAK_HEAP.load(Ordering::Relaxed) as f64 / 1048576.0,
+            LIVE_BLOCKS.load(Ordering::Relaxed)
         ));
     }
     out.push(format!(

@@ -391,15 +391,18 @@ pub fn sync_volume(input: &VolumeInput) -> VolumeOutput {
         .as_ref()
         .and_then(|s| s.phase.clone())
         .unwrap_or_default();
-    if pv.metadata.deletion_timestamp.is_some() {
+    let deleting = pv.metadata.deletion_timestamp.is_some();
+    if deleting && phase != "Bound" {
         // pv-protection: a volume no claim is bound to may go.
-        if has_finalizer(&pv.metadata, PV_PROTECTION) && phase != "Bound" {
+        if has_finalizer(&pv.metadata, PV_PROTECTION) {
             let mut next = pv.clone();
             remove_finalizer(&mut next.metadata, PV_PROTECTION);
             out.volume = Some(Change::Update(next));
         }
         return out;
     }
+    // A volume deleted while Bound still needs its phase kept up: once its claim goes it
+    // must turn Released, or pv-protection would hold it forever.
     let spec = pv.spec.clone().unwrap_or_default();
     let with_phase = |p: &str| {
         let mut next = pv.clone();
@@ -438,7 +441,7 @@ pub fn sync_volume(input: &VolumeInput) -> VolumeOutput {
             _ if phase == "Bound" => {
                 out.volume = with_phase("Released");
             }
-            Some("Delete") => {
+            Some("Delete") if !deleting => {
                 out.volume = Some(Change::Delete {
                     namespace: String::new(),
                     name,

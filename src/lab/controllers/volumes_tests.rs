@@ -230,14 +230,26 @@ fn a_deleted_volume_of_a_deleted_claim_is_deleted_then_unprotected() {
     });
     assert!(matches!(out.volume, Some(Change::Delete { ref name, .. }) if name == "pv-1"));
     pv.status.as_mut().unwrap().phase = Some("Bound".into());
-    // Being deleted while still Bound: pv-protection holds it.
+    // Being deleted while still Bound to a live claim: pv-protection holds it.
     let mut deleting = pv.clone();
     deleting.metadata.deletion_timestamp = Some(Time(Default::default()));
+    let mut live = claim("data", Some("manual"), "1Gi");
+    live.metadata.uid = Some("uid-data".into());
+    live.spec.as_mut().unwrap().volume_name = Some("pv-1".into());
     let held = sync_volume(&VolumeInput {
+        volume: &deleting,
+        claim: Some(&live),
+    });
+    assert!(held.volume.is_none(), "held while its claim is bound");
+    // The claim goes: Released (not stuck Bound), and nothing deletes it twice.
+    let released = sync_volume(&VolumeInput {
         volume: &deleting,
         claim: None,
     });
-    assert!(held.volume.is_none());
+    let Some(Change::Update(next)) = released.volume else {
+        panic!("a deleting volume whose claim went stayed Bound")
+    };
+    assert_eq!(next.status.unwrap().phase.as_deref(), Some("Released"));
     deleting.status.as_mut().unwrap().phase = Some("Released".into());
     let freed = sync_volume(&VolumeInput {
         volume: &deleting,

@@ -27,12 +27,13 @@ pub fn view(
     timeline: Option<&PodTimeline>,
     now: DateTime<Utc>,
 ) -> PodView {
-    let Some(pod) = find(&objs.pods, key) else {
+    let Some(pod) = find(&objs.pods, key).map(|p| p.pod()) else {
         return PodView {
             title: key.display(),
             lines: vec![(Health::Bad, format!("pod {} is gone", key.display()))],
         };
     };
+    let pod = &pod;
     let mut l: Vec<(Health, String)> = Vec::new();
     let ns = key.namespace.as_deref().unwrap_or("");
     let st = pod.status.clone().unwrap_or_default();

@@ -195,7 +195,8 @@ pub fn causes(
         .as_ref()
         .and_then(|s| s.selector.clone())
         .unwrap_or_default();
-    let pods: Vec<&Pod> = objs
+    // Decoded: the checks below read statuses (only this Service's pods).
+    let pods: Vec<Pod> = objs
         .pods
         .iter()
         .filter(|p| p.metadata.namespace.as_deref() == Some(&svc_ref.namespace))
@@ -209,7 +210,7 @@ pub fn causes(
                         .is_some_and(|x| x == v)
                 })
         })
-        .map(|p| p.as_ref())
+        .map(|p| p.pod())
         .collect();
     // Deployments whose pod template the Service selects: desired vs ready.
     for d in objs
@@ -249,7 +250,7 @@ pub fn causes(
         },
         format!("{} of {} pods not ready", not_ready, pods.len()),
     ));
-    let restarts: i32 = pods.iter().map(|p| status::pod_restarts(p)).sum();
+    let restarts: i32 = pods.iter().map(status::pod_restarts).sum();
     let oom = pods
         .iter()
         .flat_map(|p| {

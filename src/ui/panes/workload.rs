@@ -226,13 +226,13 @@ fn stateful_set(l: &mut Vec<(Health, String)>, objs: &Objects, key: &ObjKey) {
         .collect();
     for i in 0..desired.max(0) {
         let pod_name = format!("{name}-{i}");
-        let pod = find(&objs.pods, &ObjKey::new(Kind::Pod, ns, &pod_name));
+        let pod = find(&objs.pods, &ObjKey::new(Kind::Pod, ns, &pod_name)).map(|p| p.pod());
         let (h, text) = match pod {
             Some(p) => (
-                status::pod_health(p),
+                status::pod_health(&p),
                 format!(
                     "  {pod_name}  {}  {}  rev {}",
-                    status::pod_status(p),
+                    status::pod_status(&p),
                     p.status
                         .as_ref()
                         .and_then(|s| s.pod_ip.clone())
