@@ -11,7 +11,7 @@ use kube::core::PartialObjectMeta;
 
 use super::Snapshot;
 use super::kind::Kind;
-use super::stored_pod::StoredPod;
+use super::stored_pod::{PodGroups, StoredPod};
 
 #[derive(Debug, Default, Clone)]
 pub struct Objects {
@@ -29,6 +29,8 @@ pub struct Objects {
     pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
     pub pvs: Vec<Arc<PersistentVolume>>,
     pub events: Vec<Arc<Event>>,
+    /// `pods` by namespace, computed on first use.
+    pub pod_groups: std::sync::OnceLock<PodGroups>,
 }
 
 /// Kind, namespace and name: what the UI selects and `:` commands name.
@@ -121,6 +123,18 @@ impl ClaimState {
 }
 
 impl Objects {
+    pub fn pod_groups(&self) -> &PodGroups {
+        self.pod_groups.get_or_init(|| PodGroups::of(&self.pods))
+    }
+
+    /// The namespace's pods, in snapshot order.
+    pub fn pods_in(&self, ns: &str) -> Vec<&Arc<StoredPod>> {
+        self.pod_groups()
+            .get(ns)
+            .map(|g| g.at.iter().map(|&i| &self.pods[i as usize]).collect())
+            .unwrap_or_default()
+    }
+
     pub fn claim(&self, ns: &str, name: &str) -> ClaimState {
         let pvc = self
             .pvcs

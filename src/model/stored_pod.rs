@@ -9,6 +9,8 @@
 
 use k8s_openapi::api::core::v1::{Pod, PodSpec, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::status::{self, Health};
@@ -102,6 +104,49 @@ impl StoredPod {
     }
 }
 
+/// Pods by namespace with their tallies: one pass over all pods, shared by every tree built
+/// from the same snapshot (a key press redraws the tree without touching 20,000 pods).
+#[derive(Debug, Default, Clone)]
+pub struct PodGroups {
+    by_ns: HashMap<String, NsPods>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NsPods {
+    /// Positions in the snapshot's pod list.
+    pub at: Vec<u32>,
+    /// The worst health of the namespace's pods.
+    pub health: Health,
+    /// Pods whose health is Warn or Bad.
+    pub not_ok: usize,
+}
+
+impl PodGroups {
+    pub fn of<P: std::ops::Deref<Target = StoredPod>>(pods: &[P]) -> PodGroups {
+        let mut by_ns: HashMap<String, NsPods> = HashMap::new();
+        for (i, p) in pods.iter().enumerate() {
+            let ns = p.metadata.namespace.as_deref().unwrap_or("");
+            let group = match by_ns.get_mut(ns) {
+                Some(g) => g,
+                None => by_ns.entry(ns.to_string()).or_insert(NsPods {
+                    at: Vec::new(),
+                    health: Health::None,
+                    not_ok: 0,
+                }),
+            };
+            let h = p.summary.health;
+            group.at.push(i as u32);
+            group.health = group.health.worst(h);
+            group.not_ok += usize::from(matches!(h, Health::Warn | Health::Bad));
+        }
+        PodGroups { by_ns }
+    }
+
+    pub fn get(&self, ns: &str) -> Option<&NsPods> {
+        self.by_ns.get(ns)
+    }
+}
+
 impl From<Pod> for StoredPod {
     fn from(pod: Pod) -> StoredPod {
         StoredPod::new(pod)
@@ -183,6 +228,44 @@ status:
         assert_eq!(s.ready, (1, 2));
         assert_eq!(s.restarts, 3);
         assert_eq!(&*s.claims, ["data-web-1".to_string()]);
+    }
+
+    #[test]
+    fn pods_are_grouped_by_namespace_with_their_worst_health() {
+        let named = |ns: &str, name: &str, ready: bool| {
+            let mut p = pod(WEB);
+            p.metadata.namespace = Some(ns.into());
+            p.metadata.name = Some(name.into());
+            for c in p
+                .status
+                .as_mut()
+                .unwrap()
+                .container_statuses
+                .iter_mut()
+                .flatten()
+            {
+                c.ready = ready;
+            }
+            p.status.as_mut().unwrap().conditions.as_mut().unwrap()[0].status =
+                if ready { "True" } else { "False" }.into();
+            std::sync::Arc::new(StoredPod::new(p))
+        };
+        let pods = vec![
+            named("a", "a-1", true),
+            named("b", "b-1", true),
+            named("a", "a-2", false),
+            named("a", "a-3", true),
+        ];
+        let g = PodGroups::of(&pods);
+        let a = g.get("a").expect("namespace a");
+        assert_eq!(a.at, [0, 2, 3]);
+        assert_eq!((a.health, a.not_ok), (Health::Warn, 1));
+        let b = g.get("b").expect("namespace b");
+        assert_eq!(
+            (b.at.as_slice(), b.health, b.not_ok),
+            (&[1u32][..], Health::Ok, 0)
+        );
+        assert!(g.get("c").is_none());
     }
 
     #[test]

@@ -85,12 +85,11 @@ struct Ctx<'a> {
 type ByKey<'a, K> = HashMap<&'a str, Vec<&'a Arc<K>>>;
 
 /// Everything grouped once per build (by namespace, owner uid, Service name), so the tree
-/// costs one pass over the objects however many namespaces and workloads there are.
+/// costs one pass over the objects however many namespaces and workloads there are. Pods,
+/// most of the objects, are grouped once per snapshot instead ([`Objects::pod_groups`]).
 struct Index<'a> {
-    pods: ByKey<'a, StoredPod>,
-    /// Built on first use: only an open Deployment or StatefulSet needs it.
-    pods_by_owner: std::cell::OnceCell<ByKey<'a, StoredPod>>,
-    all_pods: &'a [Arc<StoredPod>],
+    /// A namespace's pods by owner uid, built when an open namespace first needs them.
+    pods_by_owner: std::cell::RefCell<HashMap<String, ByKey<'a, StoredPod>>>,
     services: ByKey<'a, Service>,
     /// Keyed by `namespace/service`.
     slices_by_service: HashMap<String, Vec<&'a Arc<EndpointSlice>>>,
@@ -113,7 +112,9 @@ fn by_ns<K: kube::Resource>(items: &[Arc<K>]) -> ByKey<'_, K> {
     m
 }
 
-fn by_controller<K: kube::Resource>(items: &[Arc<K>]) -> ByKey<'_, K> {
+fn by_controller<'a, K: kube::Resource + 'a>(
+    items: impl IntoIterator<Item = &'a Arc<K>>,
+) -> ByKey<'a, K> {
     let mut m: ByKey<K> = HashMap::new();
     for o in items {
         let owner = o
@@ -145,9 +146,7 @@ impl<'a> Index<'a> {
             }
         }
         Index {
-            pods: by_ns(&objs.pods),
-            pods_by_owner: std::cell::OnceCell::new(),
-            all_pods: &objs.pods,
+            pods_by_owner: Default::default(),
             services: by_ns(&objs.services),
             slices_by_service,
             deployments: by_ns(&objs.deployments),
@@ -259,15 +258,12 @@ impl Ctx<'_> {
     }
 
     fn namespace(&self, ns: &str) -> Option<TreeNode> {
-        let pods = get(&self.ix.pods, ns);
-        let mut health = Health::None;
-        let mut not_ok = 0;
-        for p in pods {
-            let h = p.summary.health;
-            health = health.worst(h);
-            not_ok += usize::from(matches!(h, Health::Warn | Health::Bad));
-        }
-        let detail = match (pods.len(), not_ok) {
+        let (count, health, not_ok) = self
+            .objs
+            .pod_groups()
+            .get(ns)
+            .map_or((0, Health::None, 0), |g| (g.at.len(), g.health, g.not_ok));
+        let detail = match (count, not_ok) {
             (0, _) => "no pods".to_string(),
             (n, 0) => format!("{n} pods"),
             (n, k) => format!("{n} pods, {k} not ready"),
@@ -285,7 +281,7 @@ impl Ctx<'_> {
             groups.extend(self.services(ns));
             groups.extend(self.deployments(ns));
             groups.extend(self.stateful_sets(ns));
-            groups.extend(self.other_pods(ns, pods));
+            groups.extend(self.other_pods(ns, &self.objs.pods_in(ns)));
             groups.extend(self.simple_group(ns, Kind::ConfigMap));
             groups.extend(self.simple_group(ns, Kind::Secret));
             groups.extend(self.simple_group(ns, Kind::PersistentVolumeClaim));
@@ -439,14 +435,12 @@ impl Ctx<'_> {
         }
     }
 
-    fn pods_of(&self, uid: Option<&str>) -> Vec<&Arc<StoredPod>> {
-        let mut v: Vec<&Arc<StoredPod>> = get(
-            self.ix
-                .pods_by_owner
-                .get_or_init(|| by_controller(self.ix.all_pods)),
-            uid.unwrap_or("-"),
-        )
-        .to_vec();
+    fn pods_of(&self, ns: &str, uid: Option<&str>) -> Vec<&Arc<StoredPod>> {
+        let mut by_owner = self.ix.pods_by_owner.borrow_mut();
+        let owners = by_owner
+            .entry(ns.to_string())
+            .or_insert_with(|| by_controller(self.objs.pods_in(ns)));
+        let mut v: Vec<&Arc<StoredPod>> = get(owners, uid.unwrap_or("-")).to_vec();
         v.sort_by(|a, b| name_of(a.as_ref()).cmp(name_of(b.as_ref())));
         v
     }
@@ -484,7 +478,7 @@ impl Ctx<'_> {
                             let rs_name = name_of(rs.as_ref());
                             let (desired, ready) = status::replica_set_replicas(rs);
                             let key = ObjKey::new(Kind::ReplicaSet, Some(ns), rs_name);
-                            let pods = self.pods_of(rs.metadata.uid.as_deref());
+                            let pods = self.pods_of(ns, rs.metadata.uid.as_deref());
                             let node = TreeNode {
                                 id: key.id(),
                                 text: rs_name.into(),
@@ -524,7 +518,7 @@ impl Ctx<'_> {
                 let h = status::replicas_health(desired, ready);
                 health = health.worst(h);
                 let key = ObjKey::new(Kind::StatefulSet, Some(ns), name);
-                let pods = self.pods_of(s.metadata.uid.as_deref());
+                let pods = self.pods_of(ns, s.metadata.uid.as_deref());
                 let node = TreeNode {
                     id: key.id(),
                     text: name.into(),

@@ -119,6 +119,9 @@ pub struct App {
     /// Kinds changed since the last settle.
     changed: HashSet<Kind>,
     tree_stale: bool,
+    /// The objects the last data settle read: a key's tree rebuild reuses them (and their
+    /// pod groups) instead of regrouping every pod.
+    pub snapshot: Option<Objects>,
     pub quit: bool,
     /// Set by update when something visible changed; the run loop draws and clears it.
     pub dirty: bool,
@@ -147,6 +150,7 @@ impl App {
             saved_open: None,
             changed: HashSet::new(),
             tree_stale: true,
+            snapshot: None,
             quit: false,
             dirty: true,
         }
@@ -169,6 +173,7 @@ impl App {
             pvcs: s.pvcs.state(),
             pvs: s.pvs.state(),
             events: s.events.state(),
+            pod_groups: Default::default(),
         }
     }
 
@@ -182,6 +187,7 @@ impl App {
         self.view = View::Welcome;
         self.back.clear();
         self.tree_stale = true;
+        self.snapshot = None;
         self.dirty = true;
     }
 
@@ -304,8 +310,9 @@ impl App {
     pub fn settle_with(&mut self, now: DateTime<Utc>, data: bool) -> bool {
         if !data {
             if self.tree_stale {
-                let objs = self.objects();
+                let objs = self.snapshot.take().unwrap_or_else(|| self.objects());
                 self.rebuild_tree(&objs);
+                self.snapshot = Some(objs);
             }
             return !self.changed.is_empty() || self.chain.as_ref().is_some_and(|c| c.stale);
         }
@@ -331,6 +338,7 @@ impl App {
         if let Some(t) = self.timeline.as_mut() {
             t.observe(&self.stores, now);
         }
+        self.snapshot = Some(objs);
         false
     }
 
