@@ -9,26 +9,33 @@
 
 use k8s_openapi::api::core::v1::{Pod, PodSpec, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::status::{self, Health};
 
+// `repr(C)`: what every settle reads of every pod (namespace, health) sits in the first
+// cache line, next to the reference counts the snapshot has just touched.
 #[derive(Debug, Clone, PartialEq)]
+#[repr(C)]
 pub struct StoredPod {
-    pub metadata: ObjectMeta,
+    /// The namespace again, shared by all pods of it: grouping compares pointers.
+    namespace: Arc<str>,
     pub summary: PodSummary,
+    pub metadata: ObjectMeta,
     /// `{"spec":…,"status":…}` as JSON.
     body: Box<[u8]>,
 }
 
 /// What the tree, the lists and the counts read for every pod.
 #[derive(Debug, Clone, PartialEq)]
+#[repr(C)]
 pub struct PodSummary {
+    pub health: Health,
     /// kubectl's STATUS column.
     pub status: Box<str>,
-    pub health: Health,
     /// Ready and total containers.
     pub ready: (u16, u16),
     pub restarts: i32,
@@ -74,6 +81,7 @@ impl StoredPod {
         // Serializing plain structs into a Vec cannot fail.
         let body = serde_json::to_vec(&body).unwrap_or_default();
         StoredPod {
+            namespace: intern(pod.metadata.namespace.as_deref().unwrap_or("")),
             metadata: pod.metadata,
             summary,
             body: body.into_boxed_slice(),
@@ -121,23 +129,49 @@ pub struct NsPods {
     pub not_ok: usize,
 }
 
+impl Default for NsPods {
+    fn default() -> NsPods {
+        NsPods {
+            at: Vec::new(),
+            health: Health::None,
+            not_ok: 0,
+        }
+    }
+}
+
 impl PodGroups {
     pub fn of<P: std::ops::Deref<Target = StoredPod>>(pods: &[P]) -> PodGroups {
-        let mut by_ns: HashMap<String, NsPods> = HashMap::new();
+        // By the interned name's address: no string is read per pod.
+        let mut by_ptr: HashMap<*const u8, usize> = HashMap::new();
+        let mut groups: Vec<(&Arc<str>, NsPods)> = Vec::new();
         for (i, p) in pods.iter().enumerate() {
-            let ns = p.metadata.namespace.as_deref().unwrap_or("");
-            let group = match by_ns.get_mut(ns) {
-                Some(g) => g,
-                None => by_ns.entry(ns.to_string()).or_insert(NsPods {
-                    at: Vec::new(),
-                    health: Health::None,
-                    not_ok: 0,
-                }),
-            };
+            let g = *by_ptr
+                .entry(Arc::as_ptr(&p.namespace) as *const u8)
+                .or_insert_with(|| {
+                    groups.push((&p.namespace, NsPods::default()));
+                    groups.len() - 1
+                });
+            let group = &mut groups[g].1;
             let h = p.summary.health;
             group.at.push(i as u32);
             group.health = group.health.worst(h);
             group.not_ok += usize::from(matches!(h, Health::Warn | Health::Bad));
+        }
+        let mut by_ns: HashMap<String, NsPods> = HashMap::with_capacity(groups.len());
+        for (ns, g) in groups {
+            match by_ns.get_mut(&**ns) {
+                // Equal names behind two addresses: not while every StoredPod comes from
+                // `new` (one interner), but a second would then cost a merge, not pods.
+                Some(same) => {
+                    same.at.extend(g.at);
+                    same.at.sort_unstable();
+                    same.health = same.health.worst(g.health);
+                    same.not_ok += g.not_ok;
+                }
+                None => {
+                    by_ns.insert(ns.to_string(), g);
+                }
+            }
         }
         PodGroups { by_ns }
     }
@@ -151,6 +185,19 @@ impl From<Pod> for StoredPod {
     fn from(pod: Pod) -> StoredPod {
         StoredPod::new(pod)
     }
+}
+
+/// One shared string per namespace name, for the life of the process (namespaces are few).
+fn intern(ns: &str) -> Arc<str> {
+    static NAMES: Mutex<Option<HashSet<Arc<str>>>> = Mutex::new(None);
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let names = names.get_or_insert_with(HashSet::new);
+    if let Some(n) = names.get(ns) {
+        return n.clone();
+    }
+    let n: Arc<str> = ns.into();
+    names.insert(n.clone());
+    n
 }
 
 fn clamp(n: usize) -> u16 {
