@@ -240,18 +240,12 @@ impl Ctx<'_> {
                 .filter(|n| self.matches(name_of(n.as_ref())))
                 .map(|n| {
                     let h = node_health(n);
-                    TreeNode {
-                        id: ObjKey::new(Kind::Node, None, name_of(n.as_ref())).id(),
-                        text: name_of(n.as_ref()).into(),
-                        detail: if h == Health::Ok {
-                            "Ready".into()
-                        } else {
-                            "NotReady".into()
-                        },
-                        health: h,
-                        target: Some(ObjKey::new(Kind::Node, None, name_of(n.as_ref()))),
-                        children: Vec::new(),
-                    }
+                    let detail = if h == Health::Ok { "Ready" } else { "NotReady" };
+                    object_node(
+                        ObjKey::new(Kind::Node, None, name_of(n.as_ref())),
+                        detail.into(),
+                        h,
+                    )
                 })
                 .collect()
         })
@@ -268,14 +262,7 @@ impl Ctx<'_> {
             (n, 0) => format!("{n} pods"),
             (n, k) => format!("{n} pods, {k} not ready"),
         };
-        let node = TreeNode {
-            id: namespace_id(ns),
-            text: ns.into(),
-            detail,
-            health,
-            target: Some(ObjKey::new(Kind::Namespace, None, ns)),
-            children: Vec::new(),
-        };
+        let node = object_node(ObjKey::new(Kind::Namespace, None, ns), detail, health);
         self.branch(node, self.matches(ns), true, || {
             let mut groups = Vec::new();
             groups.extend(self.services(ns));
@@ -353,14 +340,11 @@ impl Ctx<'_> {
                     ip
                 };
                 (
-                    TreeNode {
-                        id: ObjKey::new(Kind::Service, Some(ns), name).id(),
-                        text: name.into(),
-                        detail: format!("{ty} {ip} {ready}/{total} ready"),
+                    object_node(
+                        ObjKey::new(Kind::Service, Some(ns), name),
+                        format!("{ty} {ip} {ready}/{total} ready"),
                         health,
-                        target: Some(ObjKey::new(Kind::Service, Some(ns), name)),
-                        children: Vec::new(),
-                    },
+                    ),
                     self.matches(name),
                 )
             })
@@ -385,22 +369,16 @@ impl Ctx<'_> {
         let restarts = s.restarts;
         let key = ObjKey::new(Kind::Pod, Some(ns), name);
         let claims: &[String] = if with_claims { &s.claims } else { &[] };
-        let node = TreeNode {
-            id: key.id(),
-            text: name.into(),
-            detail: format!(
-                "{} {ready}/{total}{}",
-                s.status,
-                if restarts > 0 {
-                    format!(" ↻{restarts}")
-                } else {
-                    String::new()
-                }
-            ),
-            health: s.health,
-            target: Some(key),
-            children: Vec::new(),
+        let restarts = if restarts > 0 {
+            format!(" ↻{restarts}")
+        } else {
+            String::new()
         };
+        let node = object_node(
+            key,
+            format!("{} {ready}/{total}{restarts}", s.status),
+            s.health,
+        );
         let self_matches = self.matches(name);
         self.branch(node, self_matches, !claims.is_empty(), || {
             claims
@@ -421,18 +399,15 @@ impl Ctx<'_> {
             .as_ref()
             .map(|v| format!(" → {v}"))
             .unwrap_or_default();
-        TreeNode {
-            id: ObjKey::new(Kind::PersistentVolumeClaim, Some(ns), claim).id(),
-            text: claim.into(),
-            detail: format!("{}{volume}", state.phase),
-            health: if state.bound() {
+        object_node(
+            ObjKey::new(Kind::PersistentVolumeClaim, Some(ns), claim),
+            format!("{}{volume}", state.phase),
+            if state.bound() {
                 Health::Ok
             } else {
                 Health::Warn
             },
-            target: Some(ObjKey::new(Kind::PersistentVolumeClaim, Some(ns), claim)),
-            children: Vec::new(),
-        }
+        )
     }
 
     fn pods_of(&self, ns: &str, uid: Option<&str>) -> Vec<&Arc<StoredPod>> {
@@ -464,14 +439,7 @@ impl Ctx<'_> {
                 );
                 // Newest revision first, as `rollout history` reads backwards.
                 sets.sort_by_key(|rs| std::cmp::Reverse(revision(rs.as_ref())));
-                let node = TreeNode {
-                    id: key.id(),
-                    text: name.into(),
-                    detail: format!("{ready}/{desired}"),
-                    health: h,
-                    target: Some(key),
-                    children: Vec::new(),
-                };
+                let node = object_node(key, format!("{ready}/{desired}"), h);
                 self.branch(node, self.matches(name), !sets.is_empty(), || {
                     sets.iter()
                         .filter_map(|rs| {
@@ -479,14 +447,11 @@ impl Ctx<'_> {
                             let (desired, ready) = status::replica_set_replicas(rs);
                             let key = ObjKey::new(Kind::ReplicaSet, Some(ns), rs_name);
                             let pods = self.pods_of(ns, rs.metadata.uid.as_deref());
-                            let node = TreeNode {
-                                id: key.id(),
-                                text: rs_name.into(),
-                                detail: format!("rev {} {ready}/{desired}", revision(rs.as_ref())),
-                                health: status::replicas_health(desired, ready),
-                                target: Some(key),
-                                children: Vec::new(),
-                            };
+                            let node = object_node(
+                                key,
+                                format!("rev {} {ready}/{desired}", revision(rs.as_ref())),
+                                status::replicas_health(desired, ready),
+                            );
                             self.branch(node, self.matches(rs_name), !pods.is_empty(), || {
                                 pods.iter()
                                     .filter_map(|p| self.pod_node(p, false))
@@ -519,14 +484,7 @@ impl Ctx<'_> {
                 health = health.worst(h);
                 let key = ObjKey::new(Kind::StatefulSet, Some(ns), name);
                 let pods = self.pods_of(ns, s.metadata.uid.as_deref());
-                let node = TreeNode {
-                    id: key.id(),
-                    text: name.into(),
-                    detail: format!("{ready}/{desired}"),
-                    health: h,
-                    target: Some(key),
-                    children: Vec::new(),
-                };
+                let node = object_node(key, format!("{ready}/{desired}"), h);
                 self.branch(node, self.matches(name), !pods.is_empty(), || {
                     pods.iter().filter_map(|p| self.pod_node(p, true)).collect()
                 })
@@ -631,12 +589,17 @@ impl Ctx<'_> {
 }
 
 fn simple(kind: Kind, ns: &str, name: &str, detail: String) -> TreeNode {
+    object_node(ObjKey::new(kind, Some(ns), name), detail, Health::None)
+}
+
+/// The row of one object, named by its key, with no children yet.
+fn object_node(key: ObjKey, detail: String, health: Health) -> TreeNode {
     TreeNode {
-        id: ObjKey::new(kind, Some(ns), name).id(),
-        text: name.into(),
+        id: key.id(),
+        text: key.name.clone(),
         detail,
-        health: Health::None,
-        target: Some(ObjKey::new(kind, Some(ns), name)),
+        health,
+        target: Some(key),
         children: Vec::new(),
     }
 }
