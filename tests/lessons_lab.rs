@@ -114,7 +114,7 @@ async fn run_lesson(lab: &TestLab, client: kube::Client, id: String) -> Vec<Stri
 /// volumes of its claims.
 async fn leftovers(client: &kube::Client, id: &str) -> Vec<String> {
     let ns = kdive::lesson::format::default_namespace(id);
-    let label = format!("kdive.dev/lesson={}", id.replace('/', "."));
+    let label = kdive::lesson::manifests::label_value(id);
     let mut left = Vec::new();
     for kind in kdive::lesson::kinds::KINDS {
         if matches!(kind.kind, "DaemonSet" | "Job") {
@@ -128,9 +128,8 @@ async fn leftovers(client: &kube::Client, id: &str) -> Vec<String> {
             let labelled = m
                 .labels
                 .as_ref()
-                .and_then(|l| l.get("kdive.dev/lesson"))
-                .map(String::as_str)
-                == Some(label.split_once('=').map_or("", |x| x.1));
+                .and_then(|l| l.get(kdive::lesson::manifests::LESSON_LABEL))
+                == Some(&label);
             let in_ns = m.namespace.as_deref() == Some(ns.as_str())
                 || (kind.kind == "Namespace" && m.name.as_deref() == Some(ns.as_str()));
             let claimed = o

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -11,16 +11,14 @@ use common::have;
 
 struct Tmux {
     socket: String,
-    dir: tempfile::TempDir,
 }
 
 impl Tmux {
     fn start(cmd: &str) -> Tmux {
-        let dir = tempfile::tempdir().unwrap();
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let socket = format!("kdive-e2e-{}-{n}", std::process::id());
-        let t = Tmux { socket, dir };
+        let t = Tmux { socket };
         let out = t.tmux(&[
             "new-session",
             "-d",
@@ -75,10 +73,6 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-
-    fn kubeconfig(&self) -> PathBuf {
-        self.dir.path().join("kubeconfig")
-    }
 }
 
 impl Drop for Tmux {
@@ -123,7 +117,6 @@ fn lab_chain_scale_readiness_and_restart() {
         kc.display(),
         dir.path().join("stderr").display()
     ));
-    let _ = t.kubeconfig();
     t.wait_for(&["watches 13/13 synced", "export KUBECONFIG="], 30);
 
     // Navigate to demo/web's chain with the command line.

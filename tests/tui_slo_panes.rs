@@ -20,24 +20,15 @@ use serde_json::json;
 const AT: i64 = 1_795_687_200;
 
 fn obs(r: [f64; 8], requests_1h: f64, age: f64) -> Observation {
-    let w = [
-        Window::M5,
-        Window::M30,
-        Window::H1,
-        Window::H2,
-        Window::H6,
-        Window::D1,
-        Window::D3,
-        Window::D30,
-    ];
     Observation {
-        windows: w
-            .iter()
+        windows: Period::thirty_days()
+            .windows()
+            .into_iter()
             .zip(r)
             .map(|(w, r)| Measurement {
-                window: *w,
+                window: w,
                 ratio: Ratio::Value(r),
-                requests: (*w == Window::H1).then_some(requests_1h),
+                requests: (w == Window::H1).then_some(requests_1h),
             })
             .collect(),
         data_age_seconds: Some(age),

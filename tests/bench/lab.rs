@@ -8,10 +8,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{env_num, percentile, rss_kib};
+use common::{client_from, env_num, percentile, rss_kib, send};
 use http::Request;
 use http_body_util::BodyExt;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 fn watchers() -> usize {
@@ -33,24 +32,6 @@ fn pod_body(i: u64) -> Vec<u8> {
                 "env": [{"name": "MODE", "value": "production"}, {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]}]},
     }))
     .unwrap()
-}
-
-async fn send(
-    client: &kube::Client,
-    method: &str,
-    path: &str,
-    ct: &str,
-    body: Vec<u8>,
-) -> (u16, bytes::Bytes) {
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("Content-Type", ct)
-        .body(body.into())
-        .unwrap();
-    let resp = client.send(req).await.expect("response");
-    let code = resp.status().as_u16();
-    (code, resp.into_body().collect().await.unwrap().to_bytes())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -86,11 +67,7 @@ async fn run() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let kc = Kubeconfig::read_from(&kubeconfig).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    let client = kube::Client::try_from(config).unwrap();
+    let client = client_from(&kubeconfig).await;
     let idle = rss_kib(pid).0;
 
     let ns = br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bench"}}"#;

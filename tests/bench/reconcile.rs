@@ -14,12 +14,11 @@ use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{env_num, percentile, rss_kib};
+use common::{client_from, env_num, percentile, rss_kib};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 
 /// The scenario: nodes, a namespace, and per index a Deployment `d<i>` whose pods carry
 /// `svc: s<i>`, selected by Service `s<i>`.
@@ -96,11 +95,7 @@ async fn run() {
         assert!(started.elapsed() < Duration::from_secs(60), "lab started");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let kc = Kubeconfig::read_from(&kubeconfig).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    let client = kube::Client::try_from(config).unwrap();
+    let client = client_from(&kubeconfig).await;
     let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), "bench");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "bench");
 

@@ -312,15 +312,15 @@ async fn create_app(client: &kube::Client, shape: Shape, a: u64) {
     for j in 0..k {
         let p = a * k + j;
         let (_, name) = shape.pod(p);
+        let mut spec = pod_spec(&app);
+        spec["nodeName"] = json!(format!("node-{:02}", node_of(p)));
         let created = expect(client, "POST", &format!("/api/v1/namespaces/{ns}/pods"),
             &json!({"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": name, "namespace": ns,
                     "labels": {"app": app, "pod-template-hash": hash, "tier": "backend", "rev": "a"},
                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "uid": rs_uid,
                         "controller": true, "blockOwnerDeletion": true}]},
-                "spec": {"nodeName": format!("node-{:02}", node_of(p)), "containers": pod_spec(&app)["containers"].clone(),
-                    "restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
-                    "serviceAccountName": "default"}})).await;
+                "spec": spec})).await;
         let uid = uid_of(&created);
         expect(
             client,

@@ -20,23 +20,28 @@ pub fn later(secs: i64) -> DateTime<Utc> {
     now() + Duration::seconds(secs)
 }
 
-pub fn fixture() -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/tui/demo-cluster.yaml"
-    ))
-    .unwrap();
-    serde_saphyr::from_multiple::<serde_json::Value>(&text).unwrap()
+/// The fixture's documents, parsed once per test binary.
+pub fn fixture() -> &'static [serde_json::Value] {
+    static DOCS: std::sync::LazyLock<Vec<serde_json::Value>> = std::sync::LazyLock::new(|| {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/tui/demo-cluster.yaml"
+        ))
+        .unwrap();
+        serde_saphyr::from_multiple::<serde_json::Value>(&text).unwrap()
+    });
+    &DOCS
 }
 
 /// The demo web Service's EndpointSlice from the fixture, to edit and re-apply.
 pub fn web_slice() -> serde_json::Value {
     fixture()
-        .into_iter()
+        .iter()
         .find(|d| {
             d["kind"] == "EndpointSlice"
                 && d["metadata"]["name"].as_str().unwrap().starts_with("web-")
         })
+        .cloned()
         .unwrap()
 }
 
@@ -44,7 +49,7 @@ pub fn web_slice() -> serde_json::Value {
 pub fn demo_app() -> (App, Writers) {
     let (stores, mut writers) = ksrc::stores();
     for doc in fixture() {
-        writers.apply_value(doc).unwrap();
+        writers.apply_value(doc.clone()).unwrap();
     }
     let session = Session {
         context: "kdive-lab".into(),

@@ -25,20 +25,10 @@ fn close(a: Option<f64>, b: f64) -> bool {
     a.is_some_and(|a| (a - b).abs() < 1e-9 * b.abs().max(1.0))
 }
 
-const W: [Window; 8] = [
-    Window::M5,
-    Window::M30,
-    Window::H1,
-    Window::H2,
-    Window::H6,
-    Window::D1,
-    Window::D3,
-    Window::D30,
-];
-
 /// All eight windows: the given ratios in order 5m 30m 1h 2h 6h 1d 3d 30d.
 fn all(r: [f64; 8]) -> Observation {
-    obs(&W.iter().copied().zip(r).collect::<Vec<_>>())
+    let windows = Period::thirty_days().windows();
+    obs(&windows.into_iter().zip(r).collect::<Vec<_>>())
 }
 
 #[test]
