@@ -215,6 +215,11 @@ pub fn connect(cluster: &ClusterArgs, args: &PrometheusArgs) -> Result<Prometheu
                 })?
         }
     };
+    prometheus_at(url, args)
+}
+
+/// A client for the Prometheus at `url`, after checking the URL and `--prometheus-*` flags.
+pub fn prometheus_at(url: String, args: &PrometheusArgs) -> Result<Prometheus, InputError> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(InputError::new(format!(
             "--prometheus: {url:?} is not an http:// or https:// URL"

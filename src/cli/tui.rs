@@ -167,8 +167,7 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         watches,
         lab: Arc::new(tokio::sync::Mutex::new(lab_handle)),
         lab_speed: args.speed,
-        client,
-        context: context.clone(),
+        current: Arc::new(std::sync::Mutex::new((client, context.clone()))),
         prometheus: prometheus.ok(),
         lessons,
         lesson: Default::default(),
@@ -246,11 +245,21 @@ struct TuiEffects {
     watches: Vec<tokio::task::JoinHandle<()>>,
     lab: Arc<tokio::sync::Mutex<Option<RunningLab>>>,
     lab_speed: f64,
-    client: kube::Client,
-    context: String,
+    /// The client and name of the context being watched (lessons run against it); a
+    /// context switch replaces them once its client is built.
+    current: Arc<std::sync::Mutex<(kube::Client, String)>>,
     prometheus: Option<crate::sources::prometheus::Prometheus>,
     lessons: Vec<Arc<crate::lesson::format::Lesson>>,
     lesson: super::tui_feeds::LessonRunner,
+}
+
+/// Tasks that end with their owner.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.iter().for_each(tokio::task::JoinHandle::abort);
+    }
 }
 
 impl Effects for TuiEffects {
@@ -261,10 +270,13 @@ impl Effects for TuiEffects {
                 let Some(lesson) = self.lessons.iter().find(|l| l.id == id).cloned() else {
                     return;
                 };
-                match crate::sources::lesson::progress_path(&self.context) {
-                    Some(file) => self
-                        .lesson
-                        .open(lesson, self.client.clone(), file, tx.clone()),
+                let (client, context) = self
+                    .current
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                match crate::sources::lesson::progress_path(&context) {
+                    Some(file) => self.lesson.open(lesson, client, file, tx.clone()),
                     None => {
                         let _ =
                             tx.send(Msg::Failed("no state directory for lesson progress".into()));
@@ -286,19 +298,25 @@ impl Effects for TuiEffects {
                 let kubeconfig = self.kubeconfig.clone();
                 let scope = self.scope.clone();
                 let tx2 = tx.clone();
-                // The new watches start once the client is built; their handles are owned
-                // by the task, which lives as long as they do.
+                let current = self.current.clone();
+                // The new watches start once the client is built. The task owns them and
+                // aborts them when it is aborted (a dropped JoinHandle would only detach).
                 let handle = tokio::spawn(async move {
                     match client_for(&kubeconfig, &name).await {
                         Ok(client) => {
+                            *current.lock().unwrap_or_else(|e| e.into_inner()) =
+                                (client.clone(), name.clone());
                             let _ = tx2.send(Msg::Switched {
                                 stores,
                                 context: name,
                             });
-                            let hs = ksrc::spawn_watches(client, &scope, writers, sink(&tx2));
-                            for h in hs {
-                                let _ = h.await;
-                            }
+                            let _watches = AbortOnDrop(ksrc::spawn_watches(
+                                client,
+                                &scope,
+                                writers,
+                                sink(&tx2),
+                            ));
+                            std::future::pending::<()>().await;
                         }
                         Err(e) => {
                             let _ = tx2.send(Msg::Failed(format!("cannot switch to {name}: {e}")));

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU16;
 use std::time::Duration;
 
 use kube::config::Kubeconfig;
@@ -14,7 +13,7 @@ use crate::lab::RunningLab;
 use crate::lab::prometheus::{PrometheusChild, PrometheusOptions, start_prometheus_for};
 use crate::lesson::format::Lesson;
 use crate::sources::lesson_engine::{self, EngineCmd};
-use crate::sources::prometheus::{PromOptions, Prometheus, url_from_kubeconfig};
+use crate::sources::prometheus::{Prometheus, url_from_kubeconfig};
 use crate::sources::slo_poll::{self, PollConfig};
 use crate::ui::msg::Msg;
 use crate::ui::panes::query::QueryResult;
@@ -41,13 +40,7 @@ pub fn prometheus_for(
                 "none given (--prometheus URL) and none recorded in the kubeconfig".to_string()
             })?,
     };
-    Prometheus::new(&PromOptions {
-        url,
-        bearer_token_file: args.prometheus_bearer_token_file.clone(),
-        ca_pem: None,
-        timeout: Some(Duration::from_secs_f64(args.prometheus_timeout.max(0.1))),
-    })
-    .map_err(|e| e.to_string())
+    super::slo::prometheus_at(url, args).map_err(|e| e.to_string())
 }
 
 /// Polls SLOs (those the rules record; the lab's Prometheus loads the demo's) every 15 s.
@@ -57,7 +50,7 @@ pub fn spawn_slo_poller(prom: Prometheus, tx: UnboundedSender<Msg>) -> tokio::ta
         discover: true,
         interval: Duration::from_secs(15),
         range_seconds: 3600.0,
-        width: Arc::new(AtomicU16::new(100)),
+        width: 100,
     };
     slo_poll::spawn(prom, cfg, move |frame| {
         tx.send(Msg::Metrics(Box::new(frame))).is_ok()
