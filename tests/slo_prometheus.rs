@@ -170,7 +170,7 @@ async fn burn_rate_rises_when_web_fails_and_matches_prometheus() {
         discover: true,
         interval: Duration::from_secs(5),
         range_seconds: 120.0,
-        width: Arc::new(std::sync::atomic::AtomicU16::new(60)),
+        width: 60,
     };
     let frame = kdive::sources::slo_poll::poll_once(&client, &cfg, at)
         .await

@@ -4,8 +4,6 @@
 //! Prometheus's words, so the pane shows old numbers with their age, never a freeze.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use crate::metrics::burn::worst_first;
@@ -22,8 +20,8 @@ pub struct PollConfig {
     pub interval: Duration,
     /// Chart range in seconds.
     pub range_seconds: f64,
-    /// Width of the chart in cells (the UI updates it on resize): sets the step.
-    pub width: Arc<AtomicU16>,
+    /// Width of the chart in cells: sets the step.
+    pub width: u16,
 }
 
 fn burn_points(series: &[Series], budget: f64) -> Points {
@@ -56,7 +54,7 @@ pub async fn poll_once(
             }
         }
     }
-    let step = step_for(cfg.range_seconds, cfg.width.load(Ordering::Relaxed));
+    let step = step_for(cfg.range_seconds, cfg.width);
     let start = at - cfg.range_seconds as i64;
     let mut slos = Vec::new();
     for def in defs {
