@@ -177,6 +177,15 @@ impl App {
         }
     }
 
+    /// What the panes draw: the objects the last data settle read (fresh ones before the
+    /// first), so a frame does not snapshot every store again.
+    pub fn settled_objects(&self) -> std::borrow::Cow<'_, Objects> {
+        match &self.snapshot {
+            Some(o) => std::borrow::Cow::Borrowed(o),
+            None => std::borrow::Cow::Owned(self.objects()),
+        }
+    }
+
     /// Replaces the stores (after a context switch): everything derived from them goes.
     pub fn reset_stores(&mut self, stores: Stores, context: String) {
         self.stores = stores;
@@ -318,11 +327,11 @@ impl App {
         }
         let changed = std::mem::take(&mut self.changed);
         let tree_kinds = !changed.is_empty() && changed.iter().any(|k| *k != Kind::Event);
+        // The timeline reads only the pod and the slices.
+        let timeline_kinds = changed.contains(&Kind::Pod) || changed.contains(&Kind::EndpointSlice);
         if !(tree_kinds || self.tree_stale || self.chain.as_ref().is_some_and(|c| c.stale)) {
-            if let Some(t) = self.timeline.as_mut()
-                && !changed.is_empty()
-            {
-                t.observe(&self.stores, now);
+            if !changed.is_empty() {
+                self.snapshot = Some(self.objects());
             }
             return false;
         }
@@ -335,7 +344,7 @@ impl App {
         {
             c.refresh(&objs, now);
         }
-        if let Some(t) = self.timeline.as_mut() {
+        if timeline_kinds && let Some(t) = self.timeline.as_mut() {
             t.observe(&self.stores, now);
         }
         self.snapshot = Some(objs);

@@ -163,8 +163,12 @@ fn draw_feed_pane(
     match app.view {
         View::Slo => match (&app.feeds.metrics, &app.session.prometheus) {
             (Some(m), _) => {
-                let v =
-                    panes::slo::view(m, &app.objects(), app.feeds.slo_selected, now.timestamp());
+                let v = panes::slo::view(
+                    m,
+                    &app.settled_objects(),
+                    app.feeds.slo_selected,
+                    now.timestamp(),
+                );
                 panes::slo::render(frame, area, &v, focused, theme);
             }
             (None, Err(reason)) => {
@@ -245,12 +249,12 @@ fn main_lines(
             }
         }
         View::Pod(k) => {
-            let objs = app.objects();
+            let objs = app.settled_objects();
             let v = panes::pod::view(&objs, k, app.timeline.as_ref().filter(|t| &t.key == k), now);
             (format!("Pod {}", v.title), panes::pod::lines(&v, theme))
         }
         View::Workload(k) => {
-            let objs = app.objects();
+            let objs = app.settled_objects();
             let v = panes::workload::view(&objs, k, now);
             (
                 format!("{} {}", k.kind.name(), k.display()),
@@ -258,15 +262,14 @@ fn main_lines(
             )
         }
         View::Detail(k) => {
-            let objs = app.objects();
+            let objs = app.settled_objects();
             let v = panes::detail::view(&objs, k);
             (format!("YAML {}", v.title), panes::detail::lines(&v, theme))
         }
         View::Slo | View::Query | View::Lesson => (String::new(), Vec::new()),
         View::Watches => {
-            let objs = app.objects();
-            let stores = app.stores.clone();
-            let counts = move |k| stores.len(k);
+            let objs = app.settled_objects();
+            let counts = |k| app.stores.len(k);
             let sel = app.selected_key();
             let v = panes::watch::view(&app.watches, &counts, &objs, sel.as_ref(), now);
             ("Watch inspector".into(), panes::watch::lines(&v, theme))

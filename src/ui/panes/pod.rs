@@ -27,24 +27,25 @@ pub fn view(
     timeline: Option<&PodTimeline>,
     now: DateTime<Utc>,
 ) -> PodView {
-    let Some(pod) = find(&objs.pods, key).map(|p| p.pod()) else {
+    let Some(stored) = find(&objs.pods, key) else {
         return PodView {
             title: key.display(),
             lines: vec![(Health::Bad, format!("pod {} is gone", key.display()))],
         };
     };
-    let pod = &pod;
+    let pod = &stored.pod();
+    let summary = &stored.summary;
     let mut l: Vec<(Health, String)> = Vec::new();
     let ns = key.namespace.as_deref().unwrap_or("");
     let st = pod.status.clone().unwrap_or_default();
     let spec = pod.spec.clone().unwrap_or_default();
-    let (ready, total) = status::pod_ready_count(pod);
+    let (ready, total) = summary.ready;
     l.push((
-        status::pod_health(pod),
+        summary.health,
         format!(
             "{}  {ready}/{total} ready  restarts {}  age {}",
-            status::pod_status(pod),
-            status::pod_restarts(pod),
+            summary.status,
+            summary.restarts,
             pod.metadata
                 .creation_timestamp
                 .as_ref()
@@ -61,17 +62,17 @@ pub fn view(
             st.host_ip.as_deref().unwrap_or("-")
         ),
     ));
-    // kube-dns's ClusterIP is all kubelet's clusterDNS needs: no copy of the rest per frame.
-    let kube_dns = crate::model::Snapshot {
-        services: objs
-            .services
-            .iter()
-            .filter(|s| s.metadata.namespace.as_deref() == Some("kube-system"))
-            .map(|s| (**s).clone())
-            .collect(),
-        ..Default::default()
-    };
-    let cluster_dns = crate::model::dns::kube_dns_ips(&kube_dns);
+    // kube-dns's ClusterIP is all kubelet's clusterDNS needs.
+    let cluster_dns = find(
+        &objs.services,
+        &ObjKey::new(
+            crate::model::kind::Kind::Service,
+            Some("kube-system"),
+            "kube-dns",
+        ),
+    )
+    .map(|s| crate::model::dns::coredns::cluster_ips(s))
+    .unwrap_or_default();
     let dns = pod_resolv(&PodDnsInput {
         namespace: ns,
         dns_policy: spec.dns_policy.as_deref(),
