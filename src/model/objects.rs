@@ -249,9 +249,10 @@ impl Objects {
         v
     }
 
-    /// The owned snapshot one Service's chain reads: as [`Objects::chain_snapshot`], but
-    /// with only the pods the Service selects or its slices name, and only its slices, so
-    /// a busy namespace costs what the chain shows.
+    /// The owned snapshot one Service's chain reads: the namespace's Services, only the
+    /// Service's slices and the pods it selects or they name (so a busy namespace costs what
+    /// the chain shows), all nodes and namespaces, and kube-system's ConfigMaps (kube-proxy's
+    /// configuration).
     pub fn chain_snapshot_for(&self, ns: &str, service: &str) -> Snapshot {
         let svc = self
             .services
@@ -269,7 +270,7 @@ impl Objects {
                 s.metadata
                     .labels
                     .as_ref()
-                    .and_then(|l| l.get("kubernetes.io/service-name"))
+                    .and_then(|l| l.get(crate::model::chain::SERVICE_NAME_LABEL))
                     .is_some_and(|n| n == service)
             })
             .map(|s| (**s).clone())
@@ -280,17 +281,13 @@ impl Objects {
             .filter_map(|e| e.target_ref.as_ref()?.name.as_deref())
             .collect();
         let pods = self
-            .pods
-            .iter()
-            .filter(|p| in_ns(p.as_ref(), ns))
+            .pods_in(ns)
+            .into_iter()
             .filter(|p| {
-                let name = p.metadata.name.as_deref().unwrap_or("");
-                named.contains(name)
-                    || selector.as_ref().is_some_and(|sel| {
-                        let labels = p.metadata.labels.as_ref();
-                        sel.iter()
-                            .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-                    })
+                named.contains(p.name())
+                    || selector
+                        .as_ref()
+                        .is_some_and(|sel| crate::model::chain::labels_match(sel, &p.metadata))
             })
             .map(|p| p.pod())
             .collect();
@@ -299,26 +296,6 @@ impl Objects {
             services: owned_in(&self.services, ns),
             endpoint_slices: slices,
             pods,
-            nodes: self.nodes.iter().map(|o| (**o).clone()).collect(),
-            config_maps: owned_in(&self.config_maps, "kube-system"),
-            stateful_sets: owned_in(&self.stateful_sets, ns),
-        }
-    }
-
-    /// The owned snapshot the Service-chain model reads, for one namespace: its Services,
-    /// slices and pods, all nodes and namespaces, and kube-system's ConfigMaps (kube-proxy's
-    /// configuration).
-    pub fn chain_snapshot(&self, ns: &str) -> Snapshot {
-        Snapshot {
-            namespaces: self.namespaces.iter().map(|o| (**o).clone()).collect(),
-            services: owned_in(&self.services, ns),
-            endpoint_slices: owned_in(&self.endpoint_slices, ns),
-            pods: self
-                .pods
-                .iter()
-                .filter(|p| in_ns(p.as_ref(), ns))
-                .map(|p| p.pod())
-                .collect(),
             nodes: self.nodes.iter().map(|o| (**o).clone()).collect(),
             config_maps: owned_in(&self.config_maps, "kube-system"),
             stateful_sets: owned_in(&self.stateful_sets, ns),

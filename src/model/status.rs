@@ -94,8 +94,12 @@ pub fn pod_restarts(pod: &Pod) -> i32 {
 }
 
 pub fn pod_health(pod: &Pod) -> Health {
-    let status = pod_status_cow(pod);
-    match status.as_ref() {
+    health_of(pod, &pod_status_cow(pod))
+}
+
+/// [`pod_health`] for a pod whose STATUS ([`pod_status`]) is already known.
+pub fn health_of(pod: &Pod, status: &str) -> Health {
+    match status {
         "Completed" => Health::None,
         "Running" if crate::model::probes::pod_ready(pod) => Health::Ok,
         "Running" | "Pending" | "Terminating" | "ContainerCreating" | "PodInitializing" => {

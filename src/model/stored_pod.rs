@@ -60,9 +60,10 @@ struct Body {
 impl StoredPod {
     pub fn new(pod: Pod) -> StoredPod {
         let (ready, total) = status::pod_ready_count(&pod);
+        let st = status::pod_status_cow(&pod);
         let summary = PodSummary {
-            status: status::pod_status_cow(&pod).into(),
-            health: status::pod_health(&pod),
+            health: status::health_of(&pod, &st),
+            status: st.into(),
             ready: (clamp(ready), clamp(total)),
             restarts: status::pod_restarts(&pod),
             claims: pod

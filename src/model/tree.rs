@@ -410,14 +410,22 @@ impl Ctx<'_> {
         )
     }
 
-    fn pods_of(&self, ns: &str, uid: Option<&str>) -> Vec<&Arc<StoredPod>> {
+    /// The pods a controller owns, unsorted.
+    fn owned_pods(&self, ns: &str, uid: Option<&str>) -> Vec<&Arc<StoredPod>> {
         let mut by_owner = self.ix.pods_by_owner.borrow_mut();
         let owners = by_owner
             .entry(ns.to_string())
             .or_insert_with(|| by_controller(self.objs.pods_in(ns)));
-        let mut v: Vec<&Arc<StoredPod>> = get(owners, uid.unwrap_or("-")).to_vec();
-        v.sort_by(|a, b| name_of(a.as_ref()).cmp(name_of(b.as_ref())));
-        v
+        get(owners, uid.unwrap_or("-")).to_vec()
+    }
+
+    /// The rows of a controller's pods, by name (only an open controller asks).
+    fn pod_rows(&self, ns: &str, uid: Option<&str>, with_claims: bool) -> Vec<TreeNode> {
+        let mut pods = self.owned_pods(ns, uid);
+        pods.sort_by(|a, b| a.name().cmp(b.name()));
+        pods.iter()
+            .filter_map(|p| self.pod_node(p, with_claims))
+            .collect()
     }
 
     fn deployments(&self, ns: &str) -> Option<TreeNode> {
@@ -446,16 +454,15 @@ impl Ctx<'_> {
                             let rs_name = name_of(rs.as_ref());
                             let (desired, ready) = status::replica_set_replicas(rs);
                             let key = ObjKey::new(Kind::ReplicaSet, Some(ns), rs_name);
-                            let pods = self.pods_of(ns, rs.metadata.uid.as_deref());
+                            let uid = rs.metadata.uid.as_deref();
+                            let has_pods = !self.owned_pods(ns, uid).is_empty();
                             let node = object_node(
                                 key,
                                 format!("rev {} {ready}/{desired}", revision(rs.as_ref())),
                                 status::replicas_health(desired, ready),
                             );
-                            self.branch(node, self.matches(rs_name), !pods.is_empty(), || {
-                                pods.iter()
-                                    .filter_map(|p| self.pod_node(p, false))
-                                    .collect()
+                            self.branch(node, self.matches(rs_name), has_pods, || {
+                                self.pod_rows(ns, uid, false)
                             })
                         })
                         .collect()
@@ -483,10 +490,11 @@ impl Ctx<'_> {
                 let h = status::replicas_health(desired, ready);
                 health = health.worst(h);
                 let key = ObjKey::new(Kind::StatefulSet, Some(ns), name);
-                let pods = self.pods_of(ns, s.metadata.uid.as_deref());
+                let uid = s.metadata.uid.as_deref();
+                let has_pods = !self.owned_pods(ns, uid).is_empty();
                 let node = object_node(key, format!("{ready}/{desired}"), h);
-                self.branch(node, self.matches(name), !pods.is_empty(), || {
-                    pods.iter().filter_map(|p| self.pod_node(p, true)).collect()
+                self.branch(node, self.matches(name), has_pods, || {
+                    self.pod_rows(ns, uid, true)
                 })
             })
             .collect();
@@ -636,20 +644,6 @@ fn node_health(n: &k8s_openapi::api::core::v1::Node) -> Health {
         Some(false) => Health::Bad,
         None => Health::Warn,
     }
-}
-
-/// The path of ids from a root to the node with this id, if it is in the built tree.
-pub fn path_to(roots: &[TreeNode], id: &str) -> Option<Vec<String>> {
-    for n in roots {
-        if n.id == id {
-            return Some(vec![n.id.clone()]);
-        }
-        if let Some(mut p) = path_to(&n.children, id) {
-            p.insert(0, n.id.clone());
-            return Some(p);
-        }
-    }
-    None
 }
 
 /// Ids of the ancestors an object would be under, so the UI can open them to reveal it.

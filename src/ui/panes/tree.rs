@@ -20,6 +20,9 @@ fn item<'a>(n: &'a TreeNode, theme: &Theme) -> TreeItem<'a, String> {
         spans.push(Span::styled(format!("  {}", n.detail), theme.muted()));
     }
     let text = Line::from(spans);
+    if n.children.is_empty() {
+        return TreeItem::new_leaf(n.id.clone(), text);
+    }
     let children: Vec<TreeItem<String>> = n.children.iter().map(|c| item(c, theme)).collect();
     // Ids are unique among siblings by construction; fall back to a leaf if not.
     TreeItem::new(n.id.clone(), text.clone(), children)
