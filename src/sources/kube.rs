@@ -169,10 +169,9 @@ impl Writers {
             Kind::Namespace => put(&mut self.namespaces, v),
             Kind::Node => put(&mut self.nodes, v),
             Kind::Pod => {
-                let mut pod: Pod = serde_json::from_value(v).map_err(|e| e.to_string())?;
-                trim(&mut pod);
+                let pod: Pod = serde_json::from_value(v).map_err(|e| e.to_string())?;
                 self.pods
-                    .apply_watcher_event(&watcher::Event::Apply(StoredPod::new(pod)));
+                    .apply_watcher_event(&watcher::Event::Apply(stored(pod)));
                 Ok(())
             }
             Kind::Service => put(&mut self.services, v),
@@ -476,11 +475,6 @@ fn trim_pod(pod: &mut Pod) {
     }
 }
 
-enum Ended {
-    /// The resourceVersion is gone or the connection broke: list again.
-    Relist(String),
-}
-
 async fn watch_loop<A>(kind: Kind, api: A, mut writer: Writer<A::Obj>, sink: Sink)
 where
     A: WatchApi,
@@ -510,18 +504,9 @@ where
                 continue;
             }
         };
-        let Ended::Relist(reason) = watch_from(kind, &api, &mut writer, rv, &sink).await;
+        let reason = watch_from(kind, &api, &mut writer, rv, &sink).await;
         attempt += 1;
-        let delay = backoff(attempt);
-        sink(KubeMsg::State(
-            kind,
-            WatchState::Reconnecting {
-                attempt,
-                error: reason,
-                retry_in: delay,
-            },
-        ));
-        tokio::time::sleep(delay).await;
+        reconnect(kind, attempt, reason, &sink).await;
     }
 }
 
@@ -553,13 +538,15 @@ where
     Ok((rv, count))
 }
 
+/// Applies watch events from `rv` on until the resourceVersion is gone or the connection
+/// breaks; returns why, and the loop lists again.
 async fn watch_from<A>(
     kind: Kind,
     api: &A,
     writer: &mut Writer<A::Obj>,
     mut rv: String,
     sink: &Sink,
-) -> Ended
+) -> String
 where
     A: WatchApi,
     <A::Obj as Resource>::DynamicType: Default + Eq + std::hash::Hash + Clone,
@@ -568,14 +555,14 @@ where
         let wp = WatchParams::default().timeout(WATCH_TIMEOUT_SECS);
         let mut stream = match api.watch(&wp, &rv).await {
             Ok(s) => s,
-            Err(e) => return Ended::Relist(short_error(&e)),
+            Err(e) => return short_error(&e),
         };
         loop {
             let next = match stream.try_next().await {
                 Ok(Some(ev)) => ev,
                 // The server ended the watch (its timeout): watch again from where we are.
                 Ok(None) => break,
-                Err(e) => return Ended::Relist(short_error(&e)),
+                Err(e) => return short_error(&e),
             };
             let (ty, obj) = match next {
                 WatchEvent::Added(o) => (NoteType::Added, o),
@@ -594,9 +581,9 @@ where
                     continue;
                 }
                 WatchEvent::Error(e) if e.code == 410 => {
-                    return Ended::Relist(format!("410 Gone: {}", e.message));
+                    return format!("410 Gone: {}", e.message);
                 }
-                WatchEvent::Error(e) => return Ended::Relist(format!("{} {}", e.code, e.message)),
+                WatchEvent::Error(e) => return format!("{} {}", e.code, e.message),
             };
             let mut obj = obj;
             trim(&mut obj);
@@ -626,16 +613,21 @@ async fn wait_after(kind: Kind, e: &kube::Error, attempt: u32, sink: &Sink) {
         tokio::time::sleep(Duration::from_secs(30)).await;
         return;
     }
-    let delay = backoff(attempt);
+    reconnect(kind, attempt, short_error(e), sink).await;
+}
+
+/// Says the watch is reconnecting, then waits its back-off.
+async fn reconnect(kind: Kind, attempt: u32, error: String, sink: &Sink) {
+    let retry_in = backoff(attempt);
     sink(KubeMsg::State(
         kind,
         WatchState::Reconnecting {
             attempt,
-            error: short_error(e),
-            retry_in: delay,
+            error,
+            retry_in,
         },
     ));
-    tokio::time::sleep(delay).await;
+    tokio::time::sleep(retry_in).await;
 }
 
 fn forbidden(e: &kube::Error) -> Option<String> {
