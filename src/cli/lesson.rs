@@ -9,7 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use super::{ClusterArgs, InputError};
-use crate::lesson::eval::{PromAnswer, match_check};
+use crate::lesson::eval::{all_pass, match_check};
 use crate::lesson::format::Lesson;
 use crate::lesson::manifests;
 use crate::lesson::progress::{StepProgress, StepStatus};
@@ -296,14 +296,14 @@ async fn start(cluster: &ClusterArgs, lesson: &Lesson, yes: bool) -> color_eyre:
         let mut state = StepProgress::default();
         loop {
             let objs = objects.objects();
-            let ctx = eval_context(&objs, lesson, &no_prometheus);
+            let ctx = EvalContext::offline(&objs, &lesson.namespace, Utc::now());
             let results: Vec<CheckResult> = lesson
                 .setup
                 .wait
                 .iter()
                 .map(|c| crate::lesson::evaluate(c, &ctx, &mut state))
                 .collect();
-            if results.iter().all(|r| r.outcome == Outcome::Pass) {
+            if all_pass(&results) {
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -319,23 +319,6 @@ async fn start(cluster: &ClusterArgs, lesson: &Lesson, yes: bool) -> color_eyre:
     }
     println!("started; first step: {}", lesson.steps[0].title);
     Ok(ExitCode::SUCCESS)
-}
-
-fn no_prometheus(_: &str) -> PromAnswer {
-    PromAnswer::NotConnected
-}
-
-fn eval_context<'a>(
-    objects: &'a crate::lesson::Objects,
-    lesson: &'a Lesson,
-    promql: &'a (dyn Fn(&str) -> PromAnswer + Sync),
-) -> EvalContext<'a> {
-    EvalContext {
-        objects,
-        namespace: &lesson.namespace,
-        now: Utc::now(),
-        promql,
-    }
 }
 
 fn mark(o: Outcome) -> &'static str {
@@ -356,10 +339,6 @@ fn print_results(results: &[CheckResult]) {
     }
 }
 
-fn passed(results: &[CheckResult]) -> bool {
-    results.iter().all(|r| r.outcome == Outcome::Pass)
-}
-
 /// Evaluates steps on the live objects, watching until they pass or `until` (and, for
 /// `for:` checks that hold, until their duration is over). Each change is one observation.
 async fn evaluate_until(
@@ -371,23 +350,42 @@ async fn evaluate_until(
 ) -> Vec<Vec<CheckResult>> {
     loop {
         let objs = objects.objects();
-        let ctx = eval_context(&objs, lesson, &no_prometheus);
+        let ctx = EvalContext::offline(&objs, &lesson.namespace, Utc::now());
         let results: Vec<Vec<CheckResult>> = steps
             .iter()
             .zip(states.iter_mut())
             .map(|(s, st)| s.evaluate(&ctx, st))
             .collect();
-        let all_pass = results.iter().all(|r| passed(r));
+        let every = results.iter().all(|r| all_pass(r));
         let waiting = results
             .iter()
             .flatten()
             .any(|r| r.outcome == Outcome::Waiting);
         let now = tokio::time::Instant::now();
-        if all_pass || (now >= until && !waiting) || now >= until + Duration::from_secs(600) {
+        if every || (now >= until && !waiting) || now >= until + Duration::from_secs(600) {
             return results;
         }
         objects.next(Duration::from_millis(250)).await;
     }
+}
+
+/// A client and the lesson's watches, if the lesson is started in this cluster (else says
+/// so on stderr).
+async fn open_started(
+    cluster: &ClusterArgs,
+    lesson: &Lesson,
+) -> color_eyre::Result<Option<(kube::Client, LiveObjects)>> {
+    let client = connect(cluster).await?;
+    if !live::namespace_exists(&client, &lesson.namespace).await? {
+        eprintln!(
+            "error: lesson {} is not started here (no namespace {}): run `kdive lesson start {}` first",
+            lesson.id, lesson.namespace, lesson.id
+        );
+        return Ok(None);
+    }
+    let objects =
+        LiveObjects::start(&client, live::watch_keys(lesson), Duration::from_secs(30)).await?;
+    Ok(Some((client, objects)))
 }
 
 async fn check(
@@ -419,16 +417,9 @@ async fn check(
             .answers
             .insert(check.to_string(), value.to_string());
     }
-    let client = connect(cluster).await?;
-    if !live::namespace_exists(&client, &lesson.namespace).await? {
-        eprintln!(
-            "error: lesson {} is not started here (no namespace {}): run `kdive lesson start {}` first",
-            lesson.id, lesson.namespace, lesson.id
-        );
+    let Some((_, mut objects)) = open_started(cluster, lesson).await? else {
         return Ok(ExitCode::from(1));
-    }
-    let mut objects =
-        LiveObjects::start(&client, live::watch_keys(lesson), Duration::from_secs(30)).await?;
+    };
     let mut states: Vec<StepProgress> = steps.iter().map(|s| lp.step(&s.id).clone()).collect();
     if !watch.is_zero() {
         eprintln!("watching for up to {}s…", watch.as_secs());
@@ -437,19 +428,18 @@ async fn check(
     let results = evaluate_until(&mut objects, lesson, &steps, &mut states, until).await;
     let now = Utc::now();
     for ((s, mut st), r) in steps.iter().zip(states).zip(&results) {
-        if passed(r) && st.status.is_none() {
-            st.status = Some(StepStatus::Done);
-            st.completed_at = Some(now);
+        if all_pass(r) {
+            st.latch(StepStatus::Done, now);
         }
         *lp.step(&s.id) = st;
     }
     live::save_progress(&context, &progress)?;
-    let all = results.iter().all(|r| passed(r));
+    let all = results.iter().all(|r| all_pass(r));
     if output == Output::Json {
         let steps_json: Vec<_> = steps
             .iter()
             .zip(&results)
-            .map(|(s, r)| json!({"id": s.id, "title": s.title, "passed": passed(r), "checks": r}))
+            .map(|(s, r)| json!({"id": s.id, "title": s.title, "passed": all_pass(r), "checks": r}))
             .collect();
         let doc =
             json!({"lesson": lesson.id, "context": context, "passed": all, "steps": steps_json});
@@ -458,7 +448,7 @@ async fn check(
         for (s, r) in steps.iter().zip(&results) {
             println!(
                 "{} {} [{}]",
-                mark(if passed(r) {
+                mark(if all_pass(r) {
                     Outcome::Pass
                 } else {
                     Outcome::Fail
@@ -500,17 +490,10 @@ async fn solve(
     let context = context_name(cluster);
     let mut progress = live::load_progress(&context)?;
     let mut states = vec![progress.lesson(&lesson.id).step(&step.id).clone()];
-    let client = connect(cluster).await?;
-    if !live::namespace_exists(&client, &lesson.namespace).await? {
-        eprintln!(
-            "error: lesson {} is not started here (no namespace {}): run `kdive lesson start {}` first",
-            lesson.id, lesson.namespace, lesson.id
-        );
-        return Ok(ExitCode::from(1));
-    }
     // Watch before acting, so observe checks see every state the solution goes through.
-    let mut objects =
-        LiveObjects::start(&client, live::watch_keys(lesson), Duration::from_secs(30)).await?;
+    let Some((client, mut objects)) = open_started(cluster, lesson).await? else {
+        return Ok(ExitCode::from(1));
+    };
     let deadline = tokio::time::Instant::now() + timeout;
     let steps = [step];
     evaluate_until(
@@ -525,7 +508,7 @@ async fn solve(
         if let Action::Wait { check } = action {
             loop {
                 let objs = objects.objects();
-                let ctx = eval_context(&objs, lesson, &no_prometheus);
+                let ctx = EvalContext::offline(&objs, &lesson.namespace, Utc::now());
                 let why = match match_check(check, &ctx) {
                     Ok(()) => break,
                     Err(why) => why,
@@ -568,11 +551,10 @@ async fn solve(
         live::run_action(&client, lesson, action).await?;
     }
     let results = evaluate_until(&mut objects, lesson, &steps, &mut states, deadline).await;
-    let ok = passed(&results[0]);
+    let ok = all_pass(&results[0]);
     let st = &mut states[0];
-    if ok && st.status.is_none() {
-        st.status = Some(StepStatus::Skipped);
-        st.completed_at = Some(Utc::now());
+    if ok {
+        st.latch(StepStatus::Skipped, Utc::now());
     }
     *progress.lesson(&lesson.id).step(&step.id) = states.remove(0);
     live::save_progress(&context, &progress)?;

@@ -63,6 +63,11 @@ pub enum PromAnswer {
     Value(f64),
 }
 
+/// The PromQL answer where no Prometheus is connected.
+pub fn no_prometheus(_: &str) -> PromAnswer {
+    PromAnswer::NotConnected
+}
+
 /// Everything evaluation reads besides the check and its state.
 pub struct EvalContext<'a> {
     pub objects: &'a Objects,
@@ -70,6 +75,18 @@ pub struct EvalContext<'a> {
     pub namespace: &'a str,
     pub now: DateTime<Utc>,
     pub promql: &'a (dyn Fn(&str) -> PromAnswer + Sync),
+}
+
+impl<'a> EvalContext<'a> {
+    /// A context without Prometheus.
+    pub fn offline(objects: &'a Objects, namespace: &'a str, now: DateTime<Utc>) -> Self {
+        EvalContext {
+            objects,
+            namespace,
+            now,
+            promql: &no_prometheus,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -90,6 +107,11 @@ pub struct CheckResult {
     pub outcome: Outcome,
     /// Why it fails (or what it waits for); empty when it passes.
     pub message: String,
+}
+
+/// Whether every check passed.
+pub fn all_pass(results: &[CheckResult]) -> bool {
+    results.iter().all(|r| r.outcome == Outcome::Pass)
 }
 
 /// Evaluates one check on the current objects and updates its state in `state`:

@@ -26,6 +26,18 @@ pub enum StepStatus {
     Skipped,
 }
 
+impl StepProgress {
+    /// Marks the step finished, once: a finished step stays finished. True when it just was.
+    pub fn latch(&mut self, status: StepStatus, at: DateTime<Utc>) -> bool {
+        if self.status.is_some() {
+            return false;
+        }
+        self.status = Some(status);
+        self.completed_at = Some(at);
+        true
+    }
+}
+
 /// One step: its status, and the state its checks carry between evaluations.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StepProgress {

@@ -49,17 +49,13 @@ fn service() -> Value {
         "spec": {"clusterIP": "10.96.12.34"}})
 }
 
-fn no_prom(_: &str) -> PromAnswer {
-    PromAnswer::NotConnected
-}
-
 fn run(
     step: &Step,
     objects: Vec<Value>,
     now: DateTime<Utc>,
     state: &mut StepProgress,
 ) -> Vec<(String, Outcome, String)> {
-    run_with(step, objects, now, state, &no_prom)
+    run_with(step, objects, now, state, &super::eval::no_prometheus)
 }
 
 fn run_with(
@@ -303,7 +299,7 @@ fn eval_once(c: &Check, objects: Vec<Value>) -> (Outcome, String) {
         objects: &objects,
         namespace: NS,
         now: t0(),
-        promql: &no_prom,
+        promql: &super::eval::no_prometheus,
     };
     let r = evaluate(c, &ctx, &mut StepProgress::default());
     (r.outcome, r.message)

@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::lesson::{self as live, LiveObjects};
-use crate::lesson::eval::{PromAnswer, match_check};
+use crate::lesson::eval::{all_pass, match_check};
 use crate::lesson::progress::{LessonProgress, StepStatus};
-use crate::lesson::{CheckResult, EvalContext, Lesson, Outcome};
+use crate::lesson::{CheckResult, EvalContext, Lesson};
 
 /// What the App may ask of the engine.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,10 +47,6 @@ pub struct EngineUpdate {
     pub error: Option<String>,
     /// Every step is done (the final re-check of all steps passed).
     pub finished: bool,
-}
-
-fn no_prometheus(_: &str) -> PromAnswer {
-    PromAnswer::NotConnected
 }
 
 /// Starts the engine for `lesson` on `client`, keeping progress in `progress_file`
@@ -106,23 +102,13 @@ async fn run(
     loop {
         let now = Utc::now();
         let objs = objects.objects();
-        let ctx = EvalContext {
-            objects: &objs,
-            namespace: &lesson.namespace,
-            now,
-            promql: &no_prometheus,
-        };
+        let ctx = EvalContext::offline(&objs, &lesson.namespace, now);
         let step = &lesson.steps[current];
         let state = progress.step(&step.id);
         state.started_at.get_or_insert(now);
         let rs = step.evaluate(&ctx, state);
-        let passed = rs.iter().all(|r| r.outcome == Outcome::Pass);
         // Steps latch: done once, they stay done; only a step that just passed moves on.
-        let newly_done = passed && state.status.is_none();
-        if newly_done {
-            state.status = Some(StepStatus::Done);
-            state.completed_at = Some(now);
-        }
+        let newly_done = all_pass(&rs) && state.latch(StepStatus::Done, now);
         results.insert(step.id.clone(), rs);
         let hints_when: Vec<bool> = step
             .hints
@@ -202,7 +188,7 @@ fn final_recheck(
     let mut all = true;
     for s in &lesson.steps {
         let rs = s.evaluate(ctx, progress.step(&s.id));
-        all &= rs.iter().all(|r| r.outcome == Outcome::Pass);
+        all &= all_pass(&rs);
         results.insert(s.id.clone(), rs);
     }
     all
