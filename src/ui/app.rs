@@ -254,7 +254,7 @@ impl App {
             }
             Msg::Lesson(update) => {
                 let step = (update.lesson_id.clone(), update.current);
-                self.feeds.lesson_update(*update, now);
+                self.feeds.lesson_update(*update);
                 // A new step points the tree at the object its checks read.
                 if self.feeds.focused_step.as_ref() != Some(&step) {
                     self.feeds.focused_step = Some(step);

@@ -37,7 +37,7 @@ impl Feeds {
         });
     }
 
-    pub fn lesson_update(&mut self, update: EngineUpdate, _now: DateTime<Utc>) {
+    pub fn lesson_update(&mut self, update: EngineUpdate) {
         match self.lesson.as_mut() {
             Some(l) if l.id == update.lesson_id => l.update = Some(update),
             _ => {}

@@ -47,7 +47,7 @@ impl ChainTrack {
         let first = self.rows.is_empty();
         let mut seen = HashMap::new();
         if let Ok(m) = &self.model {
-            for (key, state, _) in rows_of(m) {
+            for (key, state) in rows_of(m) {
                 let changed_at = match self.rows.get(&key) {
                     Some((old, at)) if *old == state => *at,
                     _ if first => None,
@@ -99,8 +99,8 @@ impl ChainTrack {
 }
 
 /// Row keys and states of a chain: `ep/PORT/ADDRESS (POD)` per endpoint, `x/PORT/POD` per
-/// excluded pod. The third field is unused by callers that only diff.
-pub fn rows_of(m: &ServiceChain) -> Vec<(String, String, ())> {
+/// excluded pod.
+pub fn rows_of(m: &ServiceChain) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for p in &m.ports {
         for e in &p.endpoints {
@@ -110,14 +110,10 @@ pub fn rows_of(m: &ServiceChain) -> Vec<(String, String, ())> {
                 "{}{}{}{:?}{:?}",
                 e.ready, e.serving, e.terminating, e.probability, e.node_name
             );
-            out.push((key, state, ()));
+            out.push((key, state));
         }
         for x in &p.excluded {
-            out.push((
-                format!("x/{}/{}", p.port, x.pod),
-                format!("{:?}", x.reason),
-                (),
-            ));
+            out.push((format!("x/{}/{}", p.port, x.pod), format!("{:?}", x.reason)));
         }
     }
     out
