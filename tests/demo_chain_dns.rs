@@ -4,12 +4,9 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{TestLab, ok};
-use kdive::lab::LabOptions;
-use kdive::lab::scenario::Scenario;
 use serde_json::Value;
 
 fn kdive(lab: &TestLab, args: &[&str]) -> Value {
@@ -27,13 +24,7 @@ async fn chain_and_dns_read_the_live_demo_cluster() {
     if !common::have("kubectl") {
         return;
     }
-    let lab = TestLab::start_with(LabOptions {
-        seed: 5,
-        speed: 10.0,
-        scenario: Some(Arc::new(Scenario::demo())),
-        ..LabOptions::default()
-    })
-    .await;
+    let lab = TestLab::demo(5).await;
     for (kind, ns) in [
         ("deployment/web", "demo"),
         ("deployment/coredns", "kube-system"),

@@ -4,22 +4,9 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{TestLab, ok, stdout};
-use kdive::lab::LabOptions;
-use kdive::lab::scenario::Scenario;
-
-async fn demo_lab() -> TestLab {
-    TestLab::start_with(LabOptions {
-        seed: 11,
-        speed: 10.0,
-        scenario: Some(Arc::new(Scenario::demo())),
-        ..LabOptions::default()
-    })
-    .await
-}
 
 /// Polls `kubectl args` until `done(stdout)` or the deadline; returns the last output.
 async fn until(
@@ -82,7 +69,7 @@ async fn the_demo_cluster_runs_and_its_traffic_is_measured() {
         return;
     }
     let started = Instant::now();
-    let lab = demo_lab().await;
+    let lab = TestLab::demo(11).await;
     let minute = Duration::from_secs(60);
 
     until(&lab, &["get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status} {end}"], minute, |s| {

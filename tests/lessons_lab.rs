@@ -9,8 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::TestLab;
-use kdive::lab::LabOptions;
-use kdive::lab::scenario::Scenario;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
@@ -151,15 +149,7 @@ async fn leftovers(client: &kube::Client, id: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_lesson_starts_unsolved_is_solved_by_its_solutions_and_cleans_up() {
-    let lab = Arc::new(
-        TestLab::start_with(LabOptions {
-            seed: 5,
-            speed: 10.0,
-            scenario: Some(Arc::new(Scenario::demo())),
-            ..LabOptions::default()
-        })
-        .await,
-    );
+    let lab = Arc::new(TestLab::demo(5).await);
     let state = tempfile::tempdir().expect("state dir");
     let lint = kdive(&lab.kubeconfig, state.path(), &["lesson", "lint"]).await;
     assert!(lint.status.success(), "{}", text(&lint));
@@ -212,13 +202,7 @@ async fn a_learner_acts_with_kubectl_while_check_watches() {
     if !common::have("kubectl") {
         return;
     }
-    let lab = TestLab::start_with(LabOptions {
-        seed: 6,
-        speed: 10.0,
-        scenario: Some(Arc::new(Scenario::demo())),
-        ..LabOptions::default()
-    })
-    .await;
+    let lab = TestLab::demo(6).await;
     let state = tempfile::tempdir().expect("state dir");
     let (kc, st) = (lab.kubeconfig.clone(), state.path().to_path_buf());
     let id = "control-plane/watch-loops";
@@ -380,13 +364,7 @@ async fn lint_names_file_and_line_of_a_broken_lesson() {
 /// when its checks pass, moves to the next one, and saves the progress.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engine_advances_when_a_steps_checks_pass() {
-    let lab = TestLab::start_with(LabOptions {
-        seed: 8,
-        speed: 10.0,
-        scenario: Some(Arc::new(Scenario::demo())),
-        ..LabOptions::default()
-    })
-    .await;
+    let lab = TestLab::demo(8).await;
     let state = tempfile::tempdir().expect("state dir");
     let id = "control-plane/watch-loops";
     let start = kdive(

@@ -8,12 +8,9 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kdive::lab::LabOptions;
 use kdive::lab::prometheus::{PrometheusOptions, start_prometheus_for};
-use kdive::lab::scenario::Scenario;
 use serde_json::Value;
 
 use common::{TestLab, have, ok};
@@ -78,13 +75,7 @@ async fn burn_rate_rises_when_web_fails_and_matches_prometheus() {
         return;
     }
     let started = Instant::now();
-    let lab = TestLab::start_with(LabOptions {
-        seed: 5,
-        speed: 10.0,
-        scenario: Some(Arc::new(Scenario::demo())),
-        ..LabOptions::default()
-    })
-    .await;
+    let lab = TestLab::demo(5).await;
     let prom = start_prometheus_for(&lab.lab, &PrometheusOptions::default())
         .await
         .expect("prometheus starts");

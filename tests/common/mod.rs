@@ -25,6 +25,17 @@ impl TestLab {
         .await
     }
 
+    /// The demo cluster, simulated at 10× speed.
+    pub async fn demo(seed: u64) -> TestLab {
+        Self::start_with(LabOptions {
+            seed,
+            speed: 10.0,
+            scenario: Some(std::sync::Arc::new(kdive::lab::scenario::Scenario::demo())),
+            ..LabOptions::default()
+        })
+        .await
+    }
+
     pub async fn start_with(opts: LabOptions) -> TestLab {
         let lab = lab::start(opts).await.expect("lab starts");
         let dir = tempfile::tempdir().expect("temp dir");
