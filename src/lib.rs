@@ -1,12 +1,10 @@
 //! kdive: a terminal app for Kubernetes deep dives, with an embedded lab cluster.
 //!
-//! See the README for what it does; `model/` is pure, `lab/` is the embedded cluster,
-//! `cli/` holds one file per subcommand.
+//! This crate is the edge: `cli/` (one file per subcommand), `sources/` (clusters and
+//! Prometheus read over the network), `ui/` (the explorer). Kubernetes semantics live in
+//! `kdive-core`, the embedded cluster in `kdive-lab`; see ARCHITECTURE.md.
 
 pub mod cli;
-pub mod lab;
-pub mod lesson;
-pub mod metrics;
-pub mod model;
+pub mod lesson_library;
 pub mod sources;
 pub mod ui;

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::{ClusterArgs, InputError, input};
-use crate::model::Snapshot;
-use crate::model::chain::{self, ChainOptions, EndpointView, PortChain, ServiceChain, TargetPort};
+use kdive_core::model::Snapshot;
+use kdive_core::model::chain::{
+    self, ChainOptions, EndpointView, PortChain, ServiceChain, TargetPort,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Output {

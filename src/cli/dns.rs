@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::chain::{Output, origin, snapshot};
 use super::{ClusterArgs, InputError};
-use crate::model::dns::{
+use kdive_core::model::dns::{
     self, Dnat, DnsLookup, DnsRequest, KubeletMode, QType, ResolvConf, Server, Status,
 };
 

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use serde_json::Value;
+use kdive_core::manifest;
 
 use super::InputError;
-use crate::model::Snapshot;
+use kdive_core::model::Snapshot;
 
 /// Loads every file into one snapshot. Errors name `file:line`.
 pub fn load_files(paths: &[impl AsRef<Path>]) -> Result<Snapshot, InputError> {
@@ -15,102 +15,21 @@ pub fn load_files(paths: &[impl AsRef<Path>]) -> Result<Snapshot, InputError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map_err(|e| InputError::new(format!("{}: cannot read: {e}", path.display())))?;
-        for (line, doc) in parse_documents(&path.display().to_string(), &text)? {
-            snapshot
-                .add_value(doc)
-                .map_err(|e| InputError::new(format!("{}:{line}: {e}", path.display())))?;
-        }
+        manifest::add_text(&mut snapshot, &path.display().to_string(), &text)?;
     }
     Ok(snapshot)
 }
 
 /// Splits YAML (or JSON) text into documents, each with the 1-based line it starts on.
-/// Empty documents are skipped.
-pub fn parse_documents(origin: &str, text: &str) -> Result<Vec<(usize, Value)>, InputError> {
-    let mut docs = Vec::new();
-    for (start_line, chunk) in split_documents(text) {
-        if chunk.lines().all(|l| {
-            let t = l.trim();
-            t.is_empty() || t.starts_with('#')
-        }) {
-            continue;
-        }
-        let value: Value = serde_saphyr::from_str(&chunk).map_err(|e| {
-            let (line, message) = locate(&e.to_string(), start_line);
-            InputError::new(format!("{origin}:{line}: invalid YAML: {message}"))
-        })?;
-        if value.is_null() {
-            continue;
-        }
-        let first_content = chunk
-            .lines()
-            .position(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .unwrap_or(0);
-        docs.push((start_line + first_content, value));
-    }
-    Ok(docs)
+pub fn parse_documents(
+    origin: &str,
+    text: &str,
+) -> Result<Vec<(usize, serde_json::Value)>, InputError> {
+    Ok(manifest::parse_documents(origin, text)?)
 }
 
-/// Splits on `---` document markers, keeping each chunk's first line number.
-fn split_documents(text: &str) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    let mut start = 1;
-    let mut current = String::new();
-    for (i, line) in text.lines().enumerate() {
-        if line == "---" || line.starts_with("--- ") || line == "..." {
-            out.push((start, std::mem::take(&mut current)));
-            start = i + 2;
-            continue;
-        }
-        current.push_str(line);
-        current.push('\n');
-    }
-    out.push((start, current));
-    out
-}
-
-/// serde-saphyr reports `line N column M` relative to the chunk; shift it to the file.
-fn locate(message: &str, start_line: usize) -> (usize, String) {
-    let lower = message.to_ascii_lowercase();
-    if let Some(pos) = lower.find("line ") {
-        let digits: String = lower[pos + 5..]
-            .chars()
-            .take_while(|c| c.is_ascii_digit())
-            .collect();
-        if let Ok(n) = digits.parse::<usize>() {
-            return (start_line + n.saturating_sub(1), message.to_string());
-        }
-    }
-    (start_line, message.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn multi_document_lines() {
-        let text = "# c\napiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\n";
-        let docs = parse_documents("x.yaml", text).unwrap();
-        assert_eq!(docs.len(), 2);
-        assert_eq!(docs[0].0, 2);
-        assert_eq!(docs[1].0, 8);
-    }
-
-    #[test]
-    fn yaml_error_names_file_and_line() {
-        let text = "apiVersion: v1\nkind: Service\n---\nmetadata:\n  name: [unclosed\n";
-        let err = parse_documents("svc.yaml", text).unwrap_err().to_string();
-        assert!(err.starts_with("svc.yaml:"), "{err}");
-        assert!(err.contains("invalid YAML"), "{err}");
-    }
-
-    #[test]
-    fn json_list_is_expanded() {
-        let text = r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"}}]}"#;
-        let docs = parse_documents("l.json", text).unwrap();
-        let mut s = Snapshot::default();
-        assert_eq!(s.add_value(docs[0].1.clone()).unwrap(), 1);
-        assert_eq!(s.services.len(), 1);
+impl From<manifest::ManifestError> for InputError {
+    fn from(e: manifest::ManifestError) -> Self {
+        InputError(e.0)
     }
 }

@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 
 use super::input::parse_documents;
 use super::{ClusterArgs, InputError};
-use crate::model::Snapshot;
-use crate::model::proxy::ip::{Cidr, parse_ip_sloppy};
-use crate::model::proxy::trace::{Packet, SourceKind, TraceResult, Verdict, trace};
-use crate::model::proxy::{
+use kdive_core::model::Snapshot;
+use kdive_core::model::proxy::ip::{Cidr, parse_ip_sloppy};
+use kdive_core::model::proxy::trace::{Packet, SourceKind, TraceResult, Verdict, trace};
+use kdive_core::model::proxy::{
     IpFamily, KubeProxyConfig, ProxyOptions, TableSel, canonical_text, render, save,
     service_port_plans, service_rules,
 };

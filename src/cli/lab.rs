@@ -8,9 +8,9 @@ use clap::Args;
 use color_eyre::eyre::WrapErr;
 
 use super::InputError;
-use crate::lab::prometheus::{PrometheusOptions, start_prometheus_for};
-use crate::lab::scenario::Scenario;
-use crate::lab::{self, LabError, LabOptions};
+use kdive_lab::prometheus::{PrometheusOptions, start_prometheus_for};
+use kdive_lab::scenario::Scenario;
+use kdive_lab::{self as lab, LabError, LabOptions};
 
 #[derive(Debug, Args)]
 pub struct LabArgs {

@@ -9,14 +9,15 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use super::{ClusterArgs, InputError};
-use crate::lesson::eval::{all_pass, match_check};
-use crate::lesson::format::Lesson;
-use crate::lesson::manifests;
-use crate::lesson::progress::{StepProgress, StepStatus};
-use crate::lesson::solution::{Action, AnswerValue};
-use crate::lesson::{CheckResult, EvalContext, Outcome, Step, library};
+use crate::lesson_library as library;
 use crate::sources::lesson::{self as live, LiveObjects};
 use crate::sources::{connect, context_name};
+use kdive_core::lesson::eval::{all_pass, match_check};
+use kdive_core::lesson::format::Lesson;
+use kdive_core::lesson::manifests;
+use kdive_core::lesson::progress::{StepProgress, StepStatus};
+use kdive_core::lesson::solution::{Action, AnswerValue};
+use kdive_core::lesson::{CheckResult, EvalContext, Outcome, Step};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Output {
@@ -301,7 +302,7 @@ async fn start(cluster: &ClusterArgs, lesson: &Lesson, yes: bool) -> color_eyre:
                 .setup
                 .wait
                 .iter()
-                .map(|c| crate::lesson::evaluate(c, &ctx, &mut state))
+                .map(|c| kdive_core::lesson::evaluate(c, &ctx, &mut state))
                 .collect();
             if all_pass(&results) {
                 break;
@@ -533,7 +534,7 @@ async fn solve(
                     let found = objs.select(t, &lesson.namespace);
                     let v = found.first().and_then(|o| p.resolve(o).into_iter().next());
                     match v {
-                        Some(v) => crate::lesson::eval::show(v),
+                        Some(v) => kdive_core::lesson::eval::show(v),
                         None => {
                             eprintln!(
                                 "error: cannot read {} {} for the answer",

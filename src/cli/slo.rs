@@ -9,11 +9,11 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 use super::{ClusterArgs, InputError};
-use crate::metrics::burn::{Burn, Exhaustion, human_duration, worst_first};
-use crate::metrics::spec::{self, LoadedSpec};
-use crate::metrics::window::Severity;
-use crate::metrics::{Period, SloDef, Window, discover};
 use crate::sources::prometheus::{PromError, PromOptions, Prometheus, url_from_kubeconfig};
+use kdive_core::metrics::burn::{Burn, Exhaustion, human_duration, worst_first};
+use kdive_core::metrics::spec::{self, LoadedSpec};
+use kdive_core::metrics::window::Severity;
+use kdive_core::metrics::{Period, SloDef, Window, discover};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -147,7 +147,7 @@ fn unreachable(e: &PromError) -> ExitCode {
 fn rules(args: RulesArgs) -> color_eyre::Result<ExitCode> {
     let period = parse_period(&args.period)?;
     let specs = load_specs(&args.slo)?;
-    let text = crate::metrics::rules::generate(&specs, &period);
+    let text = kdive_core::metrics::rules::generate(&specs, &period);
     match &args.out {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| InputError::new(format!("{}: cannot write: {e}", path.display())))?,
@@ -175,10 +175,18 @@ fn parse_time(text: &str) -> Result<i64, InputError> {
         })
 }
 
+/// Reads and parses one spec file; errors name the file (and line, from the parser).
+pub fn load_spec(path: &std::path::Path) -> Result<LoadedSpec, InputError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::new(format!("{origin}: cannot read: {e}")))?;
+    spec::parse(&origin, &text).map_err(|e| InputError::new(e.to_string()))
+}
+
 fn load_specs(paths: &[PathBuf]) -> Result<Vec<LoadedSpec>, InputError> {
     let mut out: Vec<LoadedSpec> = Vec::new();
     for p in paths {
-        let l = spec::load(p).map_err(|e| InputError::new(e.to_string()))?;
+        let l = load_spec(p)?;
         for slo in &l.spec.slos {
             let id = format!("{}-{}", l.spec.service, slo.name);
             if let Some(prev) = out.iter().find(|o| {
@@ -256,7 +264,7 @@ async fn locate_bad_query(
         fields.push(("sli.raw.error_ratio_query", &r.error_ratio_query));
     }
     for (path, q) in fields {
-        let rendered = crate::metrics::query::render_window(q.trim(), Window::M5);
+        let rendered = kdive_core::metrics::query::render_window(q.trim(), Window::M5);
         if let Err(e) = prom.instant(&rendered, Some(at)).await
             && e.is_bad_data()
         {
@@ -373,9 +381,9 @@ pub fn render_text(results: &[(SloDef, Burn)], url: &str, at: i64) -> String {
             d.service.as_ref().map_or("-".into(), |s| s.to_string()),
             d.origin,
             match d.engine {
-                crate::metrics::Engine::Kdive => "computed by kdive",
-                crate::metrics::Engine::Sloth => "Sloth rules",
-                crate::metrics::Engine::Pyrra => "Pyrra rules",
+                kdive_core::metrics::Engine::Kdive => "computed by kdive",
+                kdive_core::metrics::Engine::Sloth => "Sloth rules",
+                kdive_core::metrics::Engine::Pyrra => "Pyrra rules",
             }
         );
         let mut budget = format!("  budget   {} left", pct(b.budget_remaining));
@@ -453,7 +461,7 @@ pub fn render_text(results: &[(SloDef, Burn)], url: &str, at: i64) -> String {
 }
 
 fn state_label(b: &Burn) -> &'static str {
-    use crate::metrics::burn::State;
+    use kdive_core::metrics::burn::State;
     match b.state {
         State::Page => "▲ PAGE",
         State::Ticket => "△ TICKET",

@@ -10,12 +10,12 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
 use super::{ClusterArgs, InputError};
-use crate::lab::{self, LabOptions, RunningLab};
 use crate::sources::kube::{self as ksrc, KubeMsg, Scope};
 use crate::ui::app::{App, Session};
 use crate::ui::msg::{Cmd, Msg};
 use crate::ui::run::{Effects, RunOptions};
 use crate::ui::theme::Theme;
+use kdive_lab::{self as lab, LabOptions, RunningLab};
 
 pub struct TuiArgs {
     pub cluster: ClusterArgs,
@@ -139,7 +139,7 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         Some(Err(reason)) => Err(reason.clone()),
         _ => super::tui_feeds::prometheus_for(&args.prometheus, &target.kubeconfig, &context),
     };
-    let lessons: Vec<Arc<crate::lesson::format::Lesson>> = crate::lesson::library::load(None)
+    let lessons: Vec<Arc<kdive_core::lesson::format::Lesson>> = crate::lesson_library::load(None)
         .map(|ls| ls.into_iter().map(Arc::new).collect())
         .unwrap_or_default();
 
@@ -249,7 +249,7 @@ struct TuiEffects {
     /// context switch replaces them once its client is built.
     current: Arc<std::sync::Mutex<(kube::Client, String)>>,
     prometheus: Option<crate::sources::prometheus::Prometheus>,
-    lessons: Vec<Arc<crate::lesson::format::Lesson>>,
+    lessons: Vec<Arc<kdive_core::lesson::format::Lesson>>,
     lesson: super::tui_feeds::LessonRunner,
 }
 

@@ -9,14 +9,14 @@ use kube::config::Kubeconfig;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::slo::PrometheusArgs;
-use crate::lab::RunningLab;
-use crate::lab::prometheus::{PrometheusChild, PrometheusOptions, start_prometheus_for};
-use crate::lesson::format::Lesson;
 use crate::sources::lesson_engine::{self, EngineCmd};
 use crate::sources::prometheus::{Prometheus, url_from_kubeconfig};
 use crate::sources::slo_poll::{self, PollConfig};
 use crate::ui::msg::Msg;
 use crate::ui::panes::query::QueryResult;
+use kdive_core::lesson::format::Lesson;
+use kdive_lab::RunningLab;
+use kdive_lab::prometheus::{PrometheusChild, PrometheusOptions, start_prometheus_for};
 
 /// Starts Prometheus beside the in-process lab when a binary is there; the error says how
 /// to get one.

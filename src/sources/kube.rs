@@ -26,8 +26,8 @@ use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 
-use crate::model::kind::Kind;
-use crate::model::stored_pod::StoredPod;
+use kdive_core::model::kind::Kind;
+use kdive_core::model::stored_pod::StoredPod;
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 const PAGE_SIZE: u32 = 500;

@@ -13,12 +13,12 @@ use kube::runtime::watcher;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::lesson::check::Target;
-use crate::lesson::kinds::{self, Kind};
-use crate::lesson::manifests::{self, FIELD_MANAGER, Planned};
-use crate::lesson::progress::{Progress, context_file_name};
-use crate::lesson::solution::{Action, PatchKind};
-use crate::lesson::{Lesson, Objects};
+use kdive_core::lesson::check::Target;
+use kdive_core::lesson::kinds::{self, Kind};
+use kdive_core::lesson::manifests::{self, FIELD_MANAGER, Planned};
+use kdive_core::lesson::progress::{Progress, context_file_name};
+use kdive_core::lesson::solution::{Action, PatchKind};
+use kdive_core::lesson::{Lesson, Objects};
 
 /// What went wrong talking to the cluster for a lesson.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +76,7 @@ fn to_value(kind: &Kind, obj: &DynamicObject) -> Value {
 pub fn watch_keys(lesson: &Lesson) -> Vec<(&'static Kind, Option<String>)> {
     let mut targets: Vec<&Target> = lesson.steps.iter().flat_map(|s| s.targets()).collect();
     for c in lesson.setup.wait.iter().chain(&lesson.invariants) {
-        if let crate::lesson::CheckBody::Match(m) = &c.body {
+        if let kdive_core::lesson::CheckBody::Match(m) = &c.body {
             targets.push(&m.target);
         }
     }

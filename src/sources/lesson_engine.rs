@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::lesson::{self as live, LiveObjects};
-use crate::lesson::eval::{all_pass, match_check};
-use crate::lesson::progress::{LessonProgress, StepStatus};
-use crate::lesson::{CheckResult, EvalContext, Lesson};
+use kdive_core::lesson::eval::{all_pass, match_check};
+use kdive_core::lesson::progress::{LessonProgress, StepStatus};
+use kdive_core::lesson::{CheckResult, EvalContext, Lesson};
 
 /// What the App may ask of the engine.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,12 +14,9 @@ use futures::future::join_all;
 use prometheus_http_query::{Client, Error as CrateError, response::Data};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
-use crate::metrics::burn::{Measurement, Observation, Ratio};
-use crate::metrics::discover::RuleInfo;
-use crate::metrics::slo::SloDef;
-
-/// Name of the kubeconfig cluster extension that holds the lab's Prometheus URL.
-pub const KUBECONFIG_EXTENSION: &str = crate::lab::kubeconfig::PROMETHEUS_EXTENSION;
+use kdive_core::metrics::burn::{Measurement, Observation, Ratio};
+use kdive_core::metrics::discover::RuleInfo;
+use kdive_core::metrics::slo::SloDef;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -371,7 +368,7 @@ pub fn url_from_kubeconfig(
         .extensions
         .as_ref()?
         .iter()
-        .find(|e| e.name == KUBECONFIG_EXTENSION)?
+        .find(|e| e.name == kdive_core::metrics::PROMETHEUS_KUBECONFIG_EXTENSION)?
         .extension
         .get("url")?
         .as_str()

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::metrics::burn::worst_first;
-use crate::metrics::frame::{MetricsFrame, PodResources, Points, SloFrame, step_for};
-use crate::metrics::{SloDef, Window, discover};
+use kdive_core::metrics::burn::worst_first;
+use kdive_core::metrics::frame::{MetricsFrame, PodResources, Points, SloFrame, step_for};
+use kdive_core::metrics::{SloDef, Window, discover};
 
 use super::prometheus::{PromError, Prometheus, Series};
 

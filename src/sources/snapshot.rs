@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams};
 
-use crate::model::Snapshot;
+use kdive_core::model::Snapshot;
 
 /// Lists everything a chain, DNS or iptables view reads, cluster-wide.
 /// The kube-proxy ConfigMap is read from kube-system only.

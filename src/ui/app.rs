@@ -14,10 +14,10 @@ use super::keymap::{self, Action, Context};
 use super::msg::{Cmd, Msg};
 use super::panes::PaneStates;
 use super::track::{ChainTrack, PodTimeline, WatchStats};
-use crate::model::kind::Kind;
-use crate::model::objects::{ObjKey, Objects};
-use crate::model::tree::{self, TreeNode};
 use crate::sources::kube::{KubeMsg, Stores};
+use kdive_core::model::kind::Kind;
+use kdive_core::model::objects::{ObjKey, Objects};
+use kdive_core::model::tree::{self, TreeNode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -79,7 +79,7 @@ pub struct Session {
     /// The Prometheus polled for SLOs, or why there is none.
     pub prometheus: Result<String, String>,
     /// The lessons `:lesson` opens.
-    pub lessons: Vec<std::sync::Arc<crate::lesson::format::Lesson>>,
+    pub lessons: Vec<std::sync::Arc<kdive_core::lesson::format::Lesson>>,
 }
 
 impl Default for Session {

@@ -7,8 +7,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::app::{App, Input, Level, View};
 use super::keymap::{self, ArgKind};
 use super::msg::Cmd;
-use crate::model::kind::Kind;
-use crate::model::objects::ObjKey;
+use kdive_core::model::kind::Kind;
+use kdive_core::model::objects::ObjKey;
 
 impl App {
     pub(super) fn command_key(&mut self, key: KeyEvent, now: DateTime<Utc>) -> Vec<Cmd> {

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::lesson::format::Lesson;
-use crate::metrics::frame::MetricsFrame;
 use crate::sources::lesson_engine::{EngineUpdate, step_started};
 use crate::ui::panes::lesson::{self as lesson_pane, LessonView};
 use crate::ui::panes::query::QueryResult;
+use kdive_core::lesson::format::Lesson;
+use kdive_core::metrics::frame::MetricsFrame;
 
 #[derive(Debug, Default)]
 pub struct Feeds {

@@ -239,7 +239,7 @@ pub fn action_for(key: &KeyEvent, context: Context) -> Option<Action> {
 pub enum ArgKind {
     None,
     /// An object of this kind, by name (in the current namespace scope).
-    Object(crate::model::kind::Kind),
+    Object(kdive_core::model::kind::Kind),
     Namespace,
     Context,
     LabAction,
@@ -257,7 +257,7 @@ pub struct CommandSpec {
     pub help: &'static str,
 }
 
-use crate::model::kind::Kind as K;
+use kdive_core::model::kind::Kind as K;
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {

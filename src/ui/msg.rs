@@ -2,10 +2,10 @@
 
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::metrics::frame::MetricsFrame;
 use crate::sources::kube::{KubeMsg, Stores};
 use crate::sources::lesson_engine::{EngineCmd, EngineUpdate};
 use crate::ui::panes::query::QueryResult;
+use kdive_core::metrics::frame::MetricsFrame;
 
 #[derive(Debug, Clone)]
 pub enum Msg {

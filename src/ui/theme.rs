@@ -3,7 +3,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-pub use crate::model::status::Health;
+pub use kdive_core::model::status::Health;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {

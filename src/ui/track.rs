@@ -5,10 +5,10 @@ use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::model::chain::{self, ChainOptions, ServiceChain};
-use crate::model::kind::Kind;
-use crate::model::objects::{ObjKey, Objects};
 use crate::sources::kube::{NoteType, Stores, WatchNote, WatchState};
+use kdive_core::model::chain::{self, ChainOptions, ServiceChain};
+use kdive_core::model::kind::Kind;
+use kdive_core::model::objects::{ObjKey, Objects};
 
 /// How long a changed chain row stays highlighted.
 pub const HIGHLIGHT: Duration = Duration::seconds(3);
@@ -173,7 +173,7 @@ impl PodTimeline {
             let mut seeded: Vec<TimelineEntry> = conditions
                 .iter()
                 .filter_map(|c| {
-                    let at = crate::model::status::utc(c.last_transition_time.as_ref()?);
+                    let at = kdive_core::model::status::utc(c.last_transition_time.as_ref()?);
                     Some(TimelineEntry {
                         at,
                         what: format!("{} = {}", c.type_, c.status),
@@ -199,7 +199,7 @@ impl PodTimeline {
                 .and_then(|c| {
                     c.last_transition_time
                         .as_ref()
-                        .map(crate::model::status::utc)
+                        .map(kdive_core::model::status::utc)
                 })
                 .unwrap_or(now);
             self.push(

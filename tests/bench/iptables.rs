@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kdive::model::Snapshot;
-use kdive::model::proxy::{KubeProxyConfig, ProxyOptions, TableSel, canonical_text, render};
+use kdive_core::model::Snapshot;
+use kdive_core::model::proxy::{KubeProxyConfig, ProxyOptions, TableSel, canonical_text, render};
 
 const RUNS: usize = 7;
 
@@ -141,9 +141,9 @@ fn phases() {
     for _ in 0..ROUNDS {
         let t0 = now();
         let ports =
-            kdive::model::proxy::input::service_ports(&snapshot, opts.family, &opts.node_name);
+            kdive_core::model::proxy::input::service_ports(&snapshot, opts.family, &opts.node_name);
         let t1 = now();
-        let rules = kdive::model::proxy::render::render_ports(&ports, &opts);
+        let rules = kdive_core::model::proxy::render::render_ports(&ports, &opts);
         let t2 = now();
         let text = std::hint::black_box(canonical_text(&rules, TableSel::All));
         let t3 = now();

@@ -23,12 +23,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::{client_from, env_num, percentile, rss_kib, send};
-use kdive::model::kind::Kind;
 use kdive::sources::kube::{KubeMsg, NoteType, Scope, Sink, WatchState};
 use kdive::ui::app::{App, Session};
 use kdive::ui::msg::Msg;
 use kdive::ui::run::{FrameInfo, NoEffects, RunOptions};
 use kdive::ui::theme::Theme;
+use kdive_core::model::kind::Kind;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -202,13 +202,13 @@ fn node_of(p: u64) -> u64 {
 
 async fn lab_role() {
     let out = PathBuf::from(std::env::var(KUBECONFIG).expect("kubeconfig path"));
-    let lab = kdive::lab::start(kdive::lab::LabOptions {
+    let lab = kdive_lab::start(kdive_lab::LabOptions {
         simulate: false,
         ..Default::default()
     })
     .await
     .expect("lab starts");
-    kdive::lab::kubeconfig::write(&out, &lab.kubeconfig()).expect("kubeconfig written");
+    kdive_lab::kubeconfig::write(&out, &lab.kubeconfig()).expect("kubeconfig written");
     // Runs until the bench kills it.
     std::future::pending::<()>().await;
 }
@@ -773,8 +773,8 @@ async fn bench() {
 /// What the steps of `App::settle` cost at this scale, each alone on the final data (median of
 /// 10): where a frame's time goes.
 fn step_costs(app: &App, shape: Shape) -> String {
-    use kdive::model::objects::ObjKey;
-    use kdive::model::tree::{self, TreeOptions};
+    use kdive_core::model::objects::ObjKey;
+    use kdive_core::model::tree::{self, TreeOptions};
     let median_ms = |f: &mut dyn FnMut()| {
         let mut t: Vec<Duration> = (0..10)
             .map(|_| {
@@ -790,7 +790,7 @@ fn step_costs(app: &App, shape: Shape) -> String {
     let objs = app.objects();
     // Each data change regroups the pods once; the tree builds below reuse the groups, as a
     // key's rebuild does.
-    let groups = median_ms(&mut || drop(kdive::model::stored_pod::PodGroups::of(&objs.pods)));
+    let groups = median_ms(&mut || drop(kdive_core::model::stored_pod::PodGroups::of(&objs.pods)));
     let closed = median_ms(&mut || {
         drop(tree::build(
             &objs,

@@ -5,10 +5,10 @@
 use chrono::{DateTime, Utc};
 use ratatui::text::{Line, Span};
 
-use crate::model::chain::{ProxyView, ServiceChain, TargetPort};
-use crate::model::status::Health;
 use crate::ui::theme::Theme;
 use crate::ui::track::{ChainTrack, endpoint_row};
+use kdive_core::model::chain::{ProxyView, ServiceChain, TargetPort};
+use kdive_core::model::status::Health;
 
 use super::{fit, glyph, heading, pad};
 

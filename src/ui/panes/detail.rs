@@ -3,8 +3,8 @@
 
 use ratatui::text::Line;
 
-use crate::model::objects::{ObjKey, Objects};
 use crate::ui::theme::Theme;
+use kdive_core::model::objects::{ObjKey, Objects};
 
 pub struct DetailView {
     pub title: String,

@@ -10,10 +10,10 @@ use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-use crate::lesson::format::{Hint, Lesson};
-use crate::lesson::progress::{LessonProgress, StepStatus};
-use crate::lesson::{CheckResult, Outcome};
 use crate::ui::theme::{Health, Theme};
+use kdive_core::lesson::format::{Hint, Lesson};
+use kdive_core::lesson::progress::{LessonProgress, StepStatus};
+use kdive_core::lesson::{CheckResult, Outcome};
 
 use super::{glyph, heading};
 

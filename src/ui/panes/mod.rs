@@ -1,7 +1,7 @@
 //! One file per pane. The contract every pane follows:
 //!
 //! - A **view-model** struct built by a pure function from plain data (live objects as
-//!   [`crate::model::objects::Objects`], model output, App trackers) with `now` as an
+//!   [`kdive_core::model::objects::Objects`], model output, App trackers) with `now` as an
 //!   argument: `pub fn view(...) -> XView`. No I/O, no App.
 //! - A **render** function taking the view-model, the pane's UI state (selection, scroll)
 //!   and the [`Theme`]: `pub fn render(frame, area, &XView, ..., &Theme)`. Most panes turn

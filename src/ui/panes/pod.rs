@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::{Container, Pod};
 use ratatui::text::Line;
 
-use crate::model::dns::resolv::{PodDnsInput, pod_resolv};
-use crate::model::objects::{ObjKey, Objects, find};
-use crate::model::probes;
-use crate::model::status::{self, Health};
 use crate::ui::theme::Theme;
 use crate::ui::track::PodTimeline;
+use kdive_core::model::dns::resolv::{PodDnsInput, pod_resolv};
+use kdive_core::model::objects::{ObjKey, Objects, find};
+use kdive_core::model::probes;
+use kdive_core::model::status::{self, Health};
 
 pub struct PodView {
     pub title: String,
@@ -66,12 +66,12 @@ pub fn view(
     let cluster_dns = find(
         &objs.services,
         &ObjKey::new(
-            crate::model::kind::Kind::Service,
+            kdive_core::model::kind::Kind::Service,
             Some("kube-system"),
             "kube-dns",
         ),
     )
-    .map(|s| crate::model::dns::coredns::cluster_ips(s))
+    .map(|s| kdive_core::model::dns::coredns::cluster_ips(s))
     .unwrap_or_default();
     let dns = pod_resolv(&PodDnsInput {
         namespace: ns,

@@ -11,12 +11,12 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType};
 
-use crate::metrics::burn::{Exhaustion, State, human_duration};
-use crate::metrics::frame::{MetricsFrame, Points, SloFrame};
-use crate::metrics::spec::ServiceRef;
-use crate::model::objects::Objects;
-use crate::model::status::{self, Health};
 use crate::ui::theme::Theme;
+use kdive_core::metrics::burn::{Exhaustion, State, human_duration};
+use kdive_core::metrics::frame::{MetricsFrame, Points, SloFrame};
+use kdive_core::metrics::spec::ServiceRef;
+use kdive_core::model::objects::Objects;
+use kdive_core::model::status::{self, Health};
 
 use super::{fit, pad};
 

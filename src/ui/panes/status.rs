@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use ratatui::text::{Line, Span};
 
-use crate::model::kind::Kind;
 use crate::sources::kube::WatchState;
 use crate::ui::app::{Input, Level};
 use crate::ui::keymap::BINDINGS;
 use crate::ui::theme::{Health, Theme};
 use crate::ui::track::WatchStats;
+use kdive_core::model::kind::Kind;
 
 use super::glyph;
 

@@ -1,4 +1,4 @@
-//! The resource tree (tui-tree-widget over [`crate::model::tree`]).
+//! The resource tree (tui-tree-widget over [`kdive_core::model::tree`]).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -6,8 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Scrollbar, ScrollbarOrientation};
 use tui_tree_widget::{Tree, TreeItem, TreeState};
 
-use crate::model::tree::TreeNode;
 use crate::ui::theme::Theme;
+use kdive_core::model::tree::TreeNode;
 
 fn item<'a>(n: &'a TreeNode, theme: &Theme) -> TreeItem<'a, String> {
     let mut spans = Vec::with_capacity(4);

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use ratatui::text::{Line, Span};
 
-use crate::model::kind::Kind;
-use crate::model::objects::{ObjKey, Objects};
-use crate::model::status::{self, Health};
 use crate::sources::kube::{NoteType, WatchState};
 use crate::ui::theme::Theme;
 use crate::ui::track::WatchStats;
+use kdive_core::model::kind::Kind;
+use kdive_core::model::objects::{ObjKey, Objects};
+use kdive_core::model::status::{self, Health};
 
 use super::{glyph, heading, pad};
 

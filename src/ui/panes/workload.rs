@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use ratatui::text::Line;
 
-use crate::model::kind::Kind;
-use crate::model::objects::{ObjKey, Objects, find};
-use crate::model::status::{self, Health};
-use crate::model::tree::revision;
 use crate::ui::theme::Theme;
+use kdive_core::model::kind::Kind;
+use kdive_core::model::objects::{ObjKey, Objects, find};
+use kdive_core::model::status::{self, Health};
+use kdive_core::model::tree::revision;
 
 pub struct WorkloadView {
     pub lines: Vec<(Health, String)>,

@@ -1,0 +1,39 @@
+//! kdive-core: Kubernetes semantics and every pure derivation kdive shows or enforces.
+//!
+//! No tokio, no HTTP, no terminal, no file I/O: objects (and `now`) in, plain data out. The
+//! lab enforces these rules and the panes explain them, from this one implementation.
+
+pub mod lesson;
+pub mod manifest;
+pub mod metrics;
+pub mod model;
+pub mod quantity;
+pub mod selector;
+
+/// The demo fixtures under `tests/fixtures/chain/`, for the tests of every crate.
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod fixtures {
+    use crate::model::Snapshot;
+
+    /// The demo cluster: cluster.yaml + demo.yaml + dns-pods.yaml.
+    pub fn chain_demo() -> Snapshot {
+        let mut snapshot = Snapshot::default();
+        for (origin, text) in [
+            (
+                "cluster.yaml",
+                include_str!("../../../tests/fixtures/chain/cluster.yaml"),
+            ),
+            (
+                "demo.yaml",
+                include_str!("../../../tests/fixtures/chain/demo.yaml"),
+            ),
+            (
+                "dns-pods.yaml",
+                include_str!("../../../tests/fixtures/chain/dns-pods.yaml"),
+            ),
+        ] {
+            crate::manifest::add_text(&mut snapshot, origin, text).expect("demo fixtures load");
+        }
+        snapshot
+    }
+}

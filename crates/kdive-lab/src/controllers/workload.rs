@@ -1,0 +1,285 @@
+//! The Deployment and ReplicaSet controllers, live: each reconcile reads typed objects from
+//! the store, calls the pure reconciler and applies its changes and events.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::Pod;
+
+use super::live::{self, Cache, apply, apply_all, controller_named, head};
+use super::replicaset::{self, created_pod_event, selector_of};
+use super::runtime::{Controller, Key};
+use super::{Change, ControlPlane, EventRecord, deployment};
+use crate::resources::ResourceId;
+use crate::store::{Event, EventType, Store, StoreError};
+
+/// How soon a failed sync (bad spec, rejected write) is retried, in simulated time.
+const ERROR_RETRY: Duration = Duration::from_secs(5);
+
+fn key(namespace: &str, name: &str) -> Key {
+    Key {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    }
+}
+
+/// The keys of the controlling owners of `kind` in the event's old and new object: a
+/// change may move an object between owners.
+fn owner_keys(event: &Event, kind: &str) -> Vec<Key> {
+    let mut keys = Vec::new();
+    for stored in std::iter::once(&event.object).chain(event.prev.iter()) {
+        if stored.owner_uids.is_empty() {
+            continue;
+        }
+        let h = head(stored);
+        if let Some(owner) = controller_named(&h.metadata, kind) {
+            let k = key(&event.namespace, &owner.name);
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    keys
+}
+
+pub struct ReplicaSetController {
+    cp: Arc<ControlPlane>,
+    replica_sets: Cache<ReplicaSet>,
+    pods: Cache<Pod>,
+}
+
+impl ReplicaSetController {
+    pub fn new(cp: Arc<ControlPlane>) -> Self {
+        ReplicaSetController {
+            cp,
+            replica_sets: Cache::new(live::replica_sets()),
+            pods: Cache::new(live::pods()),
+        }
+    }
+}
+
+impl Controller for ReplicaSetController {
+    fn name(&self) -> &'static str {
+        replicaset::COMPONENT
+    }
+
+    fn primary(&self) -> ResourceId {
+        live::replica_sets()
+    }
+
+    fn keys_for(&self, event: &Event) -> Vec<Key> {
+        if event.resource == live::replica_sets() {
+            return vec![key(&event.namespace, &event.name)];
+        }
+        // Orphans matching a selector would be adopted upstream; the lab's pods are
+        // created by their controllers, so only owned pods are routed (cheaply).
+        if event.resource == live::pods() {
+            return owner_keys(event, "ReplicaSet");
+        }
+        Vec::new()
+    }
+
+    fn reconcile(&self, store: &Store, k: &Key) -> Result<Option<Duration>, StoreError> {
+        let Some(rs) = self.replica_sets.get(store, &k.namespace, &k.name) else {
+            return Ok(None);
+        };
+        let uid = rs.metadata.uid.clone().unwrap_or_default();
+        let selector = selector_of(rs.spec.as_ref().map(|s| &s.selector));
+        let pods: Vec<Pod> = self
+            .pods
+            .list(store, Some(&k.namespace), |s| {
+                // Its own pods, and orphans it may adopt; pods owned by anything else are
+                // never its business (and skipping them keeps this cheap at 5,000 pods).
+                s.owner_uids.contains(&uid)
+                    || (s.owner_uids.is_empty()
+                        && selector.as_ref().is_some_and(|sel| live::selects(sel, s)))
+            })
+            .iter()
+            .map(|p| (**p).clone())
+            .collect();
+        let now = store.now();
+        let out = replicaset::reconcile(&replicaset::ReplicaSetInput {
+            replica_set: &rs,
+            pods: &pods,
+            now,
+        });
+        let events = &self.cp.events;
+        for pod in &out.pods_to_create {
+            match apply(store, live::pods(), &Change::Create(pod.clone())) {
+                Ok(Some(stored)) => {
+                    if let Some(created) = live::decode::<Pod>(&stored) {
+                        events.record(&created_pod_event(&rs, &created, now));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    events.record(&failed(
+                        &rs,
+                        "FailedCreate",
+                        format!("Error creating: {e}"),
+                        now,
+                    ));
+                    return Err(e);
+                }
+            }
+        }
+        apply_all(store, live::pods(), &out.pod_changes)?;
+        if let Some(status) = &out.status {
+            apply(store, live::replica_sets(), status)?;
+        }
+        events.record_all(&out.events);
+        Ok(out.requeue_after)
+    }
+}
+
+fn failed(
+    rs: &ReplicaSet,
+    reason: &str,
+    message: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> EventRecord {
+    EventRecord {
+        type_: "Warning",
+        reason: reason.into(),
+        message,
+        involved: replicaset::object_ref("ReplicaSet", &rs.metadata),
+        component: replicaset::COMPONENT,
+        host: None,
+        time: now,
+    }
+}
+
+pub struct DeploymentController {
+    cp: Arc<ControlPlane>,
+    deployments: Cache<Deployment>,
+    replica_sets: Cache<ReplicaSet>,
+    pods: Cache<Pod>,
+}
+
+impl DeploymentController {
+    pub fn new(cp: Arc<ControlPlane>) -> Self {
+        DeploymentController {
+            cp,
+            deployments: Cache::new(live::deployments()),
+            replica_sets: Cache::new(live::replica_sets()),
+            pods: Cache::new(live::pods()),
+        }
+    }
+}
+
+impl Controller for DeploymentController {
+    fn name(&self) -> &'static str {
+        super::rollout::COMPONENT
+    }
+
+    fn primary(&self) -> ResourceId {
+        live::deployments()
+    }
+
+    fn keys_for(&self, event: &Event) -> Vec<Key> {
+        if event.resource == live::deployments() {
+            return vec![key(&event.namespace, &event.name)];
+        }
+        if event.resource == live::replica_sets() {
+            return owner_keys(event, "Deployment");
+        }
+        // Recreate waits for the old pods to be gone: a deleted pod's ReplicaSet's owner.
+        if event.resource == live::pods() && event.kind == EventType::Deleted {
+            let store = &self.cp.store;
+            let mut keys = Vec::new();
+            for rs in owner_keys(event, "ReplicaSet") {
+                if let Some(stored) = store.get(live::replica_sets(), &rs.namespace, &rs.name)
+                    && let Some(owner) = controller_named(&head(&stored).metadata, "Deployment")
+                {
+                    keys.push(key(&rs.namespace, &owner.name));
+                }
+            }
+            return keys;
+        }
+        Vec::new()
+    }
+
+    fn reconcile(&self, store: &Store, k: &Key) -> Result<Option<Duration>, StoreError> {
+        let Some(d) = self.deployments.get(store, &k.namespace, &k.name) else {
+            return Ok(None);
+        };
+        let replica_sets: Vec<ReplicaSet> = self
+            .replica_sets
+            .list(store, Some(&k.namespace), |_| true)
+            .iter()
+            .map(|r| (**r).clone())
+            .collect();
+        let uid = d.metadata.uid.clone().unwrap_or_default();
+        let owned: BTreeSet<&str> = replica_sets
+            .iter()
+            .filter(|r| controller_named(&r.metadata, "Deployment").is_some_and(|o| o.uid == uid))
+            .filter_map(|r| r.metadata.uid.as_deref())
+            .collect();
+        let recreate = d
+            .spec
+            .as_ref()
+            .and_then(|s| s.strategy.as_ref())
+            .and_then(|s| s.type_.as_deref())
+            == Some("Recreate");
+        // Only Recreate looks at pods (it waits for the old ones to be gone).
+        let pods: Vec<Pod> = if recreate {
+            self.pods
+                .list(store, Some(&k.namespace), |s| {
+                    s.owner_uids.iter().any(|u| owned.contains(u.as_str()))
+                })
+                .iter()
+                .map(|p| (**p).clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let out = deployment::reconcile(&deployment::DeploymentInput {
+            deployment: &d,
+            replica_sets: &replica_sets,
+            pods: &pods,
+            now: store.now(),
+        });
+        if let Some(error) = &out.error {
+            tracing::debug!(deployment = %k.name, %error, "deployment sync failed");
+        }
+        apply_all(store, live::replica_sets(), &out.replica_sets)?;
+        if let Some(change) = &out.deployment {
+            write_deployment(store, &d, change)?;
+        }
+        self.cp.events.record_all(&out.events);
+        Ok(match out.error {
+            Some(_) => Some(ERROR_RETRY),
+            None => out.requeue_after,
+        })
+    }
+}
+
+/// Writes the Deployment as upstream does: metadata (the revision annotation) with an
+/// update of the object, then `.status` through the status subresource, each guarded by
+/// the resourceVersion it was computed from.
+fn write_deployment(
+    store: &Store,
+    current: &Deployment,
+    change: &Change<Deployment>,
+) -> Result<(), StoreError> {
+    let Change::UpdateStatus(desired) = change else {
+        return apply(store, live::deployments(), change).map(|_| ());
+    };
+    let mut status_write = desired.clone();
+    if desired.metadata.annotations != current.metadata.annotations {
+        let mut meta_write = current.clone();
+        meta_write.metadata.annotations = desired.metadata.annotations.clone();
+        let stored = apply(store, live::deployments(), &Change::Update(meta_write))?;
+        status_write.metadata.resource_version = stored.map(|s| s.rv.to_string());
+    }
+    if desired.status != current.status {
+        apply(
+            store,
+            live::deployments(),
+            &Change::UpdateStatus(status_write),
+        )?;
+    }
+    Ok(())
+}

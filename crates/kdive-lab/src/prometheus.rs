@@ -1,0 +1,302 @@
+//! A real Prometheus beside the lab: when a `prometheus` binary is available, kdive starts it
+//! as a child process scraping the lab's `/metrics` every second (bearer token, TLS verified
+//! against the lab's CA) into a temporary data directory, with the Sloth rules of the
+//! shipped demo SLOs loaded, and stops it when the lab stops.
+//!
+//! Prometheus scrapes and evaluates in wall-clock time: with `--speed 10`, a `[5m]` range
+//! covers five real minutes, in which fifty simulated minutes of traffic happened.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use super::server::RunningLab;
+use kdive_core::metrics::{Period, spec};
+
+/// The shipped SLO spec for the demo web Service; its Sloth rules are loaded into the lab's
+/// Prometheus.
+pub const DEMO_SLO_SPEC: &str = include_str!("../../../assets/slo/demo-web.yaml");
+
+#[derive(Debug, Clone)]
+pub struct PrometheusOptions {
+    /// The binary (default: `prometheus` on PATH).
+    pub binary: Option<PathBuf>,
+    /// Scrape and rule evaluation interval.
+    pub interval: Duration,
+    /// How long to wait for `/-/ready`.
+    pub ready_timeout: Duration,
+}
+
+impl Default for PrometheusOptions {
+    fn default() -> Self {
+        Self {
+            binary: None,
+            interval: Duration::from_secs(1),
+            ready_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrometheusStartError {
+    #[error(
+        "no `prometheus` on PATH (install Debian's prometheus package, or pass --prometheus-bin PATH)"
+    )]
+    NotFound,
+    #[error("{path}: {message}")]
+    Spawn { path: String, message: String },
+    #[error("cannot prepare Prometheus's files in {dir}: {message}")]
+    Files { dir: String, message: String },
+    #[error("prometheus exited before it was ready ({status}): {stderr}")]
+    Exited { status: String, stderr: String },
+    #[error("prometheus was not ready at {url} within {secs}s")]
+    NotReady { url: String, secs: u64 },
+}
+
+/// A running Prometheus child. Call [`PrometheusChild::stop`]; dropping it kills the process
+/// too (and a kdive that dies without either takes it along through the parent-death signal).
+pub struct PrometheusChild {
+    pub url: String,
+    pub binary: PathBuf,
+    pub dir: PathBuf,
+    child: Child,
+}
+
+impl PrometheusChild {
+    /// SIGTERM, then up to 5s for Prometheus to flush and exit, then SIGKILL; removes the
+    /// data directory.
+    pub async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: sending a signal to our own child by its pid.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGTERM);
+            }
+            if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
+                .await
+                .is_err()
+            {
+                let _ = self.child.kill().await;
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Drop for PrometheusChild {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Finds `prometheus` on PATH.
+pub fn find_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("prometheus"))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// The Prometheus configuration scraping a lab at `lab_addr` (`127.0.0.1:PORT`).
+/// `honor_labels`: the lab's series carry their own `job`, `namespace` and `pod` (as the
+/// mesh sidecar, kube-state-metrics and kubelet report them), which must win over the
+/// scrape's target labels, as kube-prometheus-stack configures those jobs.
+pub fn config_yaml(lab_addr: &str, dir: &Path, interval: Duration, rule_file: &Path) -> String {
+    let secs = interval.as_secs_f64();
+    format!(
+        "global:\n  scrape_interval: {secs}s\n  evaluation_interval: {secs}s\n  scrape_timeout: {secs}s\nrule_files:\n  - {rules}\nscrape_configs:\n  - job_name: kdive-lab\n    scheme: https\n    metrics_path: /metrics\n    honor_labels: true\n    authorization:\n      type: Bearer\n      credentials_file: {token}\n    tls_config:\n      ca_file: {ca}\n    static_configs:\n      - targets: [\"{lab_addr}\"]\n",
+        rules = quote(rule_file),
+        token = quote(&dir.join("token")),
+        ca = quote(&dir.join("ca.pem")),
+    )
+}
+
+fn quote(p: &Path) -> String {
+    serde_json::to_string(&p.display().to_string()).unwrap_or_default()
+}
+
+/// Starts Prometheus for a running lab and waits until it is ready.
+pub async fn start_prometheus_for(
+    lab: &RunningLab,
+    opts: &PrometheusOptions,
+) -> Result<PrometheusChild, PrometheusStartError> {
+    let binary = match &opts.binary {
+        Some(b) => b.clone(),
+        None => find_binary().ok_or(PrometheusStartError::NotFound)?,
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "kdive-prometheus-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let files_err = |e: std::io::Error| PrometheusStartError::Files {
+        dir: dir.display().to_string(),
+        message: e.to_string(),
+    };
+    write_private_dir(&dir, lab, opts.interval).map_err(files_err)?;
+    let port = free_port().map_err(files_err)?;
+    let url = format!("http://127.0.0.1:{port}");
+    let mut cmd = Command::new(&binary);
+    cmd.arg(format!(
+        "--config.file={}",
+        dir.join("prometheus.yml").display()
+    ))
+    .arg(format!(
+        "--storage.tsdb.path={}",
+        dir.join("data").display()
+    ))
+    .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+    .arg("--storage.tsdb.retention.time=1d")
+    .arg("--log.level=warn")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .kill_on_drop(true);
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe; it only marks the child to get SIGTERM when
+    // this process dies, so a killed kdive leaves no Prometheus behind.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(|e| PrometheusStartError::Spawn {
+        path: binary.display().to_string(),
+        message: e.to_string(),
+    })?;
+    // Always drain stderr (a full pipe would block Prometheus); keep the last lines for
+    // the message when it exits early.
+    let tail = Arc::new(Mutex::new(Vec::<String>::new()));
+    if let Some(stderr) = child.stderr.take() {
+        let tail = tail.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
+                t.push(line);
+                if t.len() > 3 {
+                    t.remove(0);
+                }
+            }
+        });
+    }
+    let ready = wait_ready(&url, &mut child, &tail, opts.ready_timeout).await;
+    let prom = PrometheusChild {
+        url: url.clone(),
+        binary,
+        dir,
+        child,
+    };
+    match ready {
+        Ok(()) => Ok(prom),
+        Err(e) => {
+            prom.stop().await;
+            Err(e)
+        }
+    }
+}
+
+fn write_private_dir(dir: &Path, lab: &RunningLab, interval: Duration) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new().mode(0o700).create(dir)?;
+    let write = |name: &str, text: &str| -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(dir.join(name))?;
+        f.write_all(text.as_bytes())
+    };
+    write("token", &lab.token)?;
+    write("ca.pem", &lab.ca_pem)?;
+    let rules = demo_rules();
+    write("slo-rules.yml", &rules)?;
+    write(
+        "prometheus.yml",
+        &config_yaml(
+            &lab.addr.to_string(),
+            dir,
+            interval,
+            &dir.join("slo-rules.yml"),
+        ),
+    )
+}
+
+/// Sloth's rules for the shipped demo SLOs.
+pub fn demo_rules() -> String {
+    match spec::parse("assets/slo/demo-web.yaml", DEMO_SLO_SPEC) {
+        Ok(l) => kdive_core::metrics::rules::generate(&[l], &Period::thirty_days()),
+        Err(_) => "groups: []\n".to_string(),
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(l.local_addr()?.port())
+}
+
+/// Prometheus's own readiness endpoint answers 200 once it serves queries. A plain HTTP/1.0
+/// request over loopback: the lab talks to its child, not to any Prometheus.
+async fn answers_ready(url: &str) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(addr) = url.strip_prefix("http://").map(|a| a.trim_end_matches('/')) else {
+        return false;
+    };
+    let attempt = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let request = format!("GET /-/ready HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await.ok()?;
+        Some(head.starts_with(b"HTTP/1.") && &head[9..12] == b"200")
+    };
+    tokio::time::timeout(Duration::from_secs(1), attempt)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
+async fn wait_ready(
+    url: &str,
+    child: &mut Child,
+    tail: &Mutex<Vec<String>>,
+    timeout: Duration,
+) -> Result<(), PrometheusStartError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            // Give the drain task a moment to read the last lines.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let lines = tail.lock().unwrap_or_else(|p| p.into_inner()).join(" | ");
+            return Err(PrometheusStartError::Exited {
+                status: status.to_string(),
+                stderr: lines,
+            });
+        }
+        if answers_ready(url).await {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(PrometheusStartError::NotReady {
+                url: url.to_string(),
+                secs: timeout.as_secs(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,13 @@
+//! The lab's integration tests, one binary: the lab over HTTPS, driven by kube-rs and the
+//! real kubectl. Tests that need the rest of kdive live in the root crate's `tests/it`.
+
+mod support;
+
+mod bad_requests;
+mod controllers;
+mod demo;
+mod kube_rs;
+mod kubectl;
+mod kubelet;
+mod storage;
+mod traffic;

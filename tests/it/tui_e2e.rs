@@ -1,0 +1,346 @@
+//! End to end in tmux: `kdive --lab` in a real terminal, driven with keys, read back with
+//! `capture-pane`, while the real kubectl changes the cluster beside it.
+
+use crate::support as common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::have;
+
+struct Tmux {
+    socket: String,
+    /// A whole kdive (and its lab) runs in each session: one at a time per test binary.
+    _heavy: common::HeavyPermit,
+}
+
+impl Tmux {
+    fn start(cmd: &str) -> Tmux {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("kdive-e2e-{}-{n}", std::process::id());
+        let t = Tmux {
+            socket,
+            _heavy: common::heavy_permit(),
+        };
+        let out = t.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            "160",
+            "-y",
+            "48",
+            cmd,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "e2e"]).stdout)
+            .into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        assert!(self.tmux(&args).status.success());
+    }
+
+    /// Polls the screen until every text is on it.
+    #[track_caller]
+    fn wait_for(&self, texts: &[&str], secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let screen = self.screen();
+            if texts.iter().all(|t| screen.contains(t)) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out after {secs}s waiting for {texts:?}; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
+    let out = Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Web pod names in the chain pane's endpoint rows.
+fn web_pods(screen: &str) -> Vec<String> {
+    screen
+        .split_whitespace()
+        .filter(|w| w.starts_with("web-") && w.matches('-').count() == 2)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn lab_chain_scale_readiness_and_restart() {
+    if !have("tmux") || !have("kubectl") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_kdive");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    let t = Tmux::start(&format!(
+        "{bin} --lab --speed 10 --kubeconfig-out {} 2>{}",
+        kc.display(),
+        dir.path().join("stderr").display()
+    ));
+    t.wait_for(&["watches 13/13 synced", "export KUBECONFIG="], 30);
+
+    // Navigate to demo/web's chain with the command line.
+    t.keys(&[":svc web", "Enter"]);
+    let before = t.wait_for(
+        &[
+            "Chain demo/web",
+            "3/3 endpoints ready",
+            "33.3%",
+            "KUBE-SVC-",
+        ],
+        60,
+    );
+    let first_pods = web_pods(&before);
+    assert_eq!(first_pods.len(), 3, "{before}");
+
+    // Scale with kubectl beside the TUI: five endpoints, a fifth of the traffic each.
+    kubectl(
+        &kc,
+        &["-n", "demo", "scale", "deployment/web", "--replicas=5"],
+    );
+    t.wait_for(&["5/5 endpoints ready", "20.0%"], 60);
+
+    // Break readiness in a rollout: maxUnavailable (25% of 5 = 1) takes an old pod out of
+    // the chain, the new ReplicaSet grows to the surge limit (5 + 2 = 7 pods) with pods that
+    // never become ready, and the four old pods left share the traffic.
+    kubectl(
+        &kc,
+        &[
+            "-n",
+            "demo",
+            "set",
+            "env",
+            "deployment/web",
+            "FAIL_READINESS=true",
+        ],
+    );
+    let broken = t.wait_for(
+        &["4/7 endpoints ready", "25.0%", "readiness probe failing"],
+        60,
+    );
+    assert!(
+        broken.contains("---"),
+        "the new pods' conditions are all false:\n{broken}"
+    );
+
+    // The lab goes away and comes back on the same port: reconnecting, then a clean resync.
+    t.keys(&[":lab restart", "Enter"]);
+    t.wait_for(&["reconnecting"], 20);
+    let after = t.wait_for(
+        &["watches 13/13 synced", "3/3 endpoints ready", "33.3%"],
+        60,
+    );
+    let new_pods = web_pods(&after);
+    assert_eq!(new_pods.len(), 3, "{after}");
+    // Endpoints that left are listed as `gone` for a few seconds; nowhere else may an old
+    // pod appear.
+    let live: String = after
+        .lines()
+        .filter(|l| !l.contains(" gone "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for p in &first_pods {
+        assert!(
+            !live.contains(p.as_str()),
+            "ghost {p} after the restart:\n{after}"
+        );
+    }
+
+    // q quits and the terminal is given back.
+    t.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while t.screen().contains("Chain demo/web") {
+        assert!(
+            Instant::now() < deadline,
+            "kdive did not quit:\n{}",
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigterm_ends_the_tui_and_restores_the_terminal() {
+    if !have("tmux") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_kdive");
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let t = Tmux::start(&format!(
+        "sh -c 'echo $$ > {pid}; exec {bin} --lab --kubeconfig-out {kc} 2>/dev/null'; echo EXITED $?; stty -a | tr ' ' '\\n' | grep icanon; sleep 30",
+        pid = pidfile.display(),
+        kc = dir.path().join("kubeconfig").display(),
+    ));
+    t.wait_for(&["watches 13/13 synced"], 30);
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let out = Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let screen = t.wait_for(&["EXITED 0"], 20);
+    assert!(
+        !screen.contains("watches 13/13"),
+        "the alternate screen is gone:\n{screen}"
+    );
+    // Raw mode is off again: the line discipline echoes and is canonical.
+    assert!(
+        screen.contains("icanon") && !screen.contains("-icanon"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn without_a_kubeconfig_it_suggests_the_lab() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kdive"))
+        .env("HOME", dir.path())
+        .env("KUBECONFIG", dir.path().join("missing"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("missing") && err.contains("cannot read kubeconfig"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_kdive"))
+        .env("HOME", dir.path())
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no kubeconfig found") && err.contains("kdive --lab"),
+        "{err}"
+    );
+    // A kubeconfig but no terminal: it says so instead of drawing into a pipe.
+    let kc = dir.path().join("kc");
+    std::fs::write(&kc, "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\ncurrent-context: x\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kdive"))
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("needs a terminal"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_kdive"))
+        .args(["--kubeconfig"])
+        .arg(&kc)
+        .args(["--context", "nope"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("context \"nope\" is not in the kubeconfig (contexts: x)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_lesson_check_turns_green_when_the_learner_acts_with_kubectl() {
+    if !have("tmux") || !have("kubectl") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_kdive");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    let state = dir.path().join("state");
+    let t = Tmux::start(&format!(
+        "KDIVE_STATE_DIR={} {bin} --lab --speed 10 --kubeconfig-out {} 2>/dev/null",
+        state.display(),
+        kc.display()
+    ));
+    t.wait_for(&["watches 13/13 synced"], 30);
+    let lesson = "control-plane/watch-loops";
+    let out = Command::new(bin)
+        .args(["lesson", "start", lesson, "--yes"])
+        .env("KUBECONFIG", &kc)
+        .env("KDIVE_STATE_DIR", &state)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.keys(&[&format!(":lesson {lesson}"), "Enter"]);
+    t.wait_for(
+        &[
+            "0/3 steps",
+            "✗ deployment/web lost ready replicas",
+            "not seen yet",
+        ],
+        30,
+    );
+    // The learner deletes the pods with kubectl; the observe check sees the dip and the
+    // recovery, and the step turns green.
+    kubectl(
+        &kc,
+        &[
+            "-n",
+            "kdive-control-plane-watch-loops",
+            "delete",
+            "pod",
+            "-l",
+            "app=web",
+        ],
+    );
+    t.wait_for(
+        &[
+            "1/3 steps",
+            "✓ 1. Delete the pods and watch them come back  done",
+        ],
+        60,
+    );
+    t.keys(&["q"]);
+}
