@@ -119,7 +119,12 @@ async fn reflectors_sync_and_follow_changes() {
     let svc_store = spawn_reflector(svcs.clone(), watcher::Config::default());
     pod_store.wait_until_ready().await.unwrap();
     svc_store.wait_until_ready().await.unwrap();
-    assert_eq!(keys(pod_store.state()), server_keys(&pods).await);
+    // The lab's scheduler and kubelet keep writing the new pods, so the store and a fresh
+    // list agree once the watch has delivered what the list saw.
+    eventually("the pod store matches a list", || async {
+        keys(pod_store.state()) == server_keys(&pods).await
+    })
+    .await;
     assert_eq!(keys(svc_store.state()).len(), 1, "the kubernetes Service");
 
     // Follow creates, updates and deletes.
@@ -239,7 +244,10 @@ async fn streaming_list_gets_initial_events_end() {
         .await
         .expect("a streaming-list watcher becomes ready (initial-events-end bookmark)")
         .unwrap();
-    assert_eq!(keys(store.state()), server_keys(&pods).await);
+    eventually("the streamed store matches a list", || async {
+        keys(store.state()) == server_keys(&pods).await
+    })
+    .await;
     lab.stop().await;
 }
 
