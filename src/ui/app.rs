@@ -393,8 +393,7 @@ impl App {
     }
 
     pub fn selected_key(&self) -> Option<ObjKey> {
-        let id = self.panes.tree.selected().last()?;
-        ObjKey::from_id(id)
+        selected_key(&self.panes)
     }
 
     /// The object the main pane is about (for `y` and the watch inspector's Events).
@@ -699,6 +698,11 @@ fn focus_key(f: &super::panes::lesson::FocusTarget) -> Option<ObjKey> {
 }
 
 /// The view Enter opens for an object.
+/// The object selected in the tree.
+pub fn selected_key(panes: &PaneStates) -> Option<ObjKey> {
+    ObjKey::from_id(panes.tree.selected().last()?)
+}
+
 pub fn view_for(key: &ObjKey) -> View {
     match key.kind {
         Kind::Service => View::Chain(key.clone()),

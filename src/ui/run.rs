@@ -123,7 +123,7 @@ pub async fn run<B: Backend>(
                 last_data = started;
             }
             let pending = app.settle_with(now, with_data);
-            terminal.draw(|f| super::draw(f, app, theme, now))?;
+            super::draw_app(terminal, app, theme, now)?;
             app.dirty = pending;
             last_draw = Instant::now();
             on_frame(FrameInfo {

@@ -109,9 +109,7 @@ pub fn redraw(app: &mut App, at: DateTime<Utc>) {
     app.settle(at);
     let (w, h) = app.size;
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal
-        .draw(|f| kdive::ui::draw(f, app, &Theme::mono(), at))
-        .unwrap();
+    kdive::ui::draw_app(&mut terminal, app, &Theme::mono(), at).unwrap();
 }
 
 pub fn press(app: &mut App, code: KeyCode, at: DateTime<Utc>) -> Vec<Cmd> {
@@ -125,13 +123,9 @@ pub fn screen(app: &mut App, w: u16, h: u16, at: DateTime<Utc>) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     app.update(Msg::Resize(w, h), at);
     app.settle(at);
-    terminal
-        .draw(|f| kdive::ui::draw(f, app, &Theme::mono(), at))
-        .unwrap();
+    kdive::ui::draw_app(&mut terminal, app, &Theme::mono(), at).unwrap();
     // Twice: the first frame records pane areas that mouse and paging use.
-    terminal
-        .draw(|f| kdive::ui::draw(f, app, &Theme::mono(), at))
-        .unwrap();
+    kdive::ui::draw_app(&mut terminal, app, &Theme::mono(), at).unwrap();
     text(terminal.backend().buffer())
 }
 
