@@ -6,16 +6,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use color_eyre::eyre::WrapErr;
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use tokio::sync::mpsc::{self, UnboundedSender};
+use kube::config::Kubeconfig;
+use tokio::sync::mpsc;
 
 use super::{ClusterArgs, InputError};
-use crate::sources::kube::{self as ksrc, KubeMsg, Scope};
+use crate::sources::kube::{self as ksrc, Scope};
 use crate::ui::app::{App, Session};
-use crate::ui::msg::{Cmd, Msg};
-use crate::ui::run::{Effects, RunOptions};
+use crate::ui::effects::feeds::spawn_slo_poller;
+use crate::ui::effects::{LiveEffects, client_for, sink};
+use crate::ui::run::RunOptions;
 use crate::ui::theme::Theme;
-use kdive_lab::{self as lab, LabOptions, RunningLab};
+use kdive_lab::{self as lab, LabOptions};
 
 pub struct TuiArgs {
     pub cluster: ClusterArgs,
@@ -149,7 +150,7 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
     let poller = prometheus
         .as_ref()
         .ok()
-        .map(|p| super::tui_feeds::spawn_slo_poller(p.clone(), tx.clone()));
+        .map(|p| spawn_slo_poller(p.clone(), tx.clone()));
     let session = Session {
         context: context.clone(),
         contexts,
@@ -161,7 +162,7 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         lessons: lessons.clone(),
     };
     let mut app = App::new(stores, session, scope);
-    let mut effects = TuiEffects {
+    let mut effects = LiveEffects {
         kubeconfig: target.kubeconfig.clone(),
         scope: watch_scope,
         watches,
@@ -218,140 +219,5 @@ fn need_terminal() -> Result<(), InputError> {
         Err(InputError::new(
             "kdive's explorer needs a terminal; for scripts use `kdive chain`, `kdive iptables` or `kdive dns`",
         ))
-    }
-}
-
-async fn client_for(kubeconfig: &Kubeconfig, context: &str) -> color_eyre::Result<kube::Client> {
-    let options = KubeConfigOptions {
-        context: (!context.is_empty()).then(|| context.to_string()),
-        ..Default::default()
-    };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
-        .await
-        .map_err(|e| InputError::new(format!("kubeconfig context {context:?}: {e}")))?;
-    Ok(kube::Client::try_from(config).map_err(|e| InputError::new(format!("kubeconfig: {e}")))?)
-}
-
-fn sink(tx: &UnboundedSender<Msg>) -> ksrc::Sink {
-    let tx = tx.clone();
-    Arc::new(move |m: KubeMsg| {
-        let _ = tx.send(Msg::Kube(m));
-    })
-}
-
-struct TuiEffects {
-    kubeconfig: Kubeconfig,
-    scope: Scope,
-    watches: Vec<tokio::task::JoinHandle<()>>,
-    lab: Arc<tokio::sync::Mutex<Option<RunningLab>>>,
-    lab_speed: f64,
-    /// The client and name of the context being watched (lessons run against it); a
-    /// context switch replaces them once its client is built.
-    current: Arc<std::sync::Mutex<(kube::Client, String)>>,
-    prometheus: Option<crate::sources::prometheus::Prometheus>,
-    lessons: Vec<Arc<kdive_core::lesson::format::Lesson>>,
-    lesson: super::tui_feeds::LessonRunner,
-}
-
-/// Tasks that end with their owner.
-struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.iter().for_each(tokio::task::JoinHandle::abort);
-    }
-}
-
-impl Effects for TuiEffects {
-    fn handle(&mut self, cmd: Cmd, tx: &UnboundedSender<Msg>) {
-        match cmd {
-            Cmd::Quit => {}
-            Cmd::OpenLesson(id) => {
-                let Some(lesson) = self.lessons.iter().find(|l| l.id == id).cloned() else {
-                    return;
-                };
-                let (client, context) = self
-                    .current
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
-                match crate::sources::lesson::progress_path(&context) {
-                    Some(file) => self.lesson.open(lesson, client, file, tx.clone()),
-                    None => {
-                        let _ =
-                            tx.send(Msg::Failed("no state directory for lesson progress".into()));
-                    }
-                }
-            }
-            Cmd::Lesson(cmd) => self.lesson.send(cmd),
-            Cmd::Query { expr, range } => match &self.prometheus {
-                Some(p) => super::tui_feeds::spawn_query(p.clone(), expr, range, tx.clone()),
-                None => {
-                    let _ = tx.send(Msg::Failed("no Prometheus to query (see :slo)".into()));
-                }
-            },
-            Cmd::SwitchContext(name) => {
-                for w in self.watches.drain(..) {
-                    w.abort();
-                }
-                let (stores, writers) = ksrc::stores();
-                let kubeconfig = self.kubeconfig.clone();
-                let scope = self.scope.clone();
-                let tx2 = tx.clone();
-                let current = self.current.clone();
-                // The new watches start once the client is built. The task owns them and
-                // aborts them when it is aborted (a dropped JoinHandle would only detach).
-                let handle = tokio::spawn(async move {
-                    match client_for(&kubeconfig, &name).await {
-                        Ok(client) => {
-                            *current.lock().unwrap_or_else(|e| e.into_inner()) =
-                                (client.clone(), name.clone());
-                            let _ = tx2.send(Msg::Switched {
-                                stores,
-                                context: name,
-                            });
-                            let _watches = AbortOnDrop(ksrc::spawn_watches(
-                                client,
-                                &scope,
-                                writers,
-                                sink(&tx2),
-                            ));
-                            std::future::pending::<()>().await;
-                        }
-                        Err(e) => {
-                            let _ = tx2.send(Msg::Failed(format!("cannot switch to {name}: {e}")));
-                        }
-                    }
-                });
-                self.watches.push(handle);
-            }
-            Cmd::RestartLab => {
-                let lab = self.lab.clone();
-                let speed = self.lab_speed;
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    let mut guard = lab.lock().await;
-                    let Some(old) = guard.take() else { return };
-                    let (addr, identity) = (old.addr, old.identity.clone());
-                    old.shutdown().await;
-                    // Down for a moment, as a real restart is: the panes show the outage.
-                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                    let started = lab::start(LabOptions {
-                        addr,
-                        identity: Some(identity),
-                        speed,
-                        scenario: Some(Arc::new(lab::scenario::Scenario::demo())),
-                        ..LabOptions::default()
-                    })
-                    .await;
-                    match started {
-                        Ok(new) => *guard = Some(new),
-                        Err(e) => {
-                            let _ = tx.send(Msg::Failed(format!("the lab did not restart: {e}")));
-                        }
-                    }
-                });
-            }
-        }
     }
 }

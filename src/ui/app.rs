@@ -241,6 +241,10 @@ impl App {
                 self.say(format!("context {context}"), Level::Info, now);
                 Vec::new()
             }
+            Msg::Info(text) => {
+                self.say(text, Level::Info, now);
+                Vec::new()
+            }
             Msg::Failed(text) => {
                 self.say(text, Level::Error, now);
                 Vec::new()

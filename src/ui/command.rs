@@ -174,13 +174,8 @@ impl App {
                     now,
                 );
             }
-            (ArgKind::LabAction, Some("restart")) => {
-                if self.session.lab_kubeconfig.is_some() {
-                    self.say("restarting the lab", Level::Info, now);
-                    return vec![Cmd::RestartLab];
-                }
-                self.say(":lab restart needs kdive --lab", Level::Error, now);
-            }
+            // Whether there is a lab to restart is the effects' to say (see `ui/effects.rs`).
+            (ArgKind::LabAction, Some("restart")) => return vec![Cmd::RestartLab],
             (ArgKind::LabAction, _) => self.say("usage: :lab restart", Level::Error, now),
             (ArgKind::PromQl, _) if rest.is_empty() => {
                 self.say(format!("usage: {}", spec.usage), Level::Error, now)

@@ -21,6 +21,7 @@
 
 pub mod app;
 pub mod command;
+pub mod effects;
 pub mod feeds;
 pub mod keymap;
 pub mod msg;

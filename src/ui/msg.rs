@@ -22,6 +22,8 @@ pub enum Msg {
         stores: Stores,
         context: String,
     },
+    /// An effect reports progress; shown in the status bar.
+    Info(String),
     /// An effect failed; shown in the status bar.
     Failed(String),
     /// A poll of Prometheus (SLO burn and the resources behind it).

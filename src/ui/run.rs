@@ -9,21 +9,9 @@ use ratatui::backend::Backend;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::app::App;
+use super::effects::Effects;
 use super::msg::{Cmd, Msg};
 use super::theme::Theme;
-
-/// Effects the App asks for that need the outside world (context switch, lab restart).
-/// Implementations spawn work and report back with messages; they never block.
-pub trait Effects {
-    fn handle(&mut self, cmd: Cmd, tx: &UnboundedSender<Msg>);
-}
-
-/// Does nothing (tests, benches).
-pub struct NoEffects;
-
-impl Effects for NoEffects {
-    fn handle(&mut self, _cmd: Cmd, _tx: &UnboundedSender<Msg>) {}
-}
 
 pub struct RunOptions {
     /// Shortest time between frames drawn for watch updates alone: live data at 10 frames

@@ -1,0 +1,174 @@
+//! The App's effects on the outside world (the [`Effects`] seam): watching another
+//! context, restarting the in-process lab, running lessons and PromQL. The App only asks,
+//! with [`Cmd`]s; what this session can do (is there a lab to restart?) is known here, and
+//! answered with messages.
+
+pub mod feeds;
+
+use std::sync::Arc;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::msg::{Cmd, Msg};
+use crate::cli::InputError;
+use crate::sources::kube::{self as ksrc, KubeMsg, Scope};
+use crate::sources::prometheus::Prometheus;
+use kdive_core::lesson::format::Lesson;
+use kdive_lab::{self as lab, LabOptions, RunningLab};
+
+/// Effects the App asks for that need the outside world. Implementations spawn work and
+/// report back with messages; they never block.
+pub trait Effects {
+    fn handle(&mut self, cmd: Cmd, tx: &UnboundedSender<Msg>);
+}
+
+/// Does nothing (tests, benches).
+pub struct NoEffects;
+
+impl Effects for NoEffects {
+    fn handle(&mut self, _cmd: Cmd, _tx: &UnboundedSender<Msg>) {}
+}
+
+pub async fn client_for(
+    kubeconfig: &Kubeconfig,
+    context: &str,
+) -> color_eyre::Result<kube::Client> {
+    let options = KubeConfigOptions {
+        context: (!context.is_empty()).then(|| context.to_string()),
+        ..Default::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
+        .await
+        .map_err(|e| InputError::new(format!("kubeconfig context {context:?}: {e}")))?;
+    Ok(kube::Client::try_from(config).map_err(|e| InputError::new(format!("kubeconfig: {e}")))?)
+}
+
+pub fn sink(tx: &UnboundedSender<Msg>) -> ksrc::Sink {
+    let tx = tx.clone();
+    Arc::new(move |m: KubeMsg| {
+        let _ = tx.send(Msg::Kube(m));
+    })
+}
+
+/// The explorer's effects on a live cluster, and on the lab when kdive runs one.
+pub struct LiveEffects {
+    pub(crate) kubeconfig: Kubeconfig,
+    pub(crate) scope: Scope,
+    pub(crate) watches: Vec<tokio::task::JoinHandle<()>>,
+    pub(crate) lab: Arc<tokio::sync::Mutex<Option<RunningLab>>>,
+    pub(crate) lab_speed: f64,
+    /// The client and name of the context being watched (lessons run against it); a
+    /// context switch replaces them once its client is built.
+    pub(crate) current: Arc<std::sync::Mutex<(kube::Client, String)>>,
+    pub(crate) prometheus: Option<Prometheus>,
+    pub(crate) lessons: Vec<Arc<Lesson>>,
+    pub(crate) lesson: feeds::LessonRunner,
+}
+
+/// Tasks that end with their owner.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.iter().for_each(tokio::task::JoinHandle::abort);
+    }
+}
+
+impl Effects for LiveEffects {
+    fn handle(&mut self, cmd: Cmd, tx: &UnboundedSender<Msg>) {
+        match cmd {
+            Cmd::Quit => {}
+            Cmd::OpenLesson(id) => {
+                let Some(lesson) = self.lessons.iter().find(|l| l.id == id).cloned() else {
+                    return;
+                };
+                let (client, context) = self
+                    .current
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                match crate::sources::lesson::progress_path(&context) {
+                    Some(file) => self.lesson.open(lesson, client, file, tx.clone()),
+                    None => {
+                        let _ =
+                            tx.send(Msg::Failed("no state directory for lesson progress".into()));
+                    }
+                }
+            }
+            Cmd::Lesson(cmd) => self.lesson.send(cmd),
+            Cmd::Query { expr, range } => match &self.prometheus {
+                Some(p) => feeds::spawn_query(p.clone(), expr, range, tx.clone()),
+                None => {
+                    let _ = tx.send(Msg::Failed("no Prometheus to query (see :slo)".into()));
+                }
+            },
+            Cmd::SwitchContext(name) => {
+                for w in self.watches.drain(..) {
+                    w.abort();
+                }
+                let (stores, writers) = ksrc::stores();
+                let kubeconfig = self.kubeconfig.clone();
+                let scope = self.scope.clone();
+                let tx2 = tx.clone();
+                let current = self.current.clone();
+                // The new watches start once the client is built. The task owns them and
+                // aborts them when it is aborted (a dropped JoinHandle would only detach).
+                let handle = tokio::spawn(async move {
+                    match client_for(&kubeconfig, &name).await {
+                        Ok(client) => {
+                            *current.lock().unwrap_or_else(|e| e.into_inner()) =
+                                (client.clone(), name.clone());
+                            let _ = tx2.send(Msg::Switched {
+                                stores,
+                                context: name,
+                            });
+                            let _watches = AbortOnDrop(ksrc::spawn_watches(
+                                client,
+                                &scope,
+                                writers,
+                                sink(&tx2),
+                            ));
+                            std::future::pending::<()>().await;
+                        }
+                        Err(e) => {
+                            let _ = tx2.send(Msg::Failed(format!("cannot switch to {name}: {e}")));
+                        }
+                    }
+                });
+                self.watches.push(handle);
+            }
+            Cmd::RestartLab => {
+                let lab = self.lab.clone();
+                let speed = self.lab_speed;
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let mut guard = lab.lock().await;
+                    let Some(old) = guard.take() else {
+                        let _ = tx.send(Msg::Failed(":lab restart needs kdive --lab".into()));
+                        return;
+                    };
+                    let _ = tx.send(Msg::Info("restarting the lab".into()));
+                    let (addr, identity) = (old.addr, old.identity.clone());
+                    old.shutdown().await;
+                    // Down for a moment, as a real restart is: the panes show the outage.
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    let started = lab::start(LabOptions {
+                        addr,
+                        identity: Some(identity),
+                        speed,
+                        scenario: Some(Arc::new(lab::scenario::Scenario::demo())),
+                        ..LabOptions::default()
+                    })
+                    .await;
+                    match started {
+                        Ok(new) => *guard = Some(new),
+                        Err(e) => {
+                            let _ = tx.send(Msg::Failed(format!("the lab did not restart: {e}")));
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
