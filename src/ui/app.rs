@@ -221,7 +221,10 @@ impl App {
             }
             Msg::Tick => {
                 // Highlights and ages move with time; redraw only when something is fading.
-                if self.chain.as_ref().is_some_and(|c| c.has_recent(now))
+                if self
+                    .chain
+                    .as_ref()
+                    .is_some_and(|c| c.changes.has_recent(now))
                     || self.flash.is_some()
                     || matches!(self.view, View::Watches)
                 {

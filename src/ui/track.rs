@@ -1,19 +1,16 @@
-//! State the App keeps over time: which chain rows just changed, a pod's readiness and
+//! State the App keeps over time: the open chain and its changes, a pod's readiness and
 //! slice-membership timeline, and per-kind watch statistics.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::sources::kube::{NoteType, Stores, WatchNote, WatchState};
+use kdive_core::model::chain::changes::ChainChanges;
 use kdive_core::model::chain::{self, ChainOptions, ServiceChain};
 use kdive_core::model::kind::Kind;
 use kdive_core::model::objects::{ObjKey, Objects};
 
-/// How long a changed chain row stays highlighted.
-pub const HIGHLIGHT: Duration = Duration::seconds(3);
-/// How long a removed endpoint stays listed as gone.
-pub const GONE_FOR: Duration = Duration::seconds(10);
 const EVENTS_KEPT: usize = 60;
 const RATE_WINDOW: Duration = Duration::seconds(10);
 
@@ -21,10 +18,8 @@ pub struct ChainTrack {
     pub key: ObjKey,
     pub stale: bool,
     pub model: Result<ServiceChain, String>,
-    /// Row key → (state, when it last changed).
-    rows: HashMap<String, (String, Option<DateTime<Utc>>)>,
-    /// Endpoints that left: label and when.
-    pub gone: Vec<(String, DateTime<Utc>)>,
+    /// Which rows just changed and which endpoints left (the core's diff of builds).
+    pub changes: ChainChanges,
 }
 
 impl ChainTrack {
@@ -33,8 +28,7 @@ impl ChainTrack {
             key,
             stale: true,
             model: Err("loading".into()),
-            rows: HashMap::new(),
-            gone: Vec::new(),
+            changes: ChainChanges::default(),
         }
     }
 
@@ -44,28 +38,7 @@ impl ChainTrack {
         self.model = chain::build(&snap, &ns, &self.key.name, &ChainOptions::default())
             .map_err(|e| e.to_string());
         self.stale = false;
-        let first = self.rows.is_empty();
-        let mut seen = HashMap::new();
-        if let Ok(m) = &self.model {
-            for (key, state) in rows_of(m) {
-                let changed_at = match self.rows.get(&key) {
-                    Some((old, at)) if *old == state => *at,
-                    _ if first => None,
-                    _ => Some(now),
-                };
-                seen.insert(key, (state, changed_at));
-            }
-        }
-        for (key, _) in self.rows.iter() {
-            if !seen.contains_key(key) && key.starts_with("ep/") {
-                let label = key.trim_start_matches("ep/").to_string();
-                self.gone.push((label, now));
-            }
-        }
-        self.gone.retain(|(label, at)| {
-            now - *at < GONE_FOR && !seen.contains_key(&format!("ep/{label}"))
-        });
-        self.rows = seen;
+        self.changes.observe(self.model.as_ref().ok(), now);
     }
 
     /// Whether a watch event can change this chain: its namespace's Services, slices and
@@ -79,48 +52,6 @@ impl ChainTrack {
             _ => false,
         }
     }
-
-    /// When a row last changed (None: not recently, or since the pane opened).
-    pub fn changed_at(&self, row: &str) -> Option<DateTime<Utc>> {
-        self.rows.get(row).and_then(|(_, at)| *at)
-    }
-
-    pub fn is_highlighted(&self, row: &str, now: DateTime<Utc>) -> bool {
-        self.changed_at(row).is_some_and(|at| now - at < HIGHLIGHT)
-    }
-
-    pub fn has_recent(&self, now: DateTime<Utc>) -> bool {
-        !self.gone.is_empty()
-            || self
-                .rows
-                .values()
-                .any(|(_, at)| at.is_some_and(|at| now - at < HIGHLIGHT + Duration::seconds(1)))
-    }
-}
-
-/// Row keys and states of a chain: `ep/PORT/ADDRESS (POD)` per endpoint, `x/PORT/POD` per
-/// excluded pod.
-pub fn rows_of(m: &ServiceChain) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for p in &m.ports {
-        for e in &p.endpoints {
-            let pod = e.target_ref.as_ref().map_or("-", |t| t.name.as_str());
-            let key = endpoint_row(p.port, &e.address, pod);
-            let state = format!(
-                "{}{}{}{:?}{:?}",
-                e.ready, e.serving, e.terminating, e.probability, e.node_name
-            );
-            out.push((key, state));
-        }
-        for x in &p.excluded {
-            out.push((format!("x/{}/{}", p.port, x.pod), format!("{:?}", x.reason)));
-        }
-    }
-    out
-}
-
-pub fn endpoint_row(port: i32, address: &str, pod: &str) -> String {
-    format!("ep/{port}/{address} ({pod})")
 }
 
 #[derive(Debug, Clone, PartialEq)]

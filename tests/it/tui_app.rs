@@ -6,6 +6,7 @@ use crate::support::tui as tui_support;
 use kdive::sources::kube::{KubeMsg, WatchState};
 use kdive::ui::app::{Focus, Input, View};
 use kdive::ui::msg::{Cmd, Msg};
+use kdive_core::model::chain::changes::RowKey;
 use kdive_core::model::kind::Kind;
 use kdive_core::model::objects::ObjKey;
 use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
@@ -170,7 +171,7 @@ fn a_pod_leaving_the_slice_is_highlighted_then_fades() {
     type_keys(&mut app, ":svc web\n", now());
     let track = app.chain.as_ref().unwrap();
     assert!(
-        !track.has_recent(now()),
+        !track.changes.has_recent(now()),
         "nothing is new when the pane opens"
     );
     // The EndpointSlice controller marks web-675549d9d6-g74lh not ready.
@@ -185,13 +186,25 @@ fn a_pod_leaving_the_slice_is_highlighted_then_fades() {
     notify(&mut app, Kind::EndpointSlice, "demo", "web-slice", later(1));
     app.settle(later(1));
     let track = app.chain.as_ref().unwrap();
-    let row = kdive::ui::track::endpoint_row(80, "10.244.1.3", "web-675549d9d6-g74lh");
-    assert!(track.is_highlighted(&row, later(2)));
+    let row = RowKey::Endpoint {
+        port: 80,
+        address: "10.244.1.3".into(),
+        pod: Some("web-675549d9d6-g74lh".into()),
+    };
+    assert!(track.changes.is_highlighted(&row, later(2)));
     // The other ready endpoints' share went from a third to a half: changed too.
-    let other = kdive::ui::track::endpoint_row(80, "10.244.2.2", "web-675549d9d6-75vw2");
-    assert!(track.is_highlighted(&other, later(2)));
-    let untouched = kdive::ui::track::endpoint_row(80, "10.244.1.4", "web-57cc4997cc-v2wbb");
-    assert!(!track.is_highlighted(&untouched, later(2)));
+    let other = RowKey::Endpoint {
+        port: 80,
+        address: "10.244.2.2".into(),
+        pod: Some("web-675549d9d6-75vw2".into()),
+    };
+    assert!(track.changes.is_highlighted(&other, later(2)));
+    let untouched = RowKey::Endpoint {
+        port: 80,
+        address: "10.244.1.4".into(),
+        pod: Some("web-57cc4997cc-v2wbb".into()),
+    };
+    assert!(!track.changes.is_highlighted(&untouched, later(2)));
     let chain = track.model.as_ref().unwrap();
     assert_eq!(
         chain.ports[0].endpoints.iter().filter(|e| e.ready).count(),

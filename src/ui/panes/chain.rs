@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use ratatui::text::{Line, Span};
 
 use crate::ui::theme::Theme;
-use crate::ui::track::{ChainTrack, endpoint_row};
+use crate::ui::track::ChainTrack;
+use kdive_core::model::chain::changes::RowKey;
 use kdive_core::model::chain::{ProxyView, ServiceChain, TargetPort};
 use kdive_core::model::status::Health;
 
@@ -143,8 +144,10 @@ pub fn lines(v: &ChainView, theme: &Theme, width: u16, now: DateTime<Utc>) -> Ve
                     pad(&pod, 24)
                 )
             };
-            let row = endpoint_row(p.port, &e.address, &pod);
-            let changed = v.track.is_highlighted(&row, now);
+            let changed = v
+                .track
+                .changes
+                .is_highlighted(&RowKey::endpoint(p.port, e), now);
             let mark = if changed { "*" } else { " " };
             let mut line = Line::from(vec![
                 Span::raw(format!("  {mark}")),
@@ -173,15 +176,16 @@ pub fn lines(v: &ChainView, theme: &Theme, width: u16, now: DateTime<Utc>) -> Ve
             ]));
         }
     }
-    for (label, at) in &v.track.gone {
-        let ago = (now - *at).num_seconds().max(0);
+    for g in v.track.changes.gone() {
+        let ago = (now - g.at).num_seconds().max(0);
         out.push(Line::from(vec![
             Span::raw("   "),
             glyph(Health::Bad, theme),
             Span::styled(
                 format!(
-                    " gone {} ({ago}s ago)",
-                    label.split_once('/').map_or(label.as_str(), |(_, r)| r)
+                    " gone {} ({}) ({ago}s ago)",
+                    g.address,
+                    g.pod.as_deref().unwrap_or("-")
                 ),
                 theme.changed(),
             ),

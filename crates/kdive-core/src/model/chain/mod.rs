@@ -65,6 +65,7 @@
 //! probability, comes from `model::proxy` (not re-derived here).
 
 mod build;
+pub mod changes;
 pub mod proxy;
 
 use std::collections::BTreeMap;
