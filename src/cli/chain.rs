@@ -92,9 +92,7 @@ pub(crate) async fn snapshot(
     files: &[PathBuf],
 ) -> color_eyre::Result<Snapshot> {
     if files.is_empty() {
-        let client = crate::sources::connect(cluster)
-            .await
-            .map_err(InputError::from)?;
+        let client = cluster.connect().await?;
         return Ok(crate::sources::snapshot::fetch(&client).await?);
     }
     Ok(load_checked(files)?)

@@ -77,9 +77,7 @@ pub struct IptablesArgs {
 
 pub async fn run(cluster: &ClusterArgs, args: IptablesArgs) -> color_eyre::Result<ExitCode> {
     let snapshot = if args.files.is_empty() {
-        let client = crate::sources::connect(cluster)
-            .await
-            .map_err(InputError::from)?;
+        let client = cluster.connect().await?;
         crate::sources::snapshot::fetch(&client).await?
     } else {
         load_files(&args.files)?

@@ -11,7 +11,6 @@ use serde_json::json;
 use super::{ClusterArgs, InputError};
 use crate::lesson_library as library;
 use crate::sources::lesson::{self as live, LiveObjects};
-use crate::sources::{connect, context_name};
 use kdive_core::lesson::eval::{all_pass, match_check};
 use kdive_core::lesson::format::Lesson;
 use kdive_core::lesson::manifests;
@@ -253,8 +252,8 @@ fn confirm(question: &str) -> Result<bool, InputError> {
 
 async fn start(cluster: &ClusterArgs, lesson: &Lesson, yes: bool) -> color_eyre::Result<ExitCode> {
     let plan = manifests::setup_plan(lesson).map_err(|e| InputError::new(e.to_string()))?;
-    let client = connect(cluster).await?;
-    let context = context_name(cluster);
+    let client = cluster.connect().await?;
+    let context = cluster.context_name();
     let problems = live::preflight(&client, lesson).await?;
     if !problems.is_empty() {
         eprintln!("error: this cluster cannot run lesson {}:", lesson.id);
@@ -376,7 +375,7 @@ async fn open_started(
     cluster: &ClusterArgs,
     lesson: &Lesson,
 ) -> color_eyre::Result<Option<(kube::Client, LiveObjects)>> {
-    let client = connect(cluster).await?;
+    let client = cluster.connect().await?;
     if !live::namespace_exists(&client, &lesson.namespace).await? {
         eprintln!(
             "error: lesson {} is not started here (no namespace {}): run `kdive lesson start {}` first",
@@ -401,7 +400,7 @@ async fn check(
         Some(s) => vec![find_step(lesson, s)?],
         None => lesson.steps.iter().collect(),
     };
-    let context = context_name(cluster);
+    let context = cluster.context_name();
     let mut progress = live::load_progress(&context)?;
     let lp = progress.lesson(&lesson.id);
     for a in answers {
@@ -488,7 +487,7 @@ async fn solve(
         eprintln!("nothing changed (pass --yes to skip this question)");
         return Ok(ExitCode::from(1));
     }
-    let context = context_name(cluster);
+    let context = cluster.context_name();
     let mut progress = live::load_progress(&context)?;
     let mut states = vec![progress.lesson(&lesson.id).step(&step.id).clone()];
     // Watch before acting, so observe checks see every state the solution goes through.
@@ -573,8 +572,8 @@ async fn solve(
 }
 
 async fn reset(cluster: &ClusterArgs, lesson: &Lesson) -> color_eyre::Result<ExitCode> {
-    let client = connect(cluster).await?;
-    let context = context_name(cluster);
+    let client = cluster.connect().await?;
+    let context = cluster.context_name();
     println!(
         "deleting namespace/{} and objects labelled {}",
         lesson.namespace,

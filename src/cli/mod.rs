@@ -73,6 +73,26 @@ pub struct ClusterArgs {
     pub context: Option<String>,
 }
 
+impl ClusterArgs {
+    /// A client for the chosen kubeconfig and context.
+    pub async fn connect(&self) -> Result<kube::Client, InputError> {
+        crate::sources::connect(self.kubeconfig.as_deref(), self.context.as_deref())
+            .await
+            .map_err(InputError::from)
+    }
+
+    /// The context in use (lesson progress is kept per context).
+    pub fn context_name(&self) -> String {
+        crate::sources::context_name(self.kubeconfig.as_deref(), self.context.as_deref())
+    }
+}
+
+impl From<crate::sources::ConnectError> for InputError {
+    fn from(e: crate::sources::ConnectError) -> Self {
+        InputError::new(e.to_string())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the embedded lab cluster in the foreground

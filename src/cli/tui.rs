@@ -13,7 +13,7 @@ use super::{ClusterArgs, InputError};
 use crate::sources::kube::{self as ksrc, Scope};
 use crate::ui::app::{App, Session};
 use crate::ui::effects::feeds::spawn_slo_poller;
-use crate::ui::effects::{LiveEffects, client_for, sink};
+use crate::ui::effects::{LiveEffects, sink};
 use crate::ui::run::RunOptions;
 use crate::ui::theme::Theme;
 use kdive_lab::{self as lab, LabOptions};
@@ -135,7 +135,12 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         _ => Scope::All,
     };
     need_terminal()?;
-    let client = client_for(&target.kubeconfig, &context).await?;
+    let client = crate::sources::client_for(
+        &target.kubeconfig,
+        (!context.is_empty()).then_some(&*context),
+    )
+    .await
+    .map_err(InputError::from)?;
     let prometheus = match lab_prometheus.as_ref() {
         Some(Err(reason)) => Err(reason.clone()),
         _ => super::tui_feeds::prometheus_for(&args.prometheus, &target.kubeconfig, &context),

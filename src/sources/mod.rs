@@ -7,9 +7,9 @@ pub mod prometheus;
 pub mod slo_poll;
 pub mod snapshot;
 
-use ::kube::config::{KubeConfigOptions, Kubeconfig};
+use std::path::Path;
 
-use crate::cli::{ClusterArgs, InputError};
+use ::kube::config::{KubeConfigOptions, Kubeconfig};
 
 /// Why a cluster could not be reached.
 #[derive(Debug, thiserror::Error)]
@@ -24,38 +24,44 @@ pub enum ConnectError {
     Config(String),
 }
 
-impl From<ConnectError> for InputError {
-    fn from(e: ConnectError) -> Self {
-        InputError::new(e.to_string())
-    }
-}
-
-/// Builds a client from `--kubeconfig`/`$KUBECONFIG`/`~/.kube/config` and `--context`.
-pub async fn connect(cluster: &ClusterArgs) -> Result<::kube::Client, ConnectError> {
-    let kubeconfig = match &cluster.kubeconfig {
+/// Builds a client from a kubeconfig file (else `$KUBECONFIG` or `~/.kube/config`) and a
+/// context (else the current one).
+pub async fn connect(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<::kube::Client, ConnectError> {
+    let kubeconfig = match kubeconfig {
         Some(path) => Kubeconfig::read_from(path).map_err(|e| ConnectError::Kubeconfig {
             path: path.display().to_string(),
             message: e.to_string(),
         })?,
         None => Kubeconfig::read().map_err(|_| ConnectError::NoKubeconfig)?,
     };
+    client_for(&kubeconfig, context).await
+}
+
+/// A client for one context of a kubeconfig already read (None: its current context).
+pub async fn client_for(
+    kubeconfig: &Kubeconfig,
+    context: Option<&str>,
+) -> Result<::kube::Client, ConnectError> {
     let options = KubeConfigOptions {
-        context: cluster.context.clone(),
+        context: context.map(str::to_string),
         ..Default::default()
     };
-    let config = ::kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    let config = ::kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
         .await
-        .map_err(|e| ConnectError::Config(e.to_string()))?;
+        .map_err(|e| ConnectError::Config(format!("context {:?}: {e}", context.unwrap_or(""))))?;
     ::kube::Client::try_from(config).map_err(|e| ConnectError::Config(e.to_string()))
 }
 
 /// The kubeconfig context kdive uses (`--context`, else the current one): lesson progress
 /// is saved per context.
-pub fn context_name(cluster: &ClusterArgs) -> String {
-    if let Some(c) = &cluster.context {
-        return c.clone();
+pub fn context_name(kubeconfig: Option<&Path>, context: Option<&str>) -> String {
+    if let Some(c) = context {
+        return c.to_string();
     }
-    let kubeconfig = match &cluster.kubeconfig {
+    let kubeconfig = match kubeconfig {
         Some(path) => Kubeconfig::read_from(path).ok(),
         None => Kubeconfig::read().ok(),
     };

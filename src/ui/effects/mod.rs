@@ -7,11 +7,10 @@ pub mod feeds;
 
 use std::sync::Arc;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::Kubeconfig;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::msg::{Cmd, Msg};
-use crate::cli::InputError;
 use crate::sources::kube::{self as ksrc, KubeMsg, Scope};
 use crate::sources::prometheus::Prometheus;
 use kdive_core::lesson::format::Lesson;
@@ -28,20 +27,6 @@ pub struct NoEffects;
 
 impl Effects for NoEffects {
     fn handle(&mut self, _cmd: Cmd, _tx: &UnboundedSender<Msg>) {}
-}
-
-pub async fn client_for(
-    kubeconfig: &Kubeconfig,
-    context: &str,
-) -> color_eyre::Result<kube::Client> {
-    let options = KubeConfigOptions {
-        context: (!context.is_empty()).then(|| context.to_string()),
-        ..Default::default()
-    };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
-        .await
-        .map_err(|e| InputError::new(format!("kubeconfig context {context:?}: {e}")))?;
-    Ok(kube::Client::try_from(config).map_err(|e| InputError::new(format!("kubeconfig: {e}")))?)
 }
 
 pub fn sink(tx: &UnboundedSender<Msg>) -> ksrc::Sink {
@@ -115,7 +100,7 @@ impl Effects for LiveEffects {
                 // The new watches start once the client is built. The task owns them and
                 // aborts them when it is aborted (a dropped JoinHandle would only detach).
                 let handle = tokio::spawn(async move {
-                    match client_for(&kubeconfig, &name).await {
+                    match crate::sources::client_for(&kubeconfig, Some(&name)).await {
                         Ok(client) => {
                             *current.lock().unwrap_or_else(|e| e.into_inner()) =
                                 (client.clone(), name.clone());
