@@ -8,9 +8,12 @@ pub mod metrics;
 pub mod objects;
 pub mod path;
 pub mod query;
+pub mod representation;
 pub mod status;
 pub mod subresources;
 pub mod watch;
+
+use representation::Representation;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -194,30 +197,6 @@ struct ObjectRequest<'a> {
     q: &'a Query,
 }
 
-/// Whether the client asked for a Table (kubectl's human-readable output), and with
-/// which row objects. An unknown `includeObject` is a 400, as on the real server.
-pub fn table_request(
-    accept: &str,
-    q: &Query,
-) -> Result<Option<crate::table::IncludeObject>, ApiError> {
-    use crate::table::IncludeObject;
-    let wants = accept.split(',').any(|part| {
-        let p: Vec<&str> = part.split(';').map(str::trim).collect();
-        p.contains(&"as=Table")
-            && p.contains(&"g=meta.k8s.io")
-            && (p.contains(&"v=v1") || p.contains(&"v=v1beta1"))
-    });
-    if !wants {
-        return Ok(None);
-    }
-    let raw = q.include_object.as_deref().unwrap_or("");
-    IncludeObject::from_query(raw).map(Some).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "includeObject: Unsupported value: {raw:?}: supported values: \"None\", \"Metadata\", \"Object\""
-        ))
-    })
-}
-
 fn object_route(
     st: &ApiState,
     method: Method,
@@ -256,7 +235,10 @@ fn object_route(
             let v = body::decode_patch(t == PatchType::Apply, body)?;
             subresources::write_scale(st, res, ns, name, ScaleChange::Patch(t, v), q)
         }
-        (Method::GET, _) => objects::get(st, res, ns, name, table_request(accept, q)?),
+        (Method::GET, _) => {
+            let rep = Representation::from_accept(accept, q)?.for_object(info)?;
+            objects::get(st, res, ns, name, rep)
+        }
         (Method::PUT, _) => {
             let obj = body::decode_object(ct, body, info)?;
             objects::update(st, res, ns, name, scope, obj, q)

@@ -10,25 +10,29 @@ use serde_json::{Value, json};
 
 use super::filter::Filter;
 use super::query::Query;
+use super::representation::{Representation, partial, partial_list};
 use super::status::{ApiError, delete_success};
 use super::{ApiState, bytes_response, value_response};
 use crate::patch::{self, PatchType};
 use crate::resources::ResourceId;
 use crate::store::{DeleteOptions, Deleted, Propagation, Stored, UpdateScope, WriteOptions};
-use crate::table::{IncludeObject, TableOptions, list_table, object_table};
+use crate::table::{TableOptions, list_table, object_table};
 
 pub fn get(
     st: &ApiState,
     res: ResourceId,
     ns: &str,
     name: &str,
-    table: Option<IncludeObject>,
+    rep: Representation,
 ) -> Result<Response, ApiError> {
     let stored = st
         .store
         .get(res, ns, name)
         .ok_or_else(|| not_found(res, name))?;
-    if let Some(include_object) = table {
+    if rep == Representation::Metadata {
+        return Ok(value_response(StatusCode::OK, &partial(&stored.value())));
+    }
+    if let Some(include_object) = rep.table() {
         let opts = TableOptions {
             include_object,
             column_definitions: true,
@@ -118,8 +122,14 @@ pub fn list(
     q: &Query,
     accept: &str,
 ) -> Result<Response, ApiError> {
+    let rep = Representation::from_accept(accept, q)?.for_list(res.info())?;
     let page = list_page(st, res, ns, q)?;
-    if let Some(include_object) = super::table_request(accept, q)? {
+    if rep == Representation::MetadataList {
+        let items = page.items.iter().map(|s| s.value());
+        let body = partial_list(items, page.rv, page.continue_token.as_deref());
+        return Ok(bytes_response(StatusCode::OK, body));
+    }
+    if let Some(include_object) = rep.table() {
         let items: Vec<Value> = page.items.iter().map(|s| s.value()).collect();
         let opts = TableOptions {
             include_object,

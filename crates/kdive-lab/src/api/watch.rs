@@ -14,10 +14,11 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::ApiState;
 use super::filter::Filter;
 use super::query::Query;
+use super::representation::{Representation, partial};
 use super::status::ApiError;
 use crate::resources::ResourceId;
 use crate::store::{Event, EventType, StoreError, Stored, watch_line};
-use crate::table::{IncludeObject, TableOptions, object_table};
+use crate::table::{TableOptions, object_table};
 
 /// What to watch and how.
 struct WatchSpec {
@@ -28,8 +29,8 @@ struct WatchSpec {
     initial_events_end: bool,
     deadline: tokio::time::Instant,
     bookmark_every: Duration,
-    /// Set when the client asked for Table objects.
-    table: Option<IncludeObject>,
+    /// The objects, Tables, or only metadata.
+    rep: Representation,
 }
 
 pub fn serve(
@@ -77,7 +78,7 @@ pub fn serve(
         initial_events_end: send_initial && q.allow_watch_bookmarks,
         deadline: tokio::time::Instant::now() + timeout,
         bookmark_every: st.bookmark_interval,
-        table: super::table_request(accept, q)?,
+        rep: Representation::from_accept(accept, q)?.for_watch(),
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(256);
     match st.store.watch(res, spec.namespace.as_deref(), from) {
@@ -118,19 +119,14 @@ async fn pump(
     start: crate::store::WatchStart,
     tx: Tx,
 ) -> Result<(), ()> {
-    let mut tables = TableState {
-        enabled: spec.table.is_some(),
-        include_object: spec.table.unwrap_or_default(),
+    let mut encoder = Encoder {
+        rep: spec.rep,
         sent_columns: false,
         store: store.clone(),
     };
     for stored in &start.initial {
         if spec.filter.matches(stored) {
-            let line = if tables.enabled {
-                tables.line(spec.res, "ADDED", stored)
-            } else {
-                watch_line("ADDED", &stored.json)
-            };
+            let line = encoder.line(spec.res, "ADDED", stored, None);
             send(&tx, line).await?;
         }
     }
@@ -138,7 +134,7 @@ async fn pump(
         send(&tx, bookmark(&spec, start.rv, true)).await?;
     }
     for event in &start.backlog {
-        if let Some(line) = frame(&spec, &mut tables, event) {
+        if let Some(line) = frame(&spec, &mut encoder, event) {
             send(&tx, line).await?;
         }
     }
@@ -159,13 +155,13 @@ async fn pump(
                     // Coalesce what is already queued into one write: under load this turns
                     // thousands of small TLS records and syscalls into a few large ones.
                     let mut batch = Vec::new();
-                    if let Some(line) = frame(&spec, &mut tables, &event) {
+                    if let Some(line) = frame(&spec, &mut encoder, &event) {
                         batch.extend_from_slice(&line);
                     }
                     while batch.len() < MAX_BATCH {
                         match receiver.try_recv() {
                             Ok(event) => {
-                                if let Some(line) = frame(&spec, &mut tables, &event) {
+                                if let Some(line) = frame(&spec, &mut encoder, &event) {
                                     batch.extend_from_slice(&line);
                                 }
                             }
@@ -192,7 +188,7 @@ async fn pump(
                 let rv = store.resource_version();
                 loop {
                     match receiver.try_recv() {
-                        Ok(event) => if let Some(line) = frame(&spec, &mut tables, &event) { send(&tx, line).await?; },
+                        Ok(event) => if let Some(line) = frame(&spec, &mut encoder, &event) { send(&tx, line).await?; },
                         Err(broadcast::error::TryRecvError::Lagged(_)) => return Ok(()),
                         Err(_) => break,
                     }
@@ -243,7 +239,7 @@ fn in_scope(spec: &WatchSpec, event: &Event) -> bool {
 
 /// Frames an event for this watcher. With selectors, an object that starts matching is
 /// ADDED and one that stops matching is DELETED, as the real server does.
-fn frame(spec: &WatchSpec, tables: &mut TableState, event: &Event) -> Option<Bytes> {
+fn frame(spec: &WatchSpec, encoder: &mut Encoder, event: &Event) -> Option<Bytes> {
     if !in_scope(spec, event) {
         return None;
     }
@@ -263,33 +259,47 @@ fn frame(spec: &WatchSpec, tables: &mut TableState, event: &Event) -> Option<Byt
             _ => return None,
         }
     };
-    if tables.enabled {
-        return Some(tables.line(spec.res, kind, &event.object));
-    }
-    if kind == event.kind.as_str() {
-        Some(event.line.clone())
-    } else {
-        Some(watch_line(kind, &event.object.json))
-    }
+    // The store encoded the event once; it serves every watcher that wants it as it is.
+    let as_stored = (kind == event.kind.as_str()).then_some(&event.line);
+    Some(encoder.line(spec.res, kind, &event.object, as_stored))
 }
 
-/// Per-watch Table encoding (`kubectl get -w`): columns only in the first event.
-struct TableState {
-    enabled: bool,
-    include_object: IncludeObject,
+/// Per-watch encoding of event objects: as stored, as metadata only, or as Tables
+/// (`kubectl get -w`, column definitions only in the first event).
+struct Encoder {
+    rep: Representation,
     sent_columns: bool,
     store: Arc<crate::store::Store>,
 }
 
-impl TableState {
-    fn line(&mut self, res: ResourceId, kind: &str, object: &Stored) -> Bytes {
-        let opts = TableOptions {
-            include_object: self.include_object,
-            column_definitions: !self.sent_columns,
-        };
-        self.sent_columns = true;
-        let table = object_table(res.info().plural, &object.value(), self.store.now(), &opts);
-        watch_line(kind, table.to_string().as_bytes())
+impl Encoder {
+    /// `as_stored` is the store's encoding of the event, when its type is unchanged.
+    fn line(
+        &mut self,
+        res: ResourceId,
+        kind: &str,
+        object: &Stored,
+        as_stored: Option<&Bytes>,
+    ) -> Bytes {
+        match self.rep {
+            Representation::Table(include_object) => {
+                let opts = TableOptions {
+                    include_object,
+                    column_definitions: !self.sent_columns,
+                };
+                self.sent_columns = true;
+                let table =
+                    object_table(res.info().plural, &object.value(), self.store.now(), &opts);
+                watch_line(kind, table.to_string().as_bytes())
+            }
+            Representation::Metadata | Representation::MetadataList => {
+                watch_line(kind, partial(&object.value()).to_string().as_bytes())
+            }
+            Representation::Object => match as_stored {
+                Some(line) => line.clone(),
+                None => watch_line(kind, &object.json),
+            },
+        }
     }
 }
 
@@ -299,6 +309,11 @@ fn bookmark(spec: &WatchSpec, rv: u64, initial_end: bool) -> Bytes {
     if initial_end {
         meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
     }
-    let obj = json!({"kind": info.kind, "apiVersion": info.api_version(), "metadata": meta});
+    let obj = match spec.rep {
+        Representation::Metadata | Representation::MetadataList => {
+            json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta})
+        }
+        _ => json!({"kind": info.kind, "apiVersion": info.api_version(), "metadata": meta}),
+    };
     watch_line("BOOKMARK", obj.to_string().as_bytes())
 }

@@ -9,5 +9,6 @@ mod demo;
 mod kube_rs;
 mod kubectl;
 mod kubelet;
+mod metadata;
 mod storage;
 mod traffic;
