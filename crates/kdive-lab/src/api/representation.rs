@@ -110,10 +110,10 @@ pub fn partial(object: &Value) -> Value {
 }
 
 /// A list page as `meta.k8s.io/v1` `PartialObjectMetadataList`.
-pub fn partial_list<'a>(
+pub fn partial_list(
     items: impl Iterator<Item = Value>,
     rv: u64,
-    continue_token: Option<&'a str>,
+    continue_token: Option<&str>,
 ) -> Bytes {
     let mut meta = json!({"resourceVersion": rv.to_string()});
     if let Some(token) = continue_token {
