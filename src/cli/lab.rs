@@ -8,15 +8,15 @@ use clap::Args;
 use color_eyre::eyre::WrapErr;
 
 use super::InputError;
-use kdive_lab::prometheus::{PrometheusOptions, start_prometheus_for};
+use kdive_lab::prometheus::{PrometheusChild, PrometheusOptions, start_prometheus_for};
 use kdive_lab::scenario::Scenario;
-use kdive_lab::{self as lab, LabError, LabOptions};
+use kdive_lab::{self as lab, LabError, LabOptions, RunningLab};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct LabArgs {
-    /// Address to listen on (loopback only)
-    #[arg(long, default_value = "127.0.0.1:0", value_name = "IP:PORT")]
-    pub addr: SocketAddr,
+    /// Address to listen on (loopback only; default 127.0.0.1:0, any free port)
+    #[arg(long, value_name = "IP:PORT")]
+    pub addr: Option<SocketAddr>,
     /// Where to write the lab's kubeconfig (default: in the user's state directory)
     #[arg(long, value_name = "PATH")]
     pub kubeconfig_out: Option<PathBuf>,
@@ -29,9 +29,9 @@ pub struct LabArgs {
     /// Start an empty cluster (no nodes, no workloads)
     #[arg(long)]
     pub empty: bool,
-    /// Run the simulated clock this many times faster than real time
-    #[arg(long, default_value_t = 1.0, value_name = "N", value_parser = parse_speed)]
-    pub speed: f64,
+    /// Run the simulated clock this many times faster than real time (default 1)
+    #[arg(long, value_name = "N", value_parser = parse_speed)]
+    pub speed: Option<f64>,
     /// The Prometheus binary to start beside the lab (default: `prometheus` on PATH)
     #[arg(long, value_name = "PATH", conflicts_with = "no_prometheus")]
     pub prometheus_bin: Option<PathBuf>,
@@ -41,19 +41,116 @@ pub struct LabArgs {
 }
 
 impl LabArgs {
-    /// The defaults `kdive --lab` uses.
-    pub fn demo(kubeconfig_out: Option<PathBuf>) -> LabArgs {
-        LabArgs {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            kubeconfig_out,
-            seed: None,
-            scenario: None,
-            empty: false,
-            speed: 1.0,
-            prometheus_bin: None,
-            no_prometheus: false,
-        }
+    pub fn speed(&self) -> f64 {
+        self.speed.unwrap_or(1.0)
     }
+
+    /// The options given, by flag, for "--X needs --lab".
+    pub fn given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("--addr", self.addr.is_some()),
+            ("--kubeconfig-out", self.kubeconfig_out.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--scenario", self.scenario.is_some()),
+            ("--empty", self.empty),
+            ("--speed", self.speed.is_some()),
+            ("--prometheus-bin", self.prometheus_bin.is_some()),
+            ("--no-prometheus", self.no_prometheus),
+        ];
+        flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
+    }
+
+    /// The scenario to start (and restart) with: none, a file, or the demo cluster.
+    pub fn scenario(&self) -> Result<Option<Arc<Scenario>>, InputError> {
+        if self.empty {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(match &self.scenario {
+            Some(path) => Scenario::load(path).map_err(|e| InputError::new(e.to_string()))?,
+            None => Scenario::demo(),
+        })))
+    }
+}
+
+/// A lab started with its options: the server, Prometheus beside it (or why not), and the
+/// kubeconfig written for kubectl and kdive.
+pub struct StartedLab {
+    pub running: RunningLab,
+    /// What it was started with (a restart starts the same cluster again).
+    pub options: LabOptions,
+    pub prometheus: Result<PrometheusChild, String>,
+    pub kubeconfig_path: PathBuf,
+    pub kubeconfig: String,
+}
+
+impl StartedLab {
+    pub async fn stop(self) {
+        if let Ok(p) = self.prometheus {
+            p.stop().await;
+        }
+        self.running.shutdown().await;
+    }
+}
+
+/// Starts the lab as `kdive lab` and `kdive --lab` both do.
+pub async fn start(args: &LabArgs) -> color_eyre::Result<StartedLab> {
+    let scenario = args.scenario()?;
+    let mut opts = LabOptions {
+        addr: args.addr.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
+        speed: args.speed(),
+        scenario,
+        ..LabOptions::default()
+    };
+    if let Some(seed) = args.seed {
+        opts.seed = seed;
+    }
+    let running = match lab::start(opts.clone()).await {
+        Ok(r) => r,
+        Err(e @ (LabError::NotLoopback(_) | LabError::Scenario(_))) => {
+            return Err(InputError::new(e.to_string()).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let prometheus = if args.no_prometheus {
+        Err("not started (--no-prometheus)".to_string())
+    } else {
+        let opts = PrometheusOptions {
+            binary: args.prometheus_bin.clone(),
+            ..PrometheusOptions::default()
+        };
+        match start_prometheus_for(&running, &opts).await {
+            Ok(p) => Ok(p),
+            // A named binary that does not work is an error; a missing optional one is not.
+            Err(e) if args.prometheus_bin.is_some() => {
+                running.shutdown().await;
+                return Err(InputError::new(format!("--prometheus-bin: {e}")).into());
+            }
+            Err(e) => Err(format!("not started: {e}")),
+        }
+    };
+    let kubeconfig_path = args
+        .kubeconfig_out
+        .clone()
+        .unwrap_or_else(lab::kubeconfig::default_path);
+    let kubeconfig = lab::kubeconfig::render_with_prometheus(
+        &running.url,
+        &running.ca_pem,
+        &running.token,
+        prometheus.as_ref().ok().map(|p| p.url.as_str()),
+    );
+    let started = StartedLab {
+        running,
+        options: opts,
+        prometheus,
+        kubeconfig_path,
+        kubeconfig,
+    };
+    if let Err(e) = lab::kubeconfig::write(&started.kubeconfig_path, &started.kubeconfig) {
+        let path = started.kubeconfig_path.display().to_string();
+        started.stop().await;
+        return Err(e).wrap_err_with(|| format!("cannot write the kubeconfig to {path}"));
+    }
+    Ok(started)
 }
 
 pub(crate) fn parse_speed(s: &str) -> Result<f64, String> {
@@ -64,14 +161,9 @@ pub(crate) fn parse_speed(s: &str) -> Result<f64, String> {
 }
 
 pub async fn run(args: LabArgs) -> color_eyre::Result<ExitCode> {
-    let scenario = if args.empty {
-        None
-    } else if let Some(path) = &args.scenario {
-        Some(Scenario::load(path).map_err(|e| InputError::new(e.to_string()))?)
-    } else {
-        Some(Scenario::demo())
-    };
-    let summary = match (&scenario, &args.scenario) {
+    let stopped = stop_signal();
+    let lab = start(&args).await?;
+    let summary = match (&lab.options.scenario, &args.scenario) {
         (None, _) => "an empty cluster".to_string(),
         (Some(s), path) => format!(
             "{} ({} objects, {} traffic source{})",
@@ -82,74 +174,20 @@ pub async fn run(args: LabArgs) -> color_eyre::Result<ExitCode> {
             if s.traffic.len() == 1 { "" } else { "s" }
         ),
     };
-    let mut opts = LabOptions {
-        addr: args.addr,
-        speed: args.speed,
-        scenario: scenario.map(Arc::new),
-        ..LabOptions::default()
+    let prometheus_line = match &lab.prometheus {
+        Ok(p) => format!(
+            "Prometheus ({}) at {}, scraping the lab every 1s; SLO specs: assets/slo/",
+            p.binary.display(),
+            p.url
+        ),
+        Err(why) => format!("Prometheus: {why}"),
     };
-    if let Some(seed) = args.seed {
-        opts.seed = seed;
-    }
-    let stopped = stop_signal();
-    let running = match lab::start(opts).await {
-        Ok(r) => r,
-        Err(e @ (LabError::NotLoopback(_) | LabError::Scenario(_))) => {
-            return Err(InputError::new(e.to_string()).into());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let (prometheus, prometheus_line) = if args.no_prometheus {
-        (
-            None,
-            "Prometheus: not started (--no-prometheus)".to_string(),
-        )
-    } else {
-        let opts = PrometheusOptions {
-            binary: args.prometheus_bin.clone(),
-            ..PrometheusOptions::default()
-        };
-        match start_prometheus_for(&running, &opts).await {
-            Ok(p) => {
-                let line = format!(
-                    "Prometheus ({}) at {}, scraping the lab every 1s; SLO specs: assets/slo/",
-                    p.binary.display(),
-                    p.url
-                );
-                (Some(p), line)
-            }
-            // A named binary that does not work is an error; a missing optional one is not.
-            Err(e) if args.prometheus_bin.is_some() => {
-                running.shutdown().await;
-                return Err(InputError::new(format!("--prometheus-bin: {e}")).into());
-            }
-            Err(e) => (None, format!("Prometheus: not started: {e}")),
-        }
-    };
-    let path = args
-        .kubeconfig_out
-        .unwrap_or_else(lab::kubeconfig::default_path);
-    let kubeconfig = lab::kubeconfig::render_with_prometheus(
-        &running.url,
-        &running.ca_pem,
-        &running.token,
-        prometheus.as_ref().map(|p| p.url.as_str()),
-    );
-    if let Err(e) = lab::kubeconfig::write(&path, &kubeconfig) {
-        if let Some(p) = prometheus {
-            p.stop().await;
-        }
-        running.shutdown().await;
-        return Err(e)
-            .wrap_err_with(|| format!("cannot write the kubeconfig to {}", path.display()));
-    }
     // One write, errors ignored: a closed stdout (`kdive lab | head -1`) must not stop the lab.
+    let path = lab.kubeconfig_path.display();
     let announcement = format!(
-        "kdive lab is serving the Kubernetes API at {}\nkubeconfig: {}\nexport KUBECONFIG={}\nscenario: {summary}; clock speed {}x\n{prometheus_line}\nPress Ctrl-C to stop.\n",
-        running.url,
-        path.display(),
-        path.display(),
-        args.speed
+        "kdive lab is serving the Kubernetes API at {}\nkubeconfig: {path}\nexport KUBECONFIG={path}\nscenario: {summary}; clock speed {}x\n{prometheus_line}\nPress Ctrl-C to stop.\n",
+        lab.running.url,
+        args.speed()
     );
     {
         use std::io::Write;
@@ -159,10 +197,7 @@ pub async fn run(args: LabArgs) -> color_eyre::Result<ExitCode> {
     }
     stopped.await;
     eprintln!("stopping the lab");
-    if let Some(p) = prometheus {
-        p.stop().await;
-    }
-    running.shutdown().await;
+    lab.stop().await;
     Ok(ExitCode::SUCCESS)
 }
 

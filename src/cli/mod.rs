@@ -36,15 +36,11 @@ impl InputError {
 pub struct Cli {
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Start the embedded lab cluster in-process and use it
+    /// Start the embedded lab cluster in-process and use it (with the options of `kdive lab`)
     #[arg(long)]
     pub lab: bool,
-    /// With --lab: where to write the lab's kubeconfig
-    #[arg(long, value_name = "PATH", requires = "lab")]
-    pub kubeconfig_out: Option<PathBuf>,
-    /// With --lab: run the lab's clock this many times faster than real time
-    #[arg(long, value_name = "N", requires = "lab", value_parser = lab::parse_speed)]
-    pub speed: Option<f64>,
+    #[command(flatten)]
+    pub lab_options: lab::LabArgs,
     #[command(flatten)]
     pub prometheus: slo::PrometheusArgs,
     /// Show (and watch) only this namespace
@@ -157,11 +153,18 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Slo(args)) => slo::run(&cli.cluster, args).await,
         Some(Command::Lesson(args)) => lesson::run(&cli.cluster, args).await,
         None => {
+            let given = cli.lab_options.given();
+            if !cli.lab && !given.is_empty() {
+                return Err(InputError::new(format!(
+                    "{} {} --lab (or the `kdive lab` command)",
+                    given.join(", "),
+                    if given.len() == 1 { "needs" } else { "need" }
+                ))
+                .into());
+            }
             tui::run(tui::TuiArgs {
                 cluster: cli.cluster,
-                lab: cli.lab,
-                kubeconfig_out: cli.kubeconfig_out,
-                speed: cli.speed.unwrap_or(1.0),
+                lab: cli.lab.then_some(cli.lab_options),
                 namespace: cli.namespace,
                 all_namespaces: cli.all_namespaces,
                 prometheus: cli.prometheus,

@@ -1,7 +1,6 @@
 //! `kdive` with no subcommand: the explorer TUI, on a kubeconfig context or on the
 //! in-process lab (`--lab`).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -13,16 +12,14 @@ use super::{ClusterArgs, InputError};
 use crate::sources::kube::{self as ksrc, Scope};
 use crate::ui::app::{App, Session};
 use crate::ui::effects::feeds::spawn_slo_poller;
-use crate::ui::effects::{LiveEffects, sink};
+use crate::ui::effects::{LabHandle, LiveEffects, sink};
 use crate::ui::run::RunOptions;
 use crate::ui::theme::Theme;
-use kdive_lab::{self as lab, LabOptions};
 
 pub struct TuiArgs {
     pub cluster: ClusterArgs,
-    pub lab: bool,
-    pub kubeconfig_out: Option<PathBuf>,
-    pub speed: f64,
+    /// `--lab` and its options: the explorer on an in-process lab.
+    pub lab: Option<super::lab::LabArgs>,
     pub namespace: Option<String>,
     pub all_namespaces: bool,
     pub prometheus: super::slo::PrometheusArgs,
@@ -35,44 +32,30 @@ struct Target {
 
 pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
     let mut lab_handle = None;
-    if args.lab && need_terminal().is_err() {
+    if let Some(lab_args) = &args.lab
+        && need_terminal().is_err()
+    {
         // Scripts and CI start `kdive --lab` without a terminal: run the lab alone.
         eprintln!("note: no terminal, so no explorer; running the lab in the foreground");
-        let mut lab_args = super::lab::LabArgs::demo(args.kubeconfig_out);
-        lab_args.speed = args.speed;
-        return super::lab::run(lab_args).await;
+        return super::lab::run(lab_args.clone()).await;
     }
     let mut lab_prometheus = None;
-    let (target, lab_path) = if args.lab {
-        let running = lab::start(LabOptions {
-            scenario: Some(Arc::new(lab::scenario::Scenario::demo())),
-            speed: args.speed,
-            ..LabOptions::default()
-        })
-        .await
-        .wrap_err("cannot start the lab")?;
-        let path = args
-            .kubeconfig_out
-            .clone()
-            .unwrap_or_else(lab::kubeconfig::default_path);
-        // Prometheus beside the lab, recorded in its kubeconfig as `kdive lab` does.
-        let prom = super::tui_feeds::lab_prometheus(&running).await;
-        let text = lab::kubeconfig::render_with_prometheus(
-            &running.url,
-            &running.ca_pem,
-            &running.token,
-            prom.as_ref().ok().map(|p| p.url.as_str()),
-        );
-        lab::kubeconfig::write(&path, &text)
-            .wrap_err_with(|| format!("cannot write the kubeconfig to {}", path.display()))?;
+    let (target, lab_path) = if let Some(lab_args) = &args.lab {
+        let started = super::lab::start(lab_args)
+            .await
+            .wrap_err("cannot start the lab")?;
         eprintln!(
             "kdive lab at {}\nexport KUBECONFIG={}",
-            running.url,
-            path.display()
+            started.running.url,
+            started.kubeconfig_path.display()
         );
-        let kubeconfig = Kubeconfig::from_yaml(&text).wrap_err("lab kubeconfig")?;
-        lab_prometheus = Some(prom);
-        lab_handle = Some(running);
+        let kubeconfig = Kubeconfig::from_yaml(&started.kubeconfig).wrap_err("lab kubeconfig")?;
+        let path = started.kubeconfig_path.clone();
+        lab_prometheus = Some(started.prometheus);
+        lab_handle = Some(LabHandle {
+            running: started.running,
+            options: started.options,
+        });
         (
             Target {
                 kubeconfig,
@@ -125,7 +108,7 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         .and_then(|c| c.context.as_ref())
         .and_then(|c| c.namespace.clone());
     // The lab's context names `default`, where nothing runs: show it all.
-    let scope = if args.all_namespaces || (args.lab && args.namespace.is_none()) {
+    let scope = if args.all_namespaces || (args.lab.is_some() && args.namespace.is_none()) {
         None
     } else {
         args.namespace.clone().or(context_ns)
@@ -172,7 +155,6 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         scope: watch_scope,
         watches,
         lab: Arc::new(tokio::sync::Mutex::new(lab_handle)),
-        lab_speed: args.speed,
         current: Arc::new(std::sync::Mutex::new((client, context.clone()))),
         prometheus: prometheus.ok(),
         lessons,
@@ -210,7 +192,7 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         p.stop().await;
     }
     if let Some(lab) = effects.lab.lock().await.take() {
-        lab.shutdown().await;
+        lab.running.shutdown().await;
     }
     result.wrap_err("terminal error")?;
     Ok(ExitCode::SUCCESS)

@@ -9,8 +9,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn start_lab(kubeconfig: &std::path::Path) -> (std::process::Child, Vec<String>) {
+    start_with(&["lab"], kubeconfig)
+}
+
+/// Starts `kdive ARGS --kubeconfig-out PATH` and reads its announcement (five lines).
+fn start_with(args: &[&str], kubeconfig: &std::path::Path) -> (std::process::Child, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kdive"))
-        .args(["lab", "--kubeconfig-out"])
+        .args(args)
+        .arg("--kubeconfig-out")
         .arg(kubeconfig)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -174,6 +180,50 @@ fn top_level_lab_flag_runs_the_lab() {
     }
     signal(&child, "-TERM");
     assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+}
+
+/// `kdive --lab` takes the options of `kdive lab` (here without a terminal, so it runs the lab
+/// alone and announces it the same way); given without `--lab` they are an error.
+#[test]
+fn top_level_lab_takes_the_lab_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    let (mut child, lines) = start_with(
+        &[
+            "--lab",
+            "--empty",
+            "--no-prometheus",
+            "--seed",
+            "3",
+            "--speed",
+            "2",
+        ],
+        &path,
+    );
+    let text = lines.join("\n");
+    assert!(
+        text.contains("scenario: an empty cluster; clock speed 2x"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Prometheus: not started (--no-prometheus)"),
+        "{text}"
+    );
+    let kubeconfig = std::fs::read_to_string(&path).unwrap();
+    assert!(!kubeconfig.contains("kdive.dev/prometheus"), "{kubeconfig}");
+    signal(&child, "-TERM");
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_kdive"))
+        .args(["--seed", "3", "--no-prometheus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--seed, --no-prometheus need --lab (or the `kdive lab` command)"),
+        "{err}"
+    );
 }
 
 #[test]

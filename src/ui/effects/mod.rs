@@ -41,14 +41,21 @@ pub struct LiveEffects {
     pub(crate) kubeconfig: Kubeconfig,
     pub(crate) scope: Scope,
     pub(crate) watches: Vec<tokio::task::JoinHandle<()>>,
-    pub(crate) lab: Arc<tokio::sync::Mutex<Option<RunningLab>>>,
-    pub(crate) lab_speed: f64,
+    /// The in-process lab, when kdive runs one: the capability `:lab restart` asks for.
+    pub(crate) lab: Arc<tokio::sync::Mutex<Option<LabHandle>>>,
     /// The client and name of the context being watched (lessons run against it); a
     /// context switch replaces them once its client is built.
     pub(crate) current: Arc<std::sync::Mutex<(kube::Client, String)>>,
     pub(crate) prometheus: Option<Prometheus>,
     pub(crate) lessons: Vec<Arc<Lesson>>,
     pub(crate) lesson: feeds::LessonRunner,
+}
+
+/// The in-process lab and what it was started with, so a restart brings the same cluster
+/// back on the same address, CA and token.
+pub struct LabHandle {
+    pub running: RunningLab,
+    pub options: LabOptions,
 }
 
 /// Tasks that end with their owner.
@@ -125,7 +132,6 @@ impl Effects for LiveEffects {
             }
             Cmd::RestartLab => {
                 let lab = self.lab.clone();
-                let speed = self.lab_speed;
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     let mut guard = lab.lock().await;
@@ -134,20 +140,16 @@ impl Effects for LiveEffects {
                         return;
                     };
                     let _ = tx.send(Msg::Info("restarting the lab".into()));
-                    let (addr, identity) = (old.addr, old.identity.clone());
-                    old.shutdown().await;
+                    let options = LabOptions {
+                        addr: old.running.addr,
+                        identity: Some(old.running.identity.clone()),
+                        ..old.options
+                    };
+                    old.running.shutdown().await;
                     // Down for a moment, as a real restart is: the panes show the outage.
                     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                    let started = lab::start(LabOptions {
-                        addr,
-                        identity: Some(identity),
-                        speed,
-                        scenario: Some(Arc::new(lab::scenario::Scenario::demo())),
-                        ..LabOptions::default()
-                    })
-                    .await;
-                    match started {
-                        Ok(new) => *guard = Some(new),
+                    match lab::start(options.clone()).await {
+                        Ok(running) => *guard = Some(LabHandle { running, options }),
                         Err(e) => {
                             let _ = tx.send(Msg::Failed(format!("the lab did not restart: {e}")));
                         }
