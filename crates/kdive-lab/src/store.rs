@@ -200,11 +200,14 @@ impl Store {
             &mut inner,
             &self.events,
             res,
-            key,
+            key.clone(),
             obj,
             EventType::Added,
             None,
         );
+        if !stored.owner_uids.is_empty() {
+            gc::attempt_to_delete(&mut inner, &self.events, now, res, key);
+        }
         Ok(stored)
     }
 
@@ -294,11 +297,14 @@ impl Store {
             &mut inner,
             &self.events,
             res,
-            key,
+            key.clone(),
             new,
             EventType::Modified,
-            Some(current),
+            Some(current.clone()),
         );
+        if stored.owner_uids != current.owner_uids && !stored.owner_uids.is_empty() {
+            gc::attempt_to_delete(&mut inner, &self.events, now, res, key);
+        }
         Ok((stored, true))
     }
 

@@ -149,28 +149,53 @@ pub(super) fn gone(
 /// `attemptToDeleteItem` for each dependent of `owner_uid`.
 fn collect_dependents(inner: &mut Inner, events: &Events, now: DateTime<Utc>, owner_uid: &str) {
     for (res, key, _) in dependents_of(inner, owner_uid) {
-        // Earlier steps of this loop may have changed or removed it.
-        let Some(stored) = inner.objects[res.0 as usize].get(&key).cloned() else {
-            continue;
-        };
-        let mut value = stored.value();
-        if value.pointer("/metadata/deletionTimestamp").is_some() {
-            continue;
-        }
-        let (mut solid, mut waiting) = (false, false);
-        let mut stale: Vec<String> = Vec::new();
-        for r in owner_refs(&value) {
-            match owner_state(inner, &key.0, &r) {
-                OwnerState::Solid => solid = true,
-                OwnerState::Waiting => {
-                    waiting = true;
-                    stale.push(r.uid);
-                }
-                OwnerState::Dangling => stale.push(r.uid),
+        attempt_to_delete(inner, events, now, res, key);
+    }
+}
+
+/// `attemptToDeleteItem` (kubernetes `pkg/controller/garbagecollector/garbagecollector.go`)
+/// for one object with owner references: nothing while one owner still holds it; dangling
+/// references dropped when another owner holds it; otherwise deleted, in the foreground when
+/// an owner waits for its dependents.
+///
+/// The store also calls it for an object just created or whose owners changed: the real
+/// collector finds every object through its graph, so a dependent created after its owner
+/// was deleted (a controller acting on a stale copy) is collected too, not kept for good.
+/// Owners are matched by uid: another object of the same name is not the owner.
+pub(super) fn attempt_to_delete(
+    inner: &mut Inner,
+    events: &Events,
+    now: DateTime<Utc>,
+    res: ResourceId,
+    key: Key,
+) {
+    // Earlier steps of a collection may have changed or removed it.
+    let Some(stored) = inner.objects[res.0 as usize].get(&key).cloned() else {
+        return;
+    };
+    let mut value = stored.value();
+    if value.pointer("/metadata/deletionTimestamp").is_some() {
+        return;
+    }
+    let refs = owner_refs(&value);
+    if refs.is_empty() {
+        return;
+    }
+    let (mut solid, mut waiting) = (false, false);
+    let mut stale: Vec<String> = Vec::new();
+    for r in refs {
+        match owner_state(inner, &key.0, &r) {
+            OwnerState::Solid => solid = true,
+            OwnerState::Waiting => {
+                waiting = true;
+                stale.push(r.uid);
             }
+            OwnerState::Dangling => stale.push(r.uid),
         }
-        if solid {
-            // Another live owner keeps it: only the references to going owners go.
+    }
+    if solid {
+        // Another live owner keeps it: only the references to going owners go.
+        if !stale.is_empty() {
             drop_owner_refs(&mut value, |uid| stale.iter().any(|u| u == uid));
             commit(
                 inner,
@@ -181,20 +206,20 @@ fn collect_dependents(inner: &mut Inner, events: &Events, now: DateTime<Utc>, ow
                 EventType::Modified,
                 Some(stored),
             );
-            continue;
         }
-        let fins = finalizers(&value);
-        let policy = if fins.iter().any(|f| f == ORPHAN) {
-            Propagation::Orphan
-        } else if fins.iter().any(|f| f == FOREGROUND)
-            || (waiting && !dependents_of(inner, &stored.uid).is_empty())
-        {
-            Propagation::Foreground
-        } else {
-            Propagation::Background
-        };
-        let _ = delete_object(inner, events, now, res, key, policy, None);
+        return;
     }
+    let fins = finalizers(&value);
+    let policy = if fins.iter().any(|f| f == ORPHAN) {
+        Propagation::Orphan
+    } else if fins.iter().any(|f| f == FOREGROUND)
+        || (waiting && !dependents_of(inner, &stored.uid).is_empty())
+    {
+        Propagation::Foreground
+    } else {
+        Propagation::Background
+    };
+    let _ = delete_object(inner, events, now, res, key, policy, None);
 }
 
 /// `processDeletingDependentsItem`: an owner in foreground deletion with no dependent left

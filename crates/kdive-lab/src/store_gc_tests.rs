@@ -210,3 +210,88 @@ fn orphan_leaves_dependents_without_the_reference() {
     let kept = get(&s, config_maps(), "kept").unwrap();
     assert!(kept["metadata"].get("ownerReferences").is_none());
 }
+
+/// The leak a person met: a controller that read its owner before the owner was deleted
+/// creates a dependent after the collector ran. The real collector finds it through its
+/// graph of every object (`attemptToDeleteItem`); so does the lab, at once.
+#[test]
+fn a_dependent_created_after_its_owner_went_is_collected() {
+    let s = store();
+    let rs = make(&s, replica_sets(), "web-1", &[], &[]);
+    delete(&s, replica_sets(), "web-1", Propagation::Background);
+    make(
+        &s,
+        pods(),
+        "web-1-late",
+        &[("apps/v1", "ReplicaSet", "web-1", &rs)],
+        &[],
+    );
+    assert!(get(&s, pods(), "web-1-late").is_none());
+
+    // Another object of the same name is not the owner: the uid decides.
+    make(&s, replica_sets(), "web-1", &[], &[]);
+    make(
+        &s,
+        pods(),
+        "web-1-stale",
+        &[("apps/v1", "ReplicaSet", "web-1", &rs)],
+        &[],
+    );
+    assert!(get(&s, pods(), "web-1-stale").is_none());
+}
+
+#[test]
+fn a_new_dependent_of_a_live_owner_stays_and_drops_only_a_dangling_reference() {
+    let s = store();
+    let live = make(&s, replica_sets(), "live", &[], &[]);
+    make(
+        &s,
+        pods(),
+        "kept",
+        &[
+            ("apps/v1", "ReplicaSet", "live", &live),
+            ("apps/v1", "ReplicaSet", "gone", "no-such-uid"),
+        ],
+        &[],
+    );
+    let pod = get(&s, pods(), "kept").expect("a live owner keeps it");
+    let refs = pod["metadata"]["ownerReferences"].as_array().unwrap();
+    assert_eq!(refs.len(), 1, "{refs:?}");
+    assert_eq!(refs[0]["uid"], live.as_str());
+}
+
+#[test]
+fn owners_of_kinds_the_lab_does_not_serve_keep_their_dependents() {
+    let s = store();
+    make(
+        &s,
+        pods(),
+        "job-pod",
+        &[("batch/v1", "Job", "nightly", "some-uid")],
+        &[],
+    );
+    assert!(get(&s, pods(), "job-pod").is_some());
+}
+
+#[test]
+fn an_update_that_points_at_a_gone_owner_collects_the_object() {
+    let s = store();
+    let rs = make(&s, replica_sets(), "old", &[], &[]);
+    delete(&s, replica_sets(), "old", Propagation::Background);
+    make(&s, config_maps(), "cm", &[], &[]);
+    s.update_with(
+        config_maps(),
+        "d",
+        "cm",
+        UpdateScope::Main,
+        &WriteOptions::default(),
+        |v| {
+            let mut v = v.clone();
+            v["metadata"]["ownerReferences"] =
+                json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "old", "uid": rs}]);
+            Ok(v)
+        },
+    )
+    .unwrap();
+    assert!(get(&s, config_maps(), "cm").is_none());
+}

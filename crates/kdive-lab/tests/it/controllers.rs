@@ -480,3 +480,60 @@ async fn relabelling_a_pod_moves_it_between_services() {
     eventually(&lab, blue_ips, |t| t.trim().is_empty()).await;
     lab.stop().await;
 }
+
+/// The leak of the reliability issue: a Deployment of many replicas deleted a moment after
+/// its creation, three times. The Deployment controller may still create the ReplicaSet (and
+/// the ReplicaSet controller pods) from copies read before the deletion; those dependents of
+/// a gone owner are collected, as the real garbage collector collects them, so nothing stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_deleted_right_after_creation_leaves_nothing_behind() {
+    use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{DeleteParams, ListParams};
+    let lab = start().await;
+    let client = lab.client().await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    for round in 0..3 {
+        let d: Deployment = serde_json::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": format!("burst-{round}")},
+            "spec": {"replicas": 500,
+                "selector": {"matchLabels": {"app": "burst"}},
+                "template": {"metadata": {"labels": {"app": "burst"}},
+                    "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}}
+        }))
+        .unwrap();
+        deployments
+            .create(&PostParams::default(), &d)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        deployments
+            .delete(&format!("burst-{round}"), &DeleteParams::background())
+            .await
+            .unwrap();
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let left_sets = sets.list(&ListParams::default()).await.unwrap().items.len();
+        let left_pods = pods
+            .list(&ListParams::default().labels("app=burst"))
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .count();
+        if left_sets == 0 && left_pods == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{left_sets} ReplicaSets and {left_pods} pods outlived their deleted Deployments"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    lab.stop().await;
+}
