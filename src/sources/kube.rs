@@ -26,6 +26,7 @@ use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 
+use super::failure::Failure;
 use kdive_core::model::kind::Kind;
 use kdive_core::model::stored_pod::StoredPod;
 
@@ -631,8 +632,8 @@ async fn reconnect(kind: Kind, attempt: u32, error: String, sink: &Sink) {
 }
 
 fn forbidden(e: &kube::Error) -> Option<String> {
-    match e {
-        kube::Error::Api(s) if s.code == 403 => Some(s.message.clone()),
+    match Failure::of(e) {
+        Failure::Forbidden(message) => Some(message),
         _ => None,
     }
 }
@@ -644,18 +645,7 @@ pub fn backoff(attempt: u32) -> Duration {
 }
 
 fn short_error(e: &kube::Error) -> String {
-    match e {
-        kube::Error::Api(s) => format!("{} {}", s.code, s.message),
-        kube::Error::HyperError(_) | kube::Error::Service(_) => {
-            let text = e.to_string();
-            if text.contains("onnection refused") || text.contains("onnect") {
-                "connection refused".into()
-            } else {
-                text
-            }
-        }
-        other => other.to_string(),
-    }
+    Failure::of(e).to_string()
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Sources: the kube client and one-shot reads from a cluster.
 
+pub mod failure;
 pub mod kube;
 pub mod lesson;
 pub mod lesson_engine;
