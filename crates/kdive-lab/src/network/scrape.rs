@@ -18,7 +18,7 @@ use super::scrape_ksm;
 use crate::metrics::{FamilySet, Kind, Labels, Registry};
 use crate::resources::{ResourceId, lookup};
 use crate::sim::catalog::Catalog;
-use crate::sim::resources::memory_bytes;
+use kdive_core::quantity::memory_bytes;
 use crate::store::Store;
 
 /// CFS enforcement period (kernel default 100 ms).
