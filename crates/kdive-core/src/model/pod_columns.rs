@@ -180,7 +180,11 @@ pub fn pod_columns(pod: &Pod) -> PodColumns<'_> {
             }
         }
         if reason == "Completed" && has_running {
-            reason = Cow::Borrowed(if pod_ready(pod) { "Running" } else { "NotReady" });
+            reason = Cow::Borrowed(if pod_ready(pod) {
+                "Running"
+            } else {
+                "NotReady"
+            });
         }
     }
 

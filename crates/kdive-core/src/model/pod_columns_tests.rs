@@ -37,7 +37,11 @@ fn init_containers_show_their_progress() {
                    cs("b", false, 2, json!({"running": {}}))],
                "containerStatuses": [cs("app", false, 0, json!({"waiting": {"reason": "PodInitializing"}}))]}),
     );
-    assert_eq!(cols(&p), (0, 1, "Init:1/2".into(), 2), "init restarts count while initializing");
+    assert_eq!(
+        cols(&p),
+        (0, 1, "Init:1/2".into(), 2),
+        "init restarts count while initializing"
+    );
     assert_eq!(health_of(&p, "Init:1/2"), Health::Warn);
     assert_eq!(health_of(&p, "Init:CrashLoopBackOff"), Health::Bad);
 }
@@ -149,7 +153,11 @@ fn ready_counts_running_containers_and_started_sidecars() {
                    cs("a", true, 1, json!({"running": {}})),
                    cs("b", true, 0, json!({"waiting": {}}))]}),
     );
-    assert_eq!(cols(&p), (2, 3, "Running".into(), 3), "sidecar restarts count too");
+    assert_eq!(
+        cols(&p),
+        (2, 3, "Running".into(), 3),
+        "sidecar restarts count too"
+    );
 }
 
 #[test]

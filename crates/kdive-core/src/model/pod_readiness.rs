@@ -55,7 +55,9 @@ mod tests {
 
     #[test]
     fn ready_is_the_first_ready_condition() {
-        assert!(pod_ready(&pod(serde_json::json!([{"type": "Ready", "status": "True"}]))));
+        assert!(pod_ready(&pod(
+            serde_json::json!([{"type": "Ready", "status": "True"}])
+        )));
         assert!(!pod_ready(&pod(serde_json::json!([
             {"type": "Ready", "status": "False"}, {"type": "Ready", "status": "True"}
         ]))));

@@ -85,9 +85,7 @@ fn is_init_progress(status: &str) -> bool {
         .strip_prefix("Init:")
         .and_then(|s| s.split_once('/'))
         .is_some_and(|(n, m)| {
-            !n.is_empty()
-                && !m.is_empty()
-                && n.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
+            !n.is_empty() && !m.is_empty() && n.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
         })
 }
 

@@ -23,9 +23,9 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use super::replicaset::{controller_of, object_ref};
-use kdive_core::model::pod_readiness::{available_at, pod_available, pod_ready};
 use super::revision::compute_hash;
 use super::{Change, EventRecord};
+use kdive_core::model::pod_readiness::{available_at, pod_available, pod_ready};
 
 pub const COMPONENT: &str = "statefulset-controller";
 pub const REVISION_LABEL: &str = "controller-revision-hash";
