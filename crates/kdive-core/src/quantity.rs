@@ -1,4 +1,5 @@
-//! Kubernetes resource quantities (`100m`, `0.5`, `128Mi`, `1Gi`, `1e3`) as integers.
+//! Kubernetes resource quantities (`100m`, `0.5`, `128Mi`, `1Gi`, `1e3`) as integers, with
+//! `resource.Quantity` semantics (apimachinery `pkg/api/resource/quantity.go`).
 
 /// The quantity in thousandths of its unit, rounded up as upstream's `MilliValue` does
 /// (so `1.0005` cpu is 1001m). `None` when it does not parse or overflows.
@@ -50,9 +51,24 @@ pub fn parse_milli(s: &str) -> Option<i128> {
     Some(if neg { -v } else { v })
 }
 
-/// The quantity in whole units, rounded up (upstream's `Value`): bytes for memory.
+/// The quantity in whole units, rounded away from zero (upstream's `Value`): bytes for memory.
 pub fn parse_value(s: &str) -> Option<i128> {
-    parse_milli(s).map(|m| if m >= 0 { (m + 999) / 1000 } else { m / 1000 })
+    parse_milli(s).map(|m| {
+        let whole = (m.abs() + 999) / 1000;
+        if m < 0 { -whole } else { whole }
+    })
+}
+
+/// A CPU request or limit in millicores (`MilliValue`), as a float for the lab's
+/// simulation. None when it does not parse or is negative (the API rejects those).
+pub fn cpu_millicores(s: &str) -> Option<f64> {
+    parse_milli(s).filter(|m| *m >= 0).map(|m| m as f64)
+}
+
+/// A memory request or limit in bytes (`Value`), as a float for the lab's simulation. None
+/// when it does not parse or is negative.
+pub fn memory_bytes(s: &str) -> Option<f64> {
+    parse_value(s).filter(|v| *v >= 0).map(|v| v as f64)
 }
 
 #[cfg(test)]
@@ -84,6 +100,30 @@ mod tests {
         // 100m bytes rounds up to 1 byte.
         assert_eq!(parse_value("100m"), Some(1));
         assert_eq!(parse_value("64"), Some(64));
+    }
+
+    /// The lab's float copy differed from `resource.Quantity` (apimachinery
+    /// `pkg/api/resource/quantity.go`); the Quantity rules win.
+    #[test]
+    fn the_lab_reads_quantities_as_the_api_does() {
+        // `n` and `u` are decimal SI suffixes; the float copy rejected them.
+        assert_eq!(cpu_millicores("500000000n"), Some(500.0));
+        assert_eq!(cpu_millicores("250000u"), Some(250.0));
+        // `MilliValue` and `Value` round up: no fractional millicores or bytes.
+        assert_eq!(cpu_millicores("1.0005"), Some(1001.0));
+        assert_eq!(memory_bytes("0.5"), Some(1.0));
+        // An exponent is the whole suffix: `1e3k` is not a quantity.
+        assert_eq!(memory_bytes("1e3k"), None);
+        assert_eq!(memory_bytes("-1Mi"), None);
+        assert_eq!(memory_bytes("128Mi"), Some(134_217_728.0));
+    }
+
+    /// `Value` rounds away from zero, like `MilliValue` (`negativeScaleInt64` in
+    /// apimachinery `pkg/api/resource/amount.go`); this copy used to truncate toward zero.
+    #[test]
+    fn negative_values_round_away_from_zero() {
+        assert_eq!(parse_value("-1.5"), Some(-2));
+        assert_eq!(parse_milli("-1.0005"), Some(-1001));
     }
 
     #[test]

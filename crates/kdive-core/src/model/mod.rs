@@ -5,6 +5,8 @@ pub mod chain;
 pub mod dns;
 pub mod kind;
 pub mod objects;
+pub mod pod_columns;
+pub mod pod_readiness;
 pub mod probes;
 pub mod proxy;
 pub mod snapshot;

@@ -182,14 +182,7 @@ fn summarize(kind: &'static str, p: &Probe, ports: &[ContainerPort]) -> ProbeSum
     }
 }
 
-/// The pod's `Ready` condition (false when absent, as kubelet has not reported it yet).
-pub fn pod_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
-        .is_some_and(|c| c.status == "True")
-}
+pub use crate::model::pod_readiness::pod_ready;
 
 /// A one-line reason a pod is not Ready, built from container states and probes, so the
 /// chain view can say *why* an endpoint is not ready. `None` when the pod is Ready.
@@ -228,11 +221,7 @@ pub fn not_ready_reason(pod: &Pod) -> Option<String> {
     }
     if reasons.is_empty() {
         // Containers are ready but the pod is not: readiness gates or a stale condition.
-        let msg = pod
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+        let msg = crate::model::pod_readiness::ready_condition(pod)
             .and_then(|c| c.message.clone().or_else(|| c.reason.clone()))
             .unwrap_or_else(|| "Ready condition is not True".into());
         reasons.push(msg);

@@ -5,6 +5,8 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use serde::Serialize;
 
+use crate::model::pod_columns::pod_columns;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Health {
     Ok,
@@ -35,62 +37,29 @@ impl Health {
     }
 }
 
-/// kubectl's STATUS column for a pod (the common cases: waiting/terminated reasons,
-/// Terminating, phase).
+/// kubectl's STATUS column for a pod ([`pod_columns`]).
 pub fn pod_status(pod: &Pod) -> String {
     pod_status_cow(pod).into_owned()
 }
 
 /// [`pod_status`] without allocating in the common cases (the tree asks for every pod).
 pub fn pod_status_cow(pod: &Pod) -> std::borrow::Cow<'_, str> {
-    use std::borrow::Cow;
-    if pod.metadata.deletion_timestamp.is_some() {
-        return Cow::Borrowed("Terminating");
-    }
-    let status = pod.status.as_ref();
-    let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
-    let mut reason: Cow<str> =
-        Cow::Borrowed(status.and_then(|s| s.reason.as_deref()).unwrap_or(phase));
-    for cs in status
-        .and_then(|s| s.container_statuses.as_ref())
-        .into_iter()
-        .flatten()
-    {
-        let state = cs.state.as_ref();
-        if let Some(w) = state.and_then(|s| s.waiting.as_ref())
-            && let Some(r) = &w.reason
-        {
-            reason = Cow::Borrowed(r);
-        } else if let Some(t) = state.and_then(|s| s.terminated.as_ref()) {
-            reason = match &t.reason {
-                Some(r) => Cow::Borrowed(r),
-                None => Cow::Owned(format!("ExitCode:{}", t.exit_code)),
-            };
-        }
-    }
-    if reason == "Succeeded" {
-        Cow::Borrowed("Completed")
-    } else {
-        reason
-    }
+    pod_columns(pod).status
 }
 
-/// `ready/total` containers.
+/// kubectl's READY column: `ready/total` containers, sidecars included.
 pub fn pod_ready_count(pod: &Pod) -> (usize, usize) {
-    let total = pod.spec.as_ref().map_or(0, |s| s.containers.len());
-    let ready = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.container_statuses.as_ref())
-        .map_or(0, |cs| cs.iter().filter(|c| c.ready).count());
-    (ready, total)
+    let c = pod_columns(pod);
+    (c.ready, c.total)
 }
 
+/// kubectl's RESTARTS column, without the "(5m ago)".
 pub fn pod_restarts(pod: &Pod) -> i32 {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.container_statuses.as_ref())
-        .map_or(0, |cs| cs.iter().map(|c| c.restart_count).sum())
+    clamp_i32(pod_columns(pod).restarts)
+}
+
+pub(crate) fn clamp_i32(n: i64) -> i32 {
+    n.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
 
 pub fn pod_health(pod: &Pod) -> Health {
@@ -100,13 +69,24 @@ pub fn pod_health(pod: &Pod) -> Health {
 /// [`pod_health`] for a pod whose STATUS ([`pod_status`]) is already known.
 pub fn health_of(pod: &Pod, status: &str) -> Health {
     match status {
-        "Completed" => Health::None,
+        "Completed" | "Succeeded" => Health::None,
         "Running" if crate::model::probes::pod_ready(pod) => Health::Ok,
-        "Running" | "Pending" | "Terminating" | "ContainerCreating" | "PodInitializing" => {
-            Health::Warn
-        }
+        "Running" | "NotReady" | "Pending" | "Terminating" | "ContainerCreating"
+        | "PodInitializing" | "SchedulingGated" => Health::Warn,
+        // `Init:1/3`: init containers still running, not failing.
+        s if is_init_progress(s) => Health::Warn,
         _ => Health::Bad,
     }
+}
+
+/// `Init:N/M`, as against `Init:Error` or `Init:CrashLoopBackOff`.
+fn is_init_progress(status: &str) -> bool {
+    status
+        .strip_prefix("Init:")
+        .and_then(|s| s.split_once('/'))
+        .is_some_and(|(n, m)| {
+            !n.is_empty() && !m.is_empty() && n.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
+        })
 }
 
 /// Desired and ready replicas, with health: all ready ✓, some ✗/!, none of many ✗.
@@ -160,6 +140,12 @@ pub fn utc(
         .unwrap_or_default()
 }
 
+/// Go's zero `time.Time` (0001-01-01T00:00:00Z), which Go code treats as unset (`IsZero`).
+pub fn is_go_zero_time(t: chrono::DateTime<chrono::Utc>) -> bool {
+    const GO_ZERO_UNIX_SECONDS: i64 = -62_135_596_800;
+    t.timestamp() == GO_ZERO_UNIX_SECONDS && t.timestamp_subsec_nanos() == 0
+}
+
 pub fn utc_micro(
     t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime,
 ) -> chrono::DateTime<chrono::Utc> {
@@ -167,16 +153,8 @@ pub fn utc_micro(
         .unwrap_or_default()
 }
 
-/// kubectl's AGE: `45s`, `12m`, `3h`, `5d`.
-pub fn age(from: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
-    let s = (now - from).num_seconds().max(0);
-    match s {
-        0..120 => format!("{s}s"),
-        120..7200 => format!("{}m", s / 60),
-        7200..172800 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86400),
-    }
-}
+/// kubectl's AGE.
+pub use crate::duration::age;
 
 #[cfg(test)]
 mod tests {
@@ -208,15 +186,5 @@ mod tests {
         }));
         assert_eq!(pod_status(&p), "Running");
         assert_eq!(pod_health(&p), Health::Warn);
-    }
-
-    #[test]
-    fn ages_read_like_kubectl() {
-        let t0 = chrono::DateTime::from_timestamp(1_000_000, 0).unwrap();
-        let at = |s| t0 + chrono::Duration::seconds(s);
-        assert_eq!(age(t0, at(59)), "59s");
-        assert_eq!(age(t0, at(600)), "10m");
-        assert_eq!(age(t0, at(3 * 3600)), "3h");
-        assert_eq!(age(t0, at(3 * 86400)), "3d");
     }
 }

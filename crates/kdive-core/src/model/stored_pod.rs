@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::pod_columns::pod_columns;
 use crate::model::status::{self, Health};
 
 // `repr(C)`: what every settle reads of every pod (namespace, health) sits in the first
@@ -59,13 +60,13 @@ struct Body {
 
 impl StoredPod {
     pub fn new(pod: Pod) -> StoredPod {
-        let (ready, total) = status::pod_ready_count(&pod);
-        let st = status::pod_status_cow(&pod);
+        // One `printPod` pass gives STATUS, READY and RESTARTS, as kubectl shows them.
+        let columns = pod_columns(&pod);
         let summary = PodSummary {
-            health: status::health_of(&pod, &st),
-            status: st.into(),
-            ready: (clamp(ready), clamp(total)),
-            restarts: status::pod_restarts(&pod),
+            health: status::health_of(&pod, &columns.status),
+            status: columns.status.into(),
+            ready: (clamp(columns.ready), clamp(columns.total)),
+            restarts: status::clamp_i32(columns.restarts),
             claims: pod
                 .spec
                 .as_ref()

@@ -20,6 +20,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 };
 
 use super::{Change, EventRecord};
+use kdive_core::model::pod_readiness::{available_at, pod_available, pod_ready, ready_since};
 use kdive_core::selector::LabelSelector;
 
 pub const COMPONENT: &str = "replicaset-controller";
@@ -184,12 +185,19 @@ pub(crate) fn deletion_order(a: &Pod, b: &Pod, rank_a: usize, rank_b: usize) -> 
     assigned(a)
         .cmp(&assigned(b))
         .then_with(|| phase(a).cmp(&phase(b)))
-        .then_with(|| is_ready(a).cmp(&is_ready(b)))
+        .then_with(|| pod_ready(a).cmp(&pod_ready(b)))
         .then_with(|| rank_b.cmp(&rank_a))
-        .then_with(|| match (ready_since(a), ready_since(b)) {
-            // Both ready: the more recently ready goes first.
-            (Some(x), Some(y)) if is_ready(a) && is_ready(b) => y.cmp(&x),
-            _ => Ordering::Equal,
+        .then_with(|| {
+            if !(pod_ready(a) && pod_ready(b)) {
+                return Ordering::Equal;
+            }
+            // Both ready: `afterOrZero`, an unknown ready time first, then the more recent.
+            match (ready_since(a), ready_since(b)) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Less,
+                (Some(_), None) => Ordering::Greater,
+                (Some(x), Some(y)) => y.cmp(&x),
+            }
         })
         .then_with(|| restarts(b).cmp(&restarts(a)))
         .then_with(|| match (created(a), created(b)) {
@@ -222,10 +230,10 @@ fn calculate_status(
                 .all(|(k, v)| pod_label(p, k) == Some(v))
         })
         .count();
-    let ready = owned.iter().filter(|p| is_ready(p)).count();
+    let ready = owned.iter().filter(|p| pod_ready(p)).count();
     let available = owned
         .iter()
-        .filter(|p| is_available(p, min_ready, now))
+        .filter(|p| pod_available(p, min_ready, now))
         .count();
     let old = rs.status.clone().unwrap_or_default();
     ReplicaSetStatus {
@@ -256,9 +264,9 @@ fn next_availability(owned: &[&Pod], min_ready: i32, now: DateTime<Utc>) -> Opti
     }
     owned
         .iter()
-        .filter(|p| is_ready(p) && !is_available(p, min_ready, now))
+        .filter(|p| pod_ready(p) && !pod_available(p, min_ready, now))
         .filter_map(|p| {
-            let at = ready_since(p)? + chrono::Duration::seconds(i64::from(min_ready));
+            let at = available_at(p, min_ready)?;
             // `IsPodAvailable` needs `now` strictly after `at`: requeue just past it.
             (at - now + chrono::Duration::milliseconds(1)).to_std().ok()
         })
@@ -299,34 +307,6 @@ fn node_of(pod: &Pod) -> &str {
 pub(crate) fn is_active(pod: &Pod) -> bool {
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
     pod.metadata.deletion_timestamp.is_none() && !matches!(phase, Some("Succeeded" | "Failed"))
-}
-
-pub(crate) fn is_ready(pod: &Pod) -> bool {
-    ready_condition(pod).is_some_and(|c| c.status == "True")
-}
-
-fn ready_condition(pod: &Pod) -> Option<&k8s_openapi::api::core::v1::PodCondition> {
-    pod.status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "Ready")
-}
-
-fn ready_since(pod: &Pod) -> Option<DateTime<Utc>> {
-    from_time(ready_condition(pod)?.last_transition_time.as_ref()?)
-}
-
-/// `podutil.IsPodAvailable`: ready, and ready for longer than minReadySeconds.
-pub(crate) fn is_available(pod: &Pod, min_ready: i32, now: DateTime<Utc>) -> bool {
-    if !is_ready(pod) {
-        return false;
-    }
-    if min_ready <= 0 {
-        return true;
-    }
-    ready_since(pod).is_some_and(|t| t + chrono::Duration::seconds(i64::from(min_ready)) < now)
 }
 
 fn restarts(pod: &Pod) -> i32 {

@@ -22,9 +22,10 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
-use super::replicaset::{controller_of, from_time, is_available, is_ready, object_ref};
+use super::replicaset::{controller_of, object_ref};
 use super::revision::compute_hash;
 use super::{Change, EventRecord};
+use kdive_core::model::pod_readiness::{available_at, pod_available, pod_ready};
 
 pub const COMPONENT: &str = "statefulset-controller";
 pub const REVISION_LABEL: &str = "controller-revision-hash";
@@ -136,7 +137,7 @@ impl PodState {
         PodState {
             revision: revision_of(pod).to_string(),
             ready: running_and_ready(pod),
-            available: running_and_ready(pod) && is_available(pod, min_ready, now),
+            available: running_and_ready(pod) && pod_available(pod, min_ready, now),
             terminating: pod.metadata.deletion_timestamp.is_some(),
         }
     }
@@ -496,19 +497,9 @@ fn next_availability(
         return None;
     }
     pods.values()
-        .filter(|p| running_and_ready(p) && !is_available(p, min_ready, now))
+        .filter(|p| running_and_ready(p) && !pod_available(p, min_ready, now))
         .filter_map(|p| {
-            let since = p
-                .status
-                .as_ref()?
-                .conditions
-                .as_ref()?
-                .iter()
-                .find(|c| c.type_ == "Ready")?
-                .last_transition_time
-                .as_ref()
-                .and_then(from_time)?;
-            let at = since + chrono::Duration::seconds(i64::from(min_ready));
+            let at = available_at(p, min_ready)?;
             (at - now + chrono::Duration::milliseconds(1)).to_std().ok()
         })
         .min()
@@ -536,7 +527,7 @@ fn revision_of(pod: &Pod) -> &str {
 /// `isRunningAndReady`.
 fn running_and_ready(pod: &Pod) -> bool {
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-    phase == Some("Running") && is_ready(pod)
+    phase == Some("Running") && pod_ready(pod)
 }
 
 fn is_failed(pod: &Pod) -> bool {

@@ -18,8 +18,8 @@ use super::scrape_ksm;
 use crate::metrics::{FamilySet, Kind, Labels, Registry};
 use crate::resources::{ResourceId, lookup};
 use crate::sim::catalog::Catalog;
-use crate::sim::resources::memory_bytes;
 use crate::store::Store;
+use kdive_core::quantity::memory_bytes;
 
 /// CFS enforcement period (kernel default 100 ms).
 const CFS_PERIOD_SECONDS: f64 = 0.1;

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Endpoints, Node, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use crate::metrics::{FamilySet, Kind, Labels};
-use crate::sim::resources::quantity;
+use kdive_core::quantity::{parse_milli, parse_value};
 
 const PHASES: [&str; 5] = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
 const JOB: &str = "kube-state-metrics";
@@ -46,7 +46,12 @@ fn tri_state(status: &str) -> [(&'static str, f64); 3] {
 
 /// kube-state-metrics' resource name and unit, and the value in that unit.
 fn resource_unit(resource: &str, q: &Quantity) -> Option<(String, &'static str, f64)> {
-    let v = quantity(&q.0)?;
+    // kube-state-metrics: `MilliValue()/1000` for cpu, `Value()` for the rest.
+    let v = if resource == "cpu" {
+        parse_milli(&q.0)? as f64 / 1000.0
+    } else {
+        parse_value(&q.0)? as f64
+    };
     let unit = match resource {
         "cpu" => "core",
         "memory" | "ephemeral-storage" => "byte",

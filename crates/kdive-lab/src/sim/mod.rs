@@ -5,7 +5,6 @@ pub mod catalog;
 pub mod kubelet;
 pub mod probes;
 pub mod process;
-pub mod resources;
 
 #[cfg(test)]
 mod tests;

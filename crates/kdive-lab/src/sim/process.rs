@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::Container;
 
 use super::catalog::{Image, PathRole, Protocol};
-use super::resources::{cpu_millicores, memory_bytes};
+use kdive_core::quantity::{cpu_millicores, memory_bytes};
 
 const MIB: f64 = 1024.0 * 1024.0;
 /// How long a process that lacks a required variable runs before exiting 1.

@@ -1,6 +1,8 @@
 //! Reading fields of stored JSON objects, and the apiserver's age formatting.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use kdive_core::duration::human_duration;
 use serde_json::{Map, Value};
 
 use kdive_core::selector::LabelSelector;
@@ -67,59 +69,6 @@ pub fn since(v: Option<&Value>, now: DateTime<Utc>) -> String {
 /// The AGE cell of an object.
 pub fn age(v: &Value, now: DateTime<Utc>) -> String {
     since(v.pointer("/metadata/creationTimestamp"), now)
-}
-
-/// apimachinery `duration.HumanDuration`: about 2–3 significant figures.
-pub fn human_duration(d: Duration) -> String {
-    // Go truncates toward zero; up to 1s in the future still counts as "now" (clock skew).
-    let seconds = d.num_seconds();
-    if seconds < -1 {
-        return "<invalid>".to_string();
-    } else if seconds < 0 {
-        return "0s".to_string();
-    } else if seconds < 60 * 2 {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 10 {
-        let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    } else if minutes < 60 * 3 {
-        return format!("{minutes}m");
-    }
-    let hours = minutes / 60;
-    if hours < 8 {
-        let m = minutes % 60;
-        if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        }
-    } else if hours < 48 {
-        format!("{hours}h")
-    } else if hours < 24 * 8 {
-        let h = hours % 24;
-        if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        }
-    } else if hours < 24 * 365 * 2 {
-        format!("{}d", hours / 24)
-    } else if hours < 24 * 365 * 8 {
-        let dy = (hours / 24) % 365;
-        if dy == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{dy}d", hours / 24 / 365)
-        }
-    } else {
-        format!("{}y", hours / 24 / 365)
-    }
 }
 
 /// `labels.FormatLabels`: `k=v` pairs sorted by key, or `<none>`.

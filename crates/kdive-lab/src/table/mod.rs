@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use columns::Column;
-pub use fields::human_duration;
+pub use kdive_core::duration::human_duration;
 
 /// Which object each row carries (`includeObject` query parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,162 +1,19 @@
-//! The pod row: READY, the aggregate STATUS and RESTARTS, as `printPod` computes them.
-
-use std::collections::HashMap;
+//! The pod row of `printPod`: the core's READY, STATUS and RESTARTS, and the wide columns.
 
 use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
 
+use kdive_core::model::pod_columns::pod_columns;
+
 use super::Row;
-use super::fields::{age, arr_at, bool_at, int_at, present, str_at, time};
-
-/// A sidecar: an init container with `restartPolicy: Always`. It counts as a container.
-fn is_restartable_init(container: Option<&&Value>) -> bool {
-    container.is_some_and(|c| str_at(c, "/restartPolicy") == "Always")
-}
-
-fn condition_true(pod: &Value, kind: &str) -> bool {
-    arr_at(pod, "/status/conditions")
-        .iter()
-        .any(|c| str_at(c, "/type") == kind && str_at(c, "/status") == "True")
-}
-
-/// The later of `latest` and this status's last termination time.
-fn later_termination(latest: Option<DateTime<Utc>>, status: &Value) -> Option<DateTime<Utc>> {
-    if present(status, "/lastState/terminated").is_none() {
-        return latest;
-    }
-    let finished = time(status.pointer("/lastState/terminated/finishedAt"));
-    match (latest, finished) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-/// `ExitCode:N` / `Signal:N` for a termination without a reason.
-fn exit_text(terminated: &Value) -> String {
-    let signal = int_at(terminated, "/signal");
-    if signal != 0 {
-        format!("Signal:{signal}")
-    } else {
-        format!("ExitCode:{}", int_at(terminated, "/exitCode"))
-    }
-}
+use super::fields::{age, arr_at, bool_at, int_at, str_at};
 
 pub(crate) fn print_pod(pod: &Value, now: DateTime<Utc>) -> Row {
-    let spec_init = arr_at(pod, "/spec/initContainers");
-    let init_by_name: HashMap<&str, &Value> =
-        spec_init.iter().map(|c| (str_at(c, "/name"), c)).collect();
-    let mut total = arr_at(pod, "/spec/containers").len();
-    total += spec_init
-        .iter()
-        .filter(|c| is_restartable_init(Some(c)))
-        .count();
-
+    // READY, STATUS and RESTARTS come from the core's `printPod`, the explorer's too.
+    let typed = typed_for_columns(pod);
+    let columns = pod_columns(&typed);
     let phase = str_at(pod, "/status/phase");
-    let status_reason = str_at(pod, "/status/reason");
-    let mut reason = if status_reason.is_empty() {
-        phase.to_string()
-    } else {
-        status_reason.to_string()
-    };
-    let gated = arr_at(pod, "/status/conditions")
-        .iter()
-        .any(|c| str_at(c, "/type") == "PodScheduled" && str_at(c, "/reason") == "SchedulingGated");
-    if gated {
-        reason = "SchedulingGated".to_string();
-    }
-
-    let mut restarts = 0i64;
-    let mut sidecar_restarts = 0i64;
-    let mut ready = 0usize;
-    let mut last_restart: Option<DateTime<Utc>> = None;
-    let mut last_sidecar_restart: Option<DateTime<Utc>> = None;
-
-    let mut initializing = false;
-    for (i, status) in arr_at(pod, "/status/initContainerStatuses")
-        .iter()
-        .enumerate()
-    {
-        let sidecar = is_restartable_init(init_by_name.get(str_at(status, "/name")));
-        let count = int_at(status, "/restartCount");
-        restarts += count;
-        last_restart = later_termination(last_restart, status);
-        if sidecar {
-            sidecar_restarts += count;
-            last_sidecar_restart = later_termination(last_sidecar_restart, status);
-        }
-        let terminated = present(status, "/state/terminated");
-        let waiting_reason = str_at(status, "/state/waiting/reason");
-        if terminated.is_some_and(|t| int_at(t, "/exitCode") == 0) {
-            continue;
-        }
-        if sidecar && bool_at(status, "/started") {
-            if bool_at(status, "/ready") {
-                ready += 1;
-            }
-            continue;
-        }
-        if let Some(t) = terminated {
-            let why = str_at(t, "/reason");
-            reason = if why.is_empty() {
-                format!("Init:{}", exit_text(t))
-            } else {
-                format!("Init:{why}")
-            };
-        } else if !waiting_reason.is_empty() && waiting_reason != "PodInitializing" {
-            reason = format!("Init:{waiting_reason}");
-        } else {
-            reason = format!("Init:{i}/{}", spec_init.len());
-        }
-        initializing = true;
-        break;
-    }
-
-    if !initializing || condition_true(pod, "Initialized") {
-        restarts = sidecar_restarts;
-        last_restart = last_sidecar_restart;
-        let mut has_running = false;
-        // The last container's state wins, so walk them backwards like the real printer.
-        for status in arr_at(pod, "/status/containerStatuses").iter().rev() {
-            restarts += int_at(status, "/restartCount");
-            last_restart = later_termination(last_restart, status);
-            let waiting = str_at(status, "/state/waiting/reason");
-            let terminated = present(status, "/state/terminated");
-            if !waiting.is_empty() {
-                reason = waiting.to_string();
-            } else if let Some(t) = terminated {
-                let why = str_at(t, "/reason");
-                reason = if why.is_empty() {
-                    exit_text(t)
-                } else {
-                    why.to_string()
-                };
-            } else if bool_at(status, "/ready") && present(status, "/state/running").is_some() {
-                has_running = true;
-                ready += 1;
-            }
-        }
-        if reason == "Completed" && has_running {
-            reason = if condition_true(pod, "Ready") {
-                "Running".to_string()
-            } else {
-                "NotReady".to_string()
-            };
-        }
-    }
-
-    let deleting = present(pod, "/metadata/deletionTimestamp").is_some();
-    if deleting && status_reason == "NodeLost" {
-        reason = "Unknown".to_string();
-    } else if deleting && phase != "Succeeded" && phase != "Failed" {
-        reason = "Terminating".to_string();
-    }
-
-    let restarts_cell = match last_restart {
-        Some(t) if restarts != 0 => {
-            format!("{restarts} ({} ago)", super::human_duration(now - t))
-        }
-        _ => restarts.to_string(),
-    };
 
     // Conversion fills podIPs from a lone podIP, so fall back to it.
     let first_ip = arr_at(pod, "/status/podIPs")
@@ -165,9 +22,9 @@ pub(crate) fn print_pod(pod: &Value, now: DateTime<Utc>) -> Row {
         .unwrap_or_else(|| str_at(pod, "/status/podIP"));
     let cells = vec![
         json!(str_at(pod, "/metadata/name")),
-        json!(format!("{ready}/{total}")),
-        json!(reason),
-        json!(restarts_cell),
+        json!(format!("{}/{}", columns.ready, columns.total)),
+        json!(columns.status),
+        json!(columns.restarts_cell(now)),
         json!(age(pod, now)),
         json!(or_none(first_ip)),
         json!(or_none(str_at(pod, "/spec/nodeName"))),
@@ -184,6 +41,55 @@ pub(crate) fn print_pod(pod: &Value, now: DateTime<Utc>) -> Row {
         _ => None,
     };
     row
+}
+
+/// What [`pod_columns`] reads of a stored pod, typed. Go reads a missing field as its zero
+/// value where k8s-openapi requires it (a status's `image`, a termination's `exitCode`), so
+/// only those fields are taken, with Go's zeros filled in.
+fn typed_for_columns(pod: &Value) -> Pod {
+    let containers = |pointer: &str| -> Vec<Value> {
+        arr_at(pod, pointer)
+            .iter()
+            .map(|c| json!({"name": str_at(c, "/name"), "restartPolicy": c.get("restartPolicy")}))
+            .collect()
+    };
+    let state = |state: Option<&Value>| -> Value {
+        let mut state = state.cloned().unwrap_or(Value::Null);
+        if let Some(t) = state.get_mut("terminated").and_then(Value::as_object_mut) {
+            t.entry("exitCode").or_insert(json!(0));
+        }
+        state
+    };
+    let statuses = |pointer: &str| -> Vec<Value> {
+        arr_at(pod, pointer)
+            .iter()
+            .map(|s| {
+                json!({
+                    "name": str_at(s, "/name"), "image": "", "imageID": "",
+                    "ready": bool_at(s, "/ready"), "restartCount": int_at(s, "/restartCount"),
+                    "started": s.get("started"),
+                    "state": state(s.get("state")), "lastState": state(s.get("lastState")),
+                })
+            })
+            .collect()
+    };
+    let conditions: Vec<Value> = arr_at(pod, "/status/conditions")
+        .iter()
+        .map(|c| json!({"type": str_at(c, "/type"), "status": str_at(c, "/status"), "reason": c.get("reason")}))
+        .collect();
+    let typed = json!({
+        "metadata": {"deletionTimestamp": pod.pointer("/metadata/deletionTimestamp")},
+        "spec": {"containers": containers("/spec/containers"),
+                 "initContainers": containers("/spec/initContainers")},
+        "status": {
+            "phase": pod.pointer("/status/phase"), "reason": pod.pointer("/status/reason"),
+            "conditions": conditions,
+            "initContainerStatuses": statuses("/status/initContainerStatuses"),
+            "containerStatuses": statuses("/status/containerStatuses"),
+        },
+    });
+    // Only a malformed timestamp can still fail: then the pod prints as an empty one.
+    serde_json::from_value(typed).unwrap_or_default()
 }
 
 fn completed_condition(reason: &str, message: &str) -> Value {

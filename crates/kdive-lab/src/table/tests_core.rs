@@ -1,9 +1,9 @@
-//! Cells for core kinds, the default table, list metadata and `human_duration` buckets.
+//! Cells for core kinds, the default table and list metadata (`human_duration` buckets: kdive_core::duration).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{TableOptions, human_duration, list_table, object_table};
+use super::{TableOptions, list_table, object_table};
 
 fn now() -> DateTime<Utc> {
     "2024-01-01T12:00:00Z".parse().unwrap()
@@ -35,42 +35,6 @@ fn column_names(resource: &str) -> Vec<String> {
             format!("{}{wide}", c["name"].as_str().unwrap())
         })
         .collect()
-}
-
-#[test]
-fn human_duration_buckets() {
-    let s = Duration::seconds;
-    let cases = [
-        (s(-2), "<invalid>"),
-        (Duration::milliseconds(-1999), "0s"), // truncates to -1s: tolerated skew
-        (s(-1), "0s"),
-        (s(0), "0s"),
-        (s(119), "119s"),
-        (s(120), "2m"),
-        (s(121), "2m1s"),
-        (s(599), "9m59s"),
-        (s(600), "10m"),
-        (s(601), "10m"),
-        (s(3 * 3600 - 1), "179m"),
-        (s(3 * 3600), "3h"),
-        (s(3 * 3600 + 60), "3h1m"),
-        (s(8 * 3600 - 1), "7h59m"),
-        (s(8 * 3600), "8h"),
-        (s(48 * 3600 - 1), "47h"),
-        (s(48 * 3600), "2d"),
-        (s(49 * 3600), "2d1h"),
-        (s(8 * 86400 - 1), "7d23h"),
-        (s(8 * 86400), "8d"),
-        (s(730 * 86400 - 1), "729d"),
-        (s(730 * 86400), "2y"),
-        (s(731 * 86400), "2y1d"),
-        (s(8 * 365 * 86400 - 1), "7y364d"),
-        (s(8 * 365 * 86400), "8y"),
-        (s(20 * 365 * 86400), "20y"),
-    ];
-    for (d, expected) in cases {
-        assert_eq!(human_duration(d), expected, "for {d:?}");
-    }
 }
 
 #[test]
