@@ -233,7 +233,7 @@ pub fn parse(
             "format: only format 1 is known".into(),
         ));
     }
-    if !valid_dns_label(&namespace) {
+    if !crate::validation::is_dns1123_label(&namespace).is_empty() {
         return Err(err(
             line_of("namespace:"),
             format!("namespace {namespace:?} is not a valid namespace name"),
@@ -304,15 +304,6 @@ pub fn parse(
 
 fn dir_of(source: &str) -> &str {
     source.rfind('/').map_or("", |i| &source[..=i])
-}
-
-fn valid_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 /// (front matter, body, 1-based line the body starts on).

@@ -24,6 +24,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
+use crate::validation;
+
 /// The label whose value (`NAMESPACE/NAME`) names the Kubernetes Service an SLO covers.
 pub const SERVICE_LABEL: &str = "kdive_service";
 
@@ -153,15 +155,10 @@ impl std::fmt::Display for ServiceRef {
 impl ServiceRef {
     pub fn parse(text: &str) -> Option<ServiceRef> {
         let (ns, name) = text.split_once('/')?;
-        let ok = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 63
-                && s.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && !s.starts_with('-')
-                && !s.ends_with('-')
-        };
-        (ok(ns) && ok(name)).then(|| ServiceRef {
+        // Namespace names are DNS-1123 labels, Service names DNS-1035 labels.
+        let valid = validation::is_dns1123_label(ns).is_empty()
+            && validation::is_dns1035_label(name).is_empty();
+        valid.then(|| ServiceRef {
             namespace: ns.to_string(),
             name: name.to_string(),
         })
@@ -358,13 +355,10 @@ fn validate_sli(l: &LoadedSpec, i: usize, slo: &SloSpec) -> Result<(), SpecError
     Ok(())
 }
 
-/// Sloth's names: letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit.
+/// Sloth's names: letters, digits, `-`, `_` and `.`, starting and ending with a letter or
+/// digit: the qualified-name format, with no length limit.
 fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+    crate::validation::is_qualified_name_format(s)
 }
 
 fn name_message(s: &str) -> String {

@@ -10,7 +10,6 @@ mod field;
 mod label;
 mod parser;
 mod set;
-mod validation;
 
 use thiserror::Error;
 

@@ -529,3 +529,17 @@ fn a_typed_label_selector_matches_like_its_json() {
     };
     assert!(LabelSelector::from_meta(&bad).is_err());
 }
+
+/// `validateLabelKey` joins every `IsQualifiedName` problem with "; "
+/// (staging/src/k8s.io/apimachinery/pkg/labels/selector.go); the former copy in this
+/// module reported only the first.
+#[test]
+fn a_key_with_several_problems_reports_them_all() {
+    let key = format!("-{}", "a".repeat(63));
+    let e = err(&format!("{key}=x"));
+    assert!(
+        e.contains("name part must be no more than 63 characters; name part must consist of"),
+        "{e}"
+    );
+    assert!(err("a/=x").contains("name part must be non-empty; name part must consist of"));
+}
