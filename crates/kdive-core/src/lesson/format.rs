@@ -351,14 +351,8 @@ fn substitute(text: &str, vars: &[(&str, &str)]) -> Result<String, (usize, Strin
 
 /// A serde-saphyr error as `file:line: message`, `first_line` being the YAML's first line.
 fn yaml_err(file: &str, first_line: usize, e: &serde_saphyr::Error) -> LessonError {
-    let line = e.location().map_or(0, |l| l.line() as usize);
-    let msg = e.to_string();
-    let msg = msg.lines().next().unwrap_or("");
-    let msg = msg.strip_prefix("error: ").unwrap_or(msg);
-    let msg = match msg.strip_prefix("line ").and_then(|m| m.split_once(": ")) {
-        Some((_, rest)) => rest,
-        None => msg,
-    };
+    let at = crate::yaml::locate(e, first_line);
+    let msg = at.message;
     // The classic trap: `{ a[x=y].b: 1 }` — in flow style `[` starts a list.
     let hint = if msg.contains("flow mapping") {
         " (in `{ … }`, a key with `[…]` must be quoted, or use block style)"
@@ -367,7 +361,7 @@ fn yaml_err(file: &str, first_line: usize, e: &serde_saphyr::Error) -> LessonErr
     };
     LessonError {
         file: file.to_string(),
-        line: first_line + line.saturating_sub(1),
+        line: at.line,
         message: format!("{msg}{hint}"),
     }
 }

@@ -219,13 +219,12 @@ impl LoadedSpec {
 /// Parses and validates one spec file's text. `origin` is the file name used in messages.
 pub fn parse(origin: &str, text: &str) -> Result<LoadedSpec, SpecError> {
     let spec: SlothSpec = serde_saphyr::from_str(text).map_err(|e| {
-        let message = e.to_string();
-        let line = line_in_message(&message).unwrap_or(1);
+        let at = crate::yaml::locate(&e, 1);
         SpecError {
             origin: origin.to_string(),
-            line,
+            line: at.line,
             field: String::new(),
-            message: strip_location(&first_line(&message)),
+            message: at.message,
         }
     })?;
     let loaded = LoadedSpec {
@@ -382,32 +381,6 @@ fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or(message).to_string()
-}
-
-/// Drops serde-saphyr's `error: line N column M: ` prefix (the line is reported separately).
-fn strip_location(message: &str) -> String {
-    let m = message.strip_prefix("error: ").unwrap_or(message);
-    if m.starts_with("line ")
-        && let Some((_, rest)) = m.split_once(": ")
-    {
-        return rest.to_string();
-    }
-    m.to_string()
-}
-
-/// serde-saphyr reports `line N column M`.
-fn line_in_message(message: &str) -> Option<usize> {
-    let lower = message.to_ascii_lowercase();
-    let pos = lower.find("line ")?;
-    let digits: String = lower[pos + 5..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    digits.parse().ok()
 }
 
 /// Lines where the items of the top-level `slos:` list start.
