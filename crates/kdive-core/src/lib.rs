@@ -10,6 +10,8 @@ pub mod metrics;
 pub mod model;
 pub mod quantity;
 pub mod selector;
+pub mod validation;
+pub mod yaml;
 
 /// The demo fixtures under `tests/fixtures/chain/`, for the tests of every crate.
 #[cfg(any(test, feature = "test-fixtures"))]

@@ -40,8 +40,11 @@ pub fn parse_documents(origin: &str, text: &str) -> Result<Vec<(usize, Value)>, 
             continue;
         }
         let value: Value = serde_saphyr::from_str(&chunk).map_err(|e| {
-            let (line, message) = locate(&e.to_string(), start_line);
-            ManifestError(format!("{origin}:{line}: invalid YAML: {message}"))
+            let at = crate::yaml::locate(&e, start_line);
+            ManifestError(format!(
+                "{origin}:{}: invalid YAML: {}",
+                at.line, at.message
+            ))
         })?;
         if value.is_null() {
             continue;
@@ -73,21 +76,6 @@ fn split_documents(text: &str) -> Vec<(usize, String)> {
     out
 }
 
-/// serde-saphyr reports `line N column M` relative to the chunk; shift it to the file.
-fn locate(message: &str, start_line: usize) -> (usize, String) {
-    let lower = message.to_ascii_lowercase();
-    if let Some(pos) = lower.find("line ") {
-        let digits: String = lower[pos + 5..]
-            .chars()
-            .take_while(|c| c.is_ascii_digit())
-            .collect();
-        if let Ok(n) = digits.parse::<usize>() {
-            return (start_line + n.saturating_sub(1), message.to_string());
-        }
-    }
-    (start_line, message.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +95,16 @@ mod tests {
         let err = parse_documents("svc.yaml", text).unwrap_err().to_string();
         assert!(err.starts_with("svc.yaml:"), "{err}");
         assert!(err.contains("invalid YAML"), "{err}");
+        // One line, the location given once (as lessons, SLO specs and the catalog give it).
+        let line: usize = err["svc.yaml:".len()..]
+            .split(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(line >= 5, "{err}");
+        assert!(!err.contains('\n'), "{err}");
+        assert!(!err.contains("invalid YAML: error: "), "{err}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Object names: `generateName` suffixes and `metadata.name` validation with the
 //! apiserver's own messages (`ValidateObjectMeta` and the per-resource name functions).
 
+use kdive_core::validation;
 use rand::Rng;
 
 /// The characters of generated suffixes (`utilrand.String`: no vowels, no 0/1/3).
@@ -45,25 +46,6 @@ pub fn name_rule(resource: &str) -> NameRule {
     }
 }
 
-const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-const LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-const DNS1035_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
-
-/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`
-fn is_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    let ok = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    !b.is_empty() && ok(&b[0]) && ok(&b[b.len() - 1]) && b.iter().all(|c| ok(c) || *c == b'-')
-}
-
-fn is_subdomain(s: &str) -> bool {
-    s.split('.').all(is_label)
-}
-
-fn max_len(n: usize) -> String {
-    format!("must be no more than {n} characters")
-}
-
 /// `maskTrailingDash`: a `generateName` may end in '-', since a suffix follows.
 fn mask_trailing_dash(s: &str) -> String {
     if s.len() > 1 && s.ends_with('-') {
@@ -84,33 +66,12 @@ pub fn name_problems(rule: NameRule, name: &str, prefix: bool) -> Vec<String> {
     } else {
         name.to_string()
     };
-    let mut out = Vec::new();
     match rule {
-        NameRule::Dns1123Subdomain => {
-            if name.len() > 253 {
-                out.push(max_len(253));
-            }
-            if !is_subdomain(&name) {
-                out.push(SUBDOMAIN_MSG.to_string());
-            }
-        }
-        NameRule::Dns1123Label => {
-            if name.len() > 63 {
-                out.push(max_len(63));
-            }
-            if !is_label(&name) {
-                out.push(LABEL_MSG.to_string());
-            }
-        }
-        NameRule::Dns1035Label => {
-            if name.len() > 63 {
-                out.push(max_len(63));
-            }
-            if !is_label(&name) || !name.as_bytes()[0].is_ascii_lowercase() {
-                out.push(DNS1035_MSG.to_string());
-            }
-        }
+        NameRule::Dns1123Subdomain => validation::is_dns1123_subdomain(&name),
+        NameRule::Dns1123Label => validation::is_dns1123_label(&name),
+        NameRule::Dns1035Label => validation::is_dns1035_label(&name),
         NameRule::PathSegment => {
+            let mut out = Vec::new();
             if name == "." || name == ".." {
                 out.push(format!("may not be '{name}'"));
             }
@@ -119,9 +80,9 @@ pub fn name_problems(rule: NameRule, name: &str, prefix: bool) -> Vec<String> {
                     out.push(format!("may not contain '{bad}'"));
                 }
             }
+            out
         }
     }
-    out
 }
 
 /// Go's `%q` for a field value.

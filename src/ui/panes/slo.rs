@@ -17,6 +17,7 @@ use kdive_core::metrics::frame::{MetricsFrame, Points, SloFrame};
 use kdive_core::metrics::spec::ServiceRef;
 use kdive_core::model::objects::Objects;
 use kdive_core::model::status::{self, Health};
+use kdive_core::selector;
 
 use super::{fit, pad};
 
@@ -190,26 +191,13 @@ pub fn causes(
     }) else {
         return vec![(Health::Bad, format!("Service {svc_ref} not found"))];
     };
-    let selector = svc
-        .spec
-        .as_ref()
-        .and_then(|s| s.selector.clone())
-        .unwrap_or_default();
+    let spec = svc.spec.as_ref();
     // Decoded: the checks below read statuses (only this Service's pods).
     let pods: Vec<Pod> = objs
         .pods
         .iter()
         .filter(|p| p.metadata.namespace.as_deref() == Some(&svc_ref.namespace))
-        .filter(|p| {
-            !selector.is_empty()
-                && selector.iter().all(|(k, v)| {
-                    p.metadata
-                        .labels
-                        .as_ref()
-                        .and_then(|l| l.get(k))
-                        .is_some_and(|x| x == v)
-                })
-        })
+        .filter(|p| selector::service_selects(spec, p.metadata.labels.as_ref()))
         .map(|p| p.pod())
         .collect();
     // Deployments whose pod template the Service selects: desired vs ready.
@@ -222,9 +210,8 @@ pub fn causes(
             .spec
             .as_ref()
             .and_then(|s| s.template.metadata.as_ref())
-            .and_then(|m| m.labels.clone())
-            .unwrap_or_default();
-        if !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+            .and_then(|m| m.labels.as_ref());
+        if selector::service_selects(spec, labels) {
             let (desired, ready) = status::deployment_replicas(d);
             out.push((
                 status::replicas_health(desired, ready),

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::kinds::{self, Kind};
 use super::path::FieldPath;
-use super::selector::Selector;
+use crate::selector::LabelSelector;
 
 /// A check as written in a step block (unknown fields are rejected by serde).
 #[derive(Debug, Clone, Deserialize)]
@@ -39,7 +39,32 @@ pub struct Target {
     pub kind: &'static Kind,
     pub name: Option<String>,
     pub namespace: Option<String>,
-    pub selector: Option<Selector>,
+    pub selector: Option<TargetSelector>,
+}
+
+/// A target's `selector`: the author's text (shown and passed to kubectl as written) and the
+/// apiserver's parse of it, so a lesson accepts exactly what `kubectl -l` does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetSelector {
+    pub text: String,
+    pub parsed: LabelSelector,
+}
+
+impl TargetSelector {
+    pub fn parse(text: &str) -> Result<TargetSelector, String> {
+        let parsed = LabelSelector::parse(text).map_err(|e| format!("selector {text:?}: {e}"))?;
+        Ok(TargetSelector {
+            text: text.to_string(),
+            parsed,
+        })
+    }
+
+    /// Whether an object's `metadata.labels` satisfy every requirement.
+    pub fn matches(&self, obj: &Value) -> bool {
+        let labels = obj.pointer("/metadata/labels");
+        self.parsed
+            .matches_with(|k| labels.and_then(|l| l.get(k)).and_then(Value::as_str))
+    }
 }
 
 impl Target {
@@ -79,7 +104,7 @@ impl Target {
                         "kind" => {}
                         "name" => t.name = Some(text()?),
                         "namespace" => t.namespace = Some(text()?),
-                        "selector" => t.selector = Some(Selector::parse(&text()?)?),
+                        "selector" => t.selector = Some(TargetSelector::parse(&text()?)?),
                         other => {
                             return Err(format!(
                                 "target: unknown field `{other}`, expected one of `kind`, `name`, `namespace`, `selector`"

@@ -233,7 +233,7 @@ pub fn parse(
             "format: only format 1 is known".into(),
         ));
     }
-    if !valid_dns_label(&namespace) {
+    if !crate::validation::is_dns1123_label(&namespace).is_empty() {
         return Err(err(
             line_of("namespace:"),
             format!("namespace {namespace:?} is not a valid namespace name"),
@@ -306,15 +306,6 @@ fn dir_of(source: &str) -> &str {
     source.rfind('/').map_or("", |i| &source[..=i])
 }
 
-fn valid_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
 /// (front matter, body, 1-based line the body starts on).
 fn split_front_matter(text: &str) -> Option<(&str, &str, usize)> {
     let rest = text.strip_prefix("---\n")?;
@@ -360,14 +351,8 @@ fn substitute(text: &str, vars: &[(&str, &str)]) -> Result<String, (usize, Strin
 
 /// A serde-saphyr error as `file:line: message`, `first_line` being the YAML's first line.
 fn yaml_err(file: &str, first_line: usize, e: &serde_saphyr::Error) -> LessonError {
-    let line = e.location().map_or(0, |l| l.line() as usize);
-    let msg = e.to_string();
-    let msg = msg.lines().next().unwrap_or("");
-    let msg = msg.strip_prefix("error: ").unwrap_or(msg);
-    let msg = match msg.strip_prefix("line ").and_then(|m| m.split_once(": ")) {
-        Some((_, rest)) => rest,
-        None => msg,
-    };
+    let at = crate::yaml::locate(e, first_line);
+    let msg = at.message;
     // The classic trap: `{ a[x=y].b: 1 }` — in flow style `[` starts a list.
     let hint = if msg.contains("flow mapping") {
         " (in `{ … }`, a key with `[…]` must be quoted, or use block style)"
@@ -376,7 +361,7 @@ fn yaml_err(file: &str, first_line: usize, e: &serde_saphyr::Error) -> LessonErr
     };
     LessonError {
         file: file.to_string(),
-        line: first_line + line.saturating_sub(1),
+        line: at.line,
         message: format!("{msg}{hint}"),
     }
 }

@@ -11,13 +11,12 @@ pub mod kinds;
 pub mod manifests;
 pub mod path;
 pub mod progress;
-pub mod selector;
 pub mod solution;
 
 #[cfg(test)]
 mod tests;
 
-pub use check::{Check, CheckBody, Target};
+pub use check::{Check, CheckBody, Target, TargetSelector};
 pub use eval::{CheckResult, EvalContext, Objects, Outcome, PromAnswer, evaluate};
 pub use format::{Lesson, LessonError, Step};
 pub use progress::{LessonProgress, Progress, StepProgress, StepStatus};

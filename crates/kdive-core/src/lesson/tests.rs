@@ -455,3 +455,72 @@ fn contains_checks_list_membership() {
     );
     assert_eq!(eval_once(&c, vec![role]).0, Outcome::Pass);
 }
+
+#[test]
+fn target_selectors_read_as_kubectl_does() {
+    let pod = json!({"metadata": {"labels": {"app": "web", "tier": "front"}}});
+    let matches = |s: &str| TargetSelector::parse(s).unwrap().matches(&pod);
+    for s in [
+        "app=web",
+        "app==web",
+        "app=web,tier!=db",
+        "tier in (front, back)",
+        "app",
+        "!db",
+        "tier notin (db)",
+    ] {
+        assert!(matches(s), "{s} should match");
+    }
+    for s in ["app=db", "app!=web", "tier in (back)", "db", "!app"] {
+        assert!(!matches(s), "{s} should not match");
+    }
+    assert!(TargetSelector::parse("app=web,").is_err());
+    assert!(TargetSelector::parse("a b").is_err());
+    // The author's text is kept as written (it is shown and passed to `kubectl -l`).
+    let s = TargetSelector::parse("tier in (front, back)").unwrap();
+    assert_eq!(s.text, "tier in (front, back)");
+}
+
+/// Where the lesson's former selector parser and `labels.Parse`
+/// (staging/src/k8s.io/apimachinery/pkg/labels/selector.go) differed, the apiserver wins.
+#[test]
+fn target_selectors_follow_labels_parse() {
+    let pod = json!({"metadata": {"labels": {"app": "web", "gen": "3"}}});
+    let matches = |s: &str| TargetSelector::parse(s).unwrap().matches(&pod);
+    // `>` and `<` are operators, not part of a key named "gen>2".
+    assert!(matches("gen>2"));
+    assert!(!matches("gen<3"));
+    // The lexer needs no space before `(`.
+    assert!(matches("app in(web)"));
+    // An empty selector is `labels.Everything()`.
+    assert!(matches(""));
+    // Values and keys are validated; the message is the apiserver's.
+    let err = TargetSelector::parse("app=we b").unwrap_err();
+    assert_eq!(
+        err,
+        "selector \"app=we b\": found 'b', expected: ',' or 'end of string'"
+    );
+    let err = TargetSelector::parse("app=-web").unwrap_err();
+    assert!(
+        err.starts_with(
+            "selector \"app=-web\": unable to parse requirement: values[0][app]: Invalid value: \"-web\": a valid label must be"
+        ),
+        "{err}"
+    );
+    assert!(TargetSelector::parse("a/b/c").is_err());
+}
+
+#[test]
+fn an_invalid_target_selector_names_its_lesson_line() {
+    let bad = FIXTURE.replacen(
+        "selector: \"kubernetes.io/service-name=web\" }\n    total",
+        "selector: \"kubernetes.io/service-name=-web\" }\n    total",
+        1,
+    );
+    assert_ne!(bad, FIXTURE);
+    let files = BTreeMap::from([("manifests/web.yaml".to_string(), FIXTURE_WEB.to_string())]);
+    let err = format::parse("demo/scale/lesson.md", &bad, &files).unwrap_err();
+    assert_eq!(err.file, "demo/scale/lesson.md");
+    assert_eq!(err.line, 40, "{err}");
+    assert!(err.message.contains("Invalid value: \"-web\""), "{err}");
+}

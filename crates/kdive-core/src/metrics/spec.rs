@@ -24,6 +24,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
+use crate::validation;
+
 /// The label whose value (`NAMESPACE/NAME`) names the Kubernetes Service an SLO covers.
 pub const SERVICE_LABEL: &str = "kdive_service";
 
@@ -153,15 +155,10 @@ impl std::fmt::Display for ServiceRef {
 impl ServiceRef {
     pub fn parse(text: &str) -> Option<ServiceRef> {
         let (ns, name) = text.split_once('/')?;
-        let ok = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 63
-                && s.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && !s.starts_with('-')
-                && !s.ends_with('-')
-        };
-        (ok(ns) && ok(name)).then(|| ServiceRef {
+        // Namespace names are DNS-1123 labels, Service names DNS-1035 labels.
+        let valid = validation::is_dns1123_label(ns).is_empty()
+            && validation::is_dns1035_label(name).is_empty();
+        valid.then(|| ServiceRef {
             namespace: ns.to_string(),
             name: name.to_string(),
         })
@@ -222,13 +219,12 @@ impl LoadedSpec {
 /// Parses and validates one spec file's text. `origin` is the file name used in messages.
 pub fn parse(origin: &str, text: &str) -> Result<LoadedSpec, SpecError> {
     let spec: SlothSpec = serde_saphyr::from_str(text).map_err(|e| {
-        let message = e.to_string();
-        let line = line_in_message(&message).unwrap_or(1);
+        let at = crate::yaml::locate(&e, 1);
         SpecError {
             origin: origin.to_string(),
-            line,
+            line: at.line,
             field: String::new(),
-            message: strip_location(&first_line(&message)),
+            message: at.message,
         }
     })?;
     let loaded = LoadedSpec {
@@ -358,13 +354,10 @@ fn validate_sli(l: &LoadedSpec, i: usize, slo: &SloSpec) -> Result<(), SpecError
     Ok(())
 }
 
-/// Sloth's names: letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit.
+/// Sloth's names: letters, digits, `-`, `_` and `.`, starting and ending with a letter or
+/// digit: the qualified-name format, with no length limit.
 fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+    crate::validation::is_qualified_name_format(s)
 }
 
 fn name_message(s: &str) -> String {
@@ -388,32 +381,6 @@ fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or(message).to_string()
-}
-
-/// Drops serde-saphyr's `error: line N column M: ` prefix (the line is reported separately).
-fn strip_location(message: &str) -> String {
-    let m = message.strip_prefix("error: ").unwrap_or(message);
-    if m.starts_with("line ")
-        && let Some((_, rest)) = m.split_once(": ")
-    {
-        return rest.to_string();
-    }
-    m.to_string()
-}
-
-/// serde-saphyr reports `line N column M`.
-fn line_in_message(message: &str) -> Option<usize> {
-    let lower = message.to_ascii_lowercase();
-    let pos = lower.find("line ")?;
-    let digits: String = lower[pos + 5..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    digits.parse().ok()
 }
 
 /// Lines where the items of the top-level `slos:` list start.

@@ -258,10 +258,7 @@ impl Objects {
             .services
             .iter()
             .find(|s| in_ns(s.as_ref(), ns) && s.metadata.name.as_deref() == Some(service));
-        let selector = svc
-            .and_then(|s| s.spec.as_ref())
-            .and_then(|s| s.selector.clone())
-            .filter(|m| !m.is_empty());
+        let spec = svc.and_then(|s| s.spec.as_ref());
         let slices: Vec<EndpointSlice> = self
             .endpoint_slices
             .iter()
@@ -285,9 +282,7 @@ impl Objects {
             .into_iter()
             .filter(|p| {
                 named.contains(p.name())
-                    || selector
-                        .as_ref()
-                        .is_some_and(|sel| crate::model::chain::labels_match(sel, &p.metadata))
+                    || crate::selector::service_selects(spec, p.metadata.labels.as_ref())
             })
             .map(|p| p.pod())
             .collect();

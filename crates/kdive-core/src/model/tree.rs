@@ -325,9 +325,7 @@ impl Ctx<'_> {
                     .and_then(|s| s.type_.clone())
                     .unwrap_or_else(|| "ClusterIP".into());
                 let ip = spec.and_then(|s| s.cluster_ip.clone()).unwrap_or_default();
-                let has_selector = spec
-                    .and_then(|s| s.selector.as_ref())
-                    .is_some_and(|m| !m.is_empty());
+                let has_selector = crate::selector::service_selector(spec).is_some();
                 let (ready, total) = ready_of(name);
                 let health = if !has_selector {
                     Health::None

@@ -6,8 +6,8 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::parser::Parser;
-use super::validation::{validate_label_value, validate_qualified_name};
 use super::{SelectorError, syntax};
+use crate::validation::{is_qualified_name, is_valid_label_value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Op {
@@ -32,8 +32,13 @@ pub(super) struct Requirement {
 
 impl Requirement {
     pub(super) fn new(key: &str, op: Op, values: BTreeSet<String>) -> Result<Self, SelectorError> {
-        if let Err(msg) = validate_qualified_name(key) {
-            return Err(syntax(format!("key: Invalid value: {key:?}: {msg}")));
+        // `validateLabelKey` and `validateLabelValue` join every problem with "; ".
+        let key_errors = is_qualified_name(key);
+        if !key_errors.is_empty() {
+            return Err(syntax(format!(
+                "key: Invalid value: {key:?}: {}",
+                key_errors.join("; ")
+            )));
         }
         let count_ok = match op {
             Op::In | Op::NotIn => !values.is_empty(),
@@ -66,10 +71,14 @@ impl Requirement {
                         "values[{i}]: Invalid value: {value:?}: for 'Gt', 'Lt' operators, the value must be an integer"
                     )));
                 }
-            } else if let Err(msg) = validate_label_value(value) {
-                return Err(syntax(format!(
-                    "values[{i}][{key}]: Invalid value: {value:?}: {msg}"
-                )));
+            } else {
+                let value_errors = is_valid_label_value(value);
+                if !value_errors.is_empty() {
+                    return Err(syntax(format!(
+                        "values[{i}][{key}]: Invalid value: {value:?}: {}",
+                        value_errors.join("; ")
+                    )));
+                }
             }
         }
         Ok(Self {

@@ -3,17 +3,19 @@
 //! Label syntax (`labels.Parse`): `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`,
 //! `!a`, `a>1`, `a<1`; a comma means AND, whitespace between tokens is ignored. Field
 //! selectors (`fields.ParseSelector`): `f=v`, `f==v`, `f!=v` joined by commas, with `\,`
-//! `\=` `\\` escapes, checked against the fields the resource supports.
+//! `\=` `\\` escapes, checked against the fields the resource supports. Map selectors
+//! (`Service.spec.selector`, `nodeSelector`) and typed `metav1.LabelSelector`s match here too.
 
 mod field;
 mod label;
 mod parser;
-mod validation;
+mod set;
 
 use thiserror::Error;
 
 pub use field::FieldSelector;
 pub use label::LabelSelector;
+pub use set::{service_selector, service_selects, set_matches, set_matches_labels};
 
 /// A selector that does not parse or names something invalid. The message is the
 /// apiserver's (it goes back to the client in a 400 `BadRequest`).

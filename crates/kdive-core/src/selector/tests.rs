@@ -3,7 +3,12 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use super::{FieldSelector, LabelSelector, SelectorError};
+use std::collections::BTreeMap;
+
+use super::{
+    FieldSelector, LabelSelector, SelectorError, service_selector, service_selects,
+    set_matches_labels,
+};
 
 fn labels(v: Value) -> Map<String, Value> {
     v.as_object().unwrap().clone()
@@ -450,4 +455,91 @@ proptest! {
         let map: Map<String, Value> = labels.into_iter().map(|(k, v)| (k, json!(v))).collect();
         prop_assert_eq!(again.matches(&map), parsed.matches(&map));
     }
+}
+
+fn set(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// `labels.SelectorFromSet`: every pair must be present with the same value, and an empty
+/// set is `Everything()` (staging/src/k8s.io/apimachinery/pkg/labels/selector.go).
+#[test]
+fn a_set_selector_needs_every_pair_and_an_empty_one_matches_all() {
+    let labels = set(&[("app", "web"), ("tier", "front")]);
+    assert!(set_matches_labels(&set(&[("app", "web")]), Some(&labels)));
+    assert!(!set_matches_labels(
+        &set(&[("app", "web"), ("x", "y")]),
+        Some(&labels)
+    ));
+    assert!(!set_matches_labels(&set(&[("app", "db")]), Some(&labels)));
+    assert!(set_matches_labels(&set(&[]), None));
+    assert!(!set_matches_labels(&set(&[("app", "web")]), None));
+}
+
+/// A Service without a selector gets no endpoints from the controllers
+/// (pkg/controller/endpointslice/endpointslice_controller.go: `Spec.Selector == nil`); an
+/// empty map is stored as nil, so it selects nothing either, unlike an empty set.
+#[test]
+fn a_service_without_a_selector_selects_nothing() {
+    use k8s_openapi::api::core::v1::ServiceSpec;
+    let labels = set(&[("app", "web")]);
+    let spec = |sel: Option<BTreeMap<String, String>>| ServiceSpec {
+        selector: sel,
+        ..ServiceSpec::default()
+    };
+    assert!(service_selects(
+        Some(&spec(Some(set(&[("app", "web")])))),
+        Some(&labels)
+    ));
+    assert!(!service_selects(Some(&spec(Some(set(&[])))), Some(&labels)));
+    assert!(!service_selects(Some(&spec(None)), Some(&labels)));
+    assert!(!service_selects(None, Some(&labels)));
+    assert!(service_selector(Some(&spec(Some(set(&[]))))).is_none());
+}
+
+/// `metav1.LabelSelectorAsSelector`: `{}` selects everything, expressions apply
+/// (staging/src/k8s.io/apimachinery/pkg/apis/meta/v1/helpers.go).
+#[test]
+fn a_typed_label_selector_matches_like_its_json() {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+        LabelSelector as Meta, LabelSelectorRequirement,
+    };
+    let labels = set(&[("app", "web"), ("tier", "front")]);
+    let everything = LabelSelector::from_meta(&Meta::default()).unwrap();
+    assert!(everything.is_everything());
+    assert!(everything.matches_labels(None));
+    let sel = LabelSelector::from_meta(&Meta {
+        match_labels: Some(set(&[("app", "web")])),
+        match_expressions: Some(vec![LabelSelectorRequirement {
+            key: "tier".into(),
+            operator: "NotIn".into(),
+            values: Some(vec!["db".into()]),
+        }]),
+    })
+    .unwrap();
+    assert!(sel.matches_labels(Some(&labels)));
+    assert!(!sel.matches_labels(Some(&set(&[("app", "web"), ("tier", "db")]))));
+    assert!(!sel.matches_labels(None));
+    let bad = Meta {
+        match_labels: Some(set(&[("bad key", "x")])),
+        ..Meta::default()
+    };
+    assert!(LabelSelector::from_meta(&bad).is_err());
+}
+
+/// `validateLabelKey` joins every `IsQualifiedName` problem with "; "
+/// (staging/src/k8s.io/apimachinery/pkg/labels/selector.go); the former copy in this
+/// module reported only the first.
+#[test]
+fn a_key_with_several_problems_reports_them_all() {
+    let key = format!("-{}", "a".repeat(63));
+    let e = err(&format!("{key}=x"));
+    assert!(
+        e.contains("name part must be no more than 63 characters; name part must consist of"),
+        "{e}"
+    );
+    assert!(err("a/=x").contains("name part must be non-empty; name part must consist of"));
 }

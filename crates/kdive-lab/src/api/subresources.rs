@@ -2,6 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kdive_core::selector::LabelSelector;
 use serde_json::{Value, json};
 
 use super::query::Query;
@@ -11,18 +12,14 @@ use crate::patch::{self, PatchType};
 use crate::resources::ResourceId;
 use crate::store::{StoreError, UpdateScope, WriteOptions};
 
-/// Builds the Scale object for a parent that has one.
+/// Builds the Scale object for a parent that has one. `status.selector` is
+/// `LabelSelectorAsSelector(spec.selector).String()`: keys sorted, matchExpressions included.
 pub fn scale_of(parent: &Value) -> Value {
     let meta = &parent["metadata"];
     let selector = parent
-        .pointer("/spec/selector/matchLabels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
+        .pointer("/spec/selector")
+        .and_then(|s| LabelSelector::from_label_selector_json(s).ok())
+        .map(|s| s.to_string())
         .unwrap_or_default();
     json!({
         "kind": "Scale", "apiVersion": "autoscaling/v1",
@@ -215,4 +212,27 @@ fn waiting_to_start(pod: &Value, container: &str) -> Option<String> {
         .pointer("/state/waiting/reason")
         .and_then(Value::as_str)
         .map(String::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Scale's `status.selector` is the parent's whole selector as
+    /// `metav1.LabelSelectorAsSelector(...).String()` prints it
+    /// (pkg/registry/apps/deployment/storage/storage.go, `scaleFromDeployment`): keys sorted
+    /// and matchExpressions included, where only matchLabels in written order were shown.
+    #[test]
+    fn the_scale_selector_is_the_whole_selector_as_a_string() {
+        let parent = json!({"metadata": {"name": "web"}, "spec": {"replicas": 2, "selector": {
+            "matchLabels": {"tier": "front", "app": "web"},
+            "matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "dev"]}]}}});
+        let scale = scale_of(&parent);
+        assert_eq!(
+            scale["status"]["selector"],
+            "app=web,env in (dev,prod),tier=front"
+        );
+        let bare = scale_of(&json!({"metadata": {"name": "web"}, "spec": {"replicas": 1}}));
+        assert_eq!(bare["status"]["selector"], "");
+    }
 }

@@ -107,8 +107,7 @@ pub fn reconcile(input: &DeploymentInput) -> DeploymentOutput {
     };
     // getReplicaSetsForDeployment: claim (adopt orphans, release non-matching ones).
     for rs in input.replica_sets {
-        let labels = rs.metadata.labels.clone().unwrap_or_default();
-        let matches = selector.matches_with(|k| labels.get(k).map(String::as_str));
+        let matches = selector.matches_labels(rs.metadata.labels.as_ref());
         match controller_of(&rs.metadata) {
             Some(owner) if owner.uid == uid => {
                 if matches {

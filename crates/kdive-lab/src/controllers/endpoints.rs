@@ -15,6 +15,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use kdive_core::selector::{service_selector, set_matches_labels};
+
 use super::Change;
 
 pub const LABEL_SKIP_MIRROR: &str = "endpointslice.kubernetes.io/skip-mirror";
@@ -78,12 +80,7 @@ pub fn selected_pods<'a>(
     let mut out: Vec<&Pod> = pods
         .iter()
         .filter(|p| p.metadata.namespace == svc.metadata.namespace)
-        .filter(|p| {
-            let labels = p.metadata.labels.as_ref();
-            selector
-                .iter()
-                .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-        })
+        .filter(|p| set_matches_labels(&selector, p.metadata.labels.as_ref()))
         .filter(|p| should_be_in_endpoints(p, include_terminating))
         .collect();
     out.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
@@ -256,9 +253,7 @@ pub fn reconcile(input: &EndpointsInput) -> Option<Change<Endpoints>> {
     let spec = svc.spec.as_ref()?;
     // Same rules as the EndpointSlice controller: nothing for ExternalName Services or
     // Services without a selector (their Endpoints are the user's).
-    if spec.type_.as_deref() == Some("ExternalName")
-        || spec.selector.as_ref().is_none_or(|s| s.is_empty())
-    {
+    if spec.type_.as_deref() == Some("ExternalName") || service_selector(Some(spec)).is_none() {
         return None;
     }
     let mut subsets = subsets(svc, input.pods);

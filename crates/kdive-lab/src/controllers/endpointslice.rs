@@ -241,7 +241,7 @@ pub fn reconcile(input: &EndpointSliceInput) -> EndpointSliceOutput {
     // written by someone else. An empty selector is treated as none: the API server drops
     // empty maps when storing, so upstream sees nil.
     if spec.type_.as_deref() == Some("ExternalName")
-        || spec.selector.as_ref().is_none_or(|s| s.is_empty())
+        || kdive_core::selector::service_selector(Some(spec)).is_none()
     {
         return out;
     }

@@ -170,9 +170,7 @@ impl<T: DeserializeOwned> Cache<T> {
 
 /// Whether a Service-style `selector` (a plain map) matches the stored object's labels.
 pub fn map_selects(selector: &std::collections::BTreeMap<String, String>, stored: &Stored) -> bool {
-    selector
-        .iter()
-        .all(|(k, v)| stored.labels.get(k).and_then(Value::as_str) == Some(v.as_str()))
+    kdive_core::selector::set_matches(selector, |k| stored.labels.get(k).and_then(Value::as_str))
 }
 
 /// Whether a LabelSelector matches the stored object's labels.

@@ -36,10 +36,7 @@ struct ServiceIndex {
 }
 
 fn selector(svc: &Service) -> Option<&BTreeMap<String, String>> {
-    svc.spec
-        .as_ref()
-        .and_then(|s| s.selector.as_ref())
-        .filter(|s| !s.is_empty())
+    kdive_core::selector::service_selector(svc.spec.as_ref())
 }
 
 impl ServiceIndex {

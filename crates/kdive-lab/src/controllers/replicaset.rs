@@ -21,7 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 
 use super::{Change, EventRecord};
 use kdive_core::model::pod_readiness::{available_at, pod_available, pod_ready, ready_since};
-use kdive_core::selector::LabelSelector;
+use kdive_core::selector::{LabelSelector, set_matches_labels};
 
 pub const COMPONENT: &str = "replicaset-controller";
 /// Upstream `BurstReplicas`: at most this many creations or deletions per sync.
@@ -62,7 +62,7 @@ pub fn reconcile(input: &ReplicaSetInput) -> ReplicaSetOutput {
     // FilterActivePods, then claimPods (adopt orphans, release owned pods that stopped matching).
     let mut owned: Vec<&Pod> = Vec::new();
     for pod in input.pods.iter().filter(|p| is_active(p)) {
-        let matches = selector.matches_with(|k| pod_label(pod, k));
+        let matches = selector.matches_labels(pod.metadata.labels.as_ref());
         match controller_of(&pod.metadata) {
             Some(owner) if owner.uid == uid => {
                 if matches {
@@ -224,11 +224,7 @@ fn calculate_status(
         .unwrap_or_default();
     let fully_labeled = owned
         .iter()
-        .filter(|p| {
-            template_labels
-                .iter()
-                .all(|(k, v)| pod_label(p, k) == Some(v))
-        })
+        .filter(|p| set_matches_labels(&template_labels, p.metadata.labels.as_ref()))
         .count();
     let ready = owned.iter().filter(|p| pod_ready(p)).count();
     let available = owned
@@ -276,8 +272,7 @@ fn next_availability(owned: &[&Pod], min_ready: i32, now: DateTime<Utc>) -> Opti
 // ---- helpers shared with the deployment controller ----
 
 pub(crate) fn selector_of(spec: Option<&LabelSelectorSpec>) -> Option<LabelSelector> {
-    let value = serde_json::to_value(spec?).ok()?;
-    LabelSelector::from_label_selector_json(&value).ok()
+    LabelSelector::from_meta(spec?).ok()
 }
 
 pub(crate) fn desired_replicas(rs: &ReplicaSet) -> i32 {
@@ -290,10 +285,6 @@ fn min_ready_seconds(rs: &ReplicaSet) -> i32 {
         .as_ref()
         .and_then(|s| s.min_ready_seconds)
         .unwrap_or(0)
-}
-
-fn pod_label<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
-    pod.metadata.labels.as_ref()?.get(key).map(String::as_str)
 }
 
 fn node_of(pod: &Pod) -> &str {

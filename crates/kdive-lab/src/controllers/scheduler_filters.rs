@@ -123,11 +123,9 @@ fn affinity_matches(pod: &Pod, node: &Node) -> bool {
     let Some(spec) = pod.spec.as_ref() else {
         return true;
     };
-    let selector_ok = spec
-        .node_selector
-        .iter()
-        .flatten()
-        .all(|(k, v)| label(node, k) == Some(v));
+    let selector_ok = spec.node_selector.as_ref().is_none_or(|sel| {
+        kdive_core::selector::set_matches(sel, |k| label(node, k).map(String::as_str))
+    });
     let required = spec
         .affinity
         .as_ref()

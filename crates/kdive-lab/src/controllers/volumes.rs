@@ -190,8 +190,7 @@ fn best_match<'a>(
     let selector = spec
         .selector
         .as_ref()
-        .and_then(|s| serde_json::to_value(s).ok())
-        .and_then(|v| LabelSelector::from_label_selector_json(&v).ok());
+        .and_then(|s| LabelSelector::from_meta(s).ok());
     volumes
         .iter()
         .filter(|pv| pv.metadata.deletion_timestamp.is_none())
@@ -204,15 +203,13 @@ fn best_match<'a>(
                         && r.namespace == claim.metadata.namespace
                 });
             let pv_modes = s.access_modes.clone().unwrap_or_default();
-            let labels = serde_json::to_value(pv.metadata.labels.clone().unwrap_or_default())
-                .ok()
-                .and_then(|v| v.as_object().cloned())
-                .unwrap_or_default();
             free && s.storage_class_name.as_deref().unwrap_or("") == class
                 && modes.iter().all(|m| pv_modes.contains(m))
                 && s.volume_mode.as_deref().unwrap_or("Filesystem") == mode
                 && capacity(pv) >= wanted
-                && selector.as_ref().is_none_or(|sel| sel.matches(&labels))
+                && selector
+                    .as_ref()
+                    .is_none_or(|sel| sel.matches_labels(pv.metadata.labels.as_ref()))
         })
         .min_by(|a, b| {
             capacity(a)

@@ -157,17 +157,8 @@ impl Catalog {
     /// Parses and validates `text`; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Catalog, CatalogError> {
         let raw: CatalogFile = serde_saphyr::from_str(text).map_err(|e| {
-            let line = e.location().map_or(0, |l| l.line());
-            let msg = e.to_string();
-            // The library appends its own position; keep the first line only.
-            let msg = msg.lines().next().unwrap_or("");
-            let msg = msg.strip_prefix("error: ").unwrap_or(msg);
-            // "line 23 column 9: unknown field ..." → "unknown field ..."
-            let msg = match msg.strip_prefix("line ").and_then(|m| m.split_once(": ")) {
-                Some((_, rest)) => rest,
-                None => msg,
-            };
-            CatalogError(format!("{file}:{line}: {msg}"))
+            let at = kdive_core::yaml::locate(&e, 1);
+            CatalogError(format!("{file}:{}: {}", at.line, at.message))
         })?;
         let err = |line: u64, msg: String| Err(CatalogError(format!("{file}:{line}: {msg}")));
         if !raw.images.contains_key("default") {

@@ -118,3 +118,17 @@ fn other_errors() {
         err(&both)
     );
 }
+
+/// A Service's name is a DNS-1035 label (`ValidateServiceName` is `NameIsDNS1035Label` in
+/// pkg/apis/core/validation/validation.go): a `kdive_service` naming `shop/1web` names no
+/// Service, though the former check took any DNS-1123 label.
+#[test]
+fn a_service_ref_names_a_namespace_and_a_dns1035_service_name() {
+    let r = ServiceRef::parse("shop/web-1").unwrap();
+    assert_eq!((r.namespace.as_str(), r.name.as_str()), ("shop", "web-1"));
+    assert!(ServiceRef::parse("1shop/web").is_some());
+    assert!(ServiceRef::parse("shop/1web").is_none());
+    assert!(ServiceRef::parse("shop/Web").is_none());
+    assert!(ServiceRef::parse("shop").is_none());
+    assert!(ServiceRef::parse(&format!("shop/{}", "a".repeat(64))).is_none());
+}

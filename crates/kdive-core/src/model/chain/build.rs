@@ -199,17 +199,7 @@ fn service_view(svc: &Service, ns: &str, name: &str) -> ServiceView {
 }
 
 fn matches(sel: &BTreeMap<String, String>, pod: &Pod) -> bool {
-    labels_match(sel, &pod.metadata)
-}
-
-/// Whether an object's labels carry every pair of an equality selector.
-pub fn labels_match(
-    sel: &BTreeMap<String, String>,
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> bool {
-    let labels = meta.labels.as_ref();
-    sel.iter()
-        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+    crate::selector::set_matches_labels(sel, pod.metadata.labels.as_ref())
 }
 
 fn selector_text(sel: Option<&BTreeMap<String, String>>) -> String {

@@ -74,7 +74,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-pub use build::{build, labels_match};
+pub use build::build;
 
 use crate::model::Snapshot;
 use crate::model::dns::DnsName;
