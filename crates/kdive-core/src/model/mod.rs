@@ -7,6 +7,8 @@ pub mod kind;
 pub mod objects;
 pub mod probes;
 pub mod proxy;
+pub mod revision;
+pub mod rollout;
 pub mod snapshot;
 pub mod status;
 pub mod stored_pod;
