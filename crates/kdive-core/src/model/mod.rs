@@ -9,6 +9,7 @@ pub mod probes;
 pub mod proxy;
 pub mod revision;
 pub mod rollout;
+pub mod service;
 pub mod snapshot;
 pub mod status;
 pub mod stored_pod;

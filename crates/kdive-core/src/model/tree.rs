@@ -337,7 +337,7 @@ impl Ctx<'_> {
                 } else {
                     status::replicas_health(total as i32, ready as i32)
                 };
-                let ip = if ip == "None" {
+                let ip = if crate::model::service::is_headless(s) {
                     "headless".to_string()
                 } else {
                     ip
