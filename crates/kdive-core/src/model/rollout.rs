@@ -134,16 +134,16 @@ mod tests {
         surge: Option<IntOrString>,
         unavailable: Option<IntOrString>,
     ) -> Deployment {
-        let rolling = (surge.is_some() || unavailable.is_some()).then(|| RollingUpdateDeployment {
+        let rolling = RollingUpdateDeployment {
             max_surge: surge,
             max_unavailable: unavailable,
-        });
+        };
         Deployment {
             spec: Some(DeploymentSpec {
                 replicas: Some(replicas),
                 strategy: Some(DeploymentStrategy {
                     type_: type_.map(str::to_string),
-                    rolling_update: rolling,
+                    rolling_update: Some(rolling),
                 }),
                 ..Default::default()
             }),
