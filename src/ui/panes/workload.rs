@@ -8,45 +8,20 @@ use ratatui::text::Line;
 use crate::ui::theme::Theme;
 use kdive_core::model::kind::Kind;
 use kdive_core::model::objects::{ObjKey, Objects, find};
+use kdive_core::model::revision::{controller_revision_hash, revision};
+use kdive_core::model::rollout::{self, Strategy};
 use kdive_core::model::status::{self, Health};
-use kdive_core::model::tree::revision;
 
 pub struct WorkloadView {
     pub lines: Vec<(Health, String)>,
 }
 
-fn pct(v: &Option<IntOrString>, default: &str) -> String {
+fn pct(v: &Option<IntOrString>) -> String {
     match v {
         Some(IntOrString::Int(i)) => i.to_string(),
         Some(IntOrString::String(s)) => s.clone(),
-        None => default.into(),
+        None => rollout::DEFAULT_FENCEPOST.into(),
     }
-}
-
-/// maxSurge and maxUnavailable as the Deployment controller resolves them: percentages of
-/// the desired replicas, surge rounded up, unavailable down, and never both zero.
-pub fn rolling_bounds(
-    desired: i32,
-    surge: &Option<IntOrString>,
-    unavailable: &Option<IntOrString>,
-) -> (i32, i32) {
-    let resolve = |v: &Option<IntOrString>, round_up: bool| -> i32 {
-        match v {
-            Some(IntOrString::Int(i)) => *i,
-            Some(IntOrString::String(s)) => {
-                let p: f64 = s.trim_end_matches('%').parse().unwrap_or(25.0);
-                let x = f64::from(desired) * p / 100.0;
-                (if round_up { x.ceil() } else { x.floor() }) as i32
-            }
-            None => {
-                let x = f64::from(desired) * 0.25;
-                (if round_up { x.ceil() } else { x.floor() }) as i32
-            }
-        }
-    };
-    let s = resolve(surge, true);
-    let u = resolve(unavailable, false);
-    if s == 0 && u == 0 { (0, 1) } else { (s, u) }
 }
 
 pub fn view(objs: &Objects, key: &ObjKey, now: DateTime<Utc>) -> WorkloadView {
@@ -83,28 +58,48 @@ fn deployment(l: &mut Vec<(Health, String)>, objs: &Objects, key: &ObjKey, now: 
             st.unavailable_replicas.unwrap_or(0)
         ),
     ));
-    l.push((
-        Health::None,
-        format!(
-            "  strategy {}  maxSurge {}  maxUnavailable {}  revision {}",
-            strategy.type_.as_deref().unwrap_or("RollingUpdate"),
-            pct(&ru.max_surge, "25%"),
-            pct(&ru.max_unavailable, "25%"),
-            revision(d.as_ref())
-        ),
-    ));
+    let updated = st.updated_replicas.unwrap_or(0);
     let total = st.replicas.unwrap_or(0);
-    let (surge, unavailable) = rolling_bounds(desired, &ru.max_surge, &ru.max_unavailable);
     let available = st.available_replicas.unwrap_or(0);
+    let resolved = rollout::strategy(d);
+    // Recreate has no fenceposts (validation forbids rollingUpdate with it).
+    let fenceposts = match resolved {
+        Ok(Strategy::Recreate) => String::new(),
+        _ => format!(
+            "  maxSurge {}  maxUnavailable {}",
+            pct(&ru.max_surge),
+            pct(&ru.max_unavailable)
+        ),
+    };
     l.push((
         Health::None,
         format!(
-            "  rollout: {} of {desired} updated; pods {total} ≤ {desired} + maxSurge {surge} = {}; available {available} ≥ {desired} − maxUnavailable {unavailable} = {}",
-            st.updated_replicas.unwrap_or(0),
-            desired + surge,
-            desired - unavailable,
+            "  strategy {}{fenceposts}  revision {}",
+            strategy.type_.as_deref().unwrap_or("RollingUpdate"),
+            revision(&d.metadata)
         ),
     ));
+    l.push(match resolved {
+        Ok(Strategy::Recreate) => (
+            Health::None,
+            format!(
+                "  rollout: {updated} of {desired} updated; pods {total}, available {available}; Recreate stops every old pod before starting new ones (no surge, unavailable in between)"
+            ),
+        ),
+        Ok(Strategy::RollingUpdate {
+            max_surge,
+            max_unavailable,
+        }) => (
+            Health::None,
+            format!(
+                "  rollout: {updated} of {desired} updated; pods {total} ≤ {desired} + maxSurge {max_surge} = {}; available {available} ≥ {desired} − maxUnavailable {max_unavailable} = {}",
+                desired + max_surge,
+                desired - max_unavailable,
+            ),
+        ),
+        // The controller's sync fails on this too, so there are no bounds to show.
+        Err(e) => (Health::Bad, format!("  rollout: {e}")),
+    });
     for c in st.conditions.iter().flatten() {
         let h = if c.status == "True" {
             Health::Ok
@@ -139,7 +134,7 @@ fn deployment(l: &mut Vec<(Health, String)>, objs: &Objects, key: &ObjKey, now: 
                 .is_some_and(|o| o.iter().any(|r| Some(r.uid.as_str()) == uid))
         })
         .collect();
-    sets.sort_by_key(|rs| std::cmp::Reverse(revision(rs.as_ref())));
+    sets.sort_by_key(|rs| std::cmp::Reverse(revision(&rs.metadata)));
     for rs in sets {
         let (want, ready) = status::replica_set_replicas(rs);
         let image = rs
@@ -163,7 +158,7 @@ fn deployment(l: &mut Vec<(Health, String)>, objs: &Objects, key: &ObjKey, now: 
             },
             format!(
                 "  rev {:<3} {}  {ready}/{want}  {image}",
-                revision(rs.as_ref()),
+                revision(&rs.metadata),
                 rs.metadata.name.as_deref().unwrap_or("")
             ),
         ));
@@ -237,12 +232,7 @@ fn stateful_set(l: &mut Vec<(Health, String)>, objs: &Objects, key: &ObjKey) {
                         .as_ref()
                         .and_then(|s| s.pod_ip.clone())
                         .unwrap_or_else(|| "-".into()),
-                    p.metadata
-                        .labels
-                        .as_ref()
-                        .and_then(|l| l.get("controller-revision-hash"))
-                        .cloned()
-                        .unwrap_or_default()
+                    controller_revision_hash(&p.metadata)
                 ),
             ),
             None => (Health::Warn, format!("  {pod_name}  (not created yet)")),
@@ -271,20 +261,73 @@ pub fn lines(v: &WorkloadView, theme: &Theme) -> Vec<Line<'static>> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
     use super::*;
 
+    fn rollout_lines(strategy: DeploymentStrategy) -> Vec<String> {
+        let d = Deployment {
+            metadata: ObjectMeta {
+                name: Some("web".into()),
+                namespace: Some("demo".into()),
+                ..Default::default()
+            },
+            spec: Some(DeploymentSpec {
+                replicas: Some(3),
+                strategy: Some(strategy),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let objs = Objects {
+            deployments: vec![Arc::new(d)],
+            ..Default::default()
+        };
+        let key = ObjKey::new(Kind::Deployment, Some("demo"), "web");
+        let v = view(&objs, &key, Utc::now());
+        v.lines
+            .into_iter()
+            .map(|(_, t)| t)
+            .skip(1)
+            .take(2)
+            .collect()
+    }
+
     #[test]
-    fn rolling_bounds_round_like_the_controller() {
-        let pct = |s: &str| Some(IntOrString::String(s.into()));
-        assert_eq!(rolling_bounds(3, &None, &None), (1, 0));
-        assert_eq!(rolling_bounds(10, &pct("25%"), &pct("25%")), (3, 2));
-        assert_eq!(
-            rolling_bounds(3, &Some(IntOrString::Int(0)), &pct("10%")),
-            (0, 1)
+    fn recreate_shows_no_surge_bounds() {
+        // deployment_util.go MaxSurge/MaxUnavailable are 0 unless the strategy is
+        // RollingUpdate; this pane used to print 25% bounds for Recreate too.
+        let lines = rollout_lines(DeploymentStrategy {
+            type_: Some("Recreate".into()),
+            rolling_update: None,
+        });
+        assert_eq!(lines[0], "  strategy Recreate  revision 0");
+        assert!(
+            lines[1].contains("Recreate stops every old pod"),
+            "{}",
+            lines[1]
         );
-        assert_eq!(
-            rolling_bounds(4, &Some(IntOrString::Int(2)), &Some(IntOrString::Int(1))),
-            (2, 1)
+        assert!(!lines[1].contains("maxSurge"), "{}", lines[1]);
+    }
+
+    #[test]
+    fn a_malformed_percentage_is_an_error_not_a_quarter() {
+        // intstr.GetScaledValueFromIntOrPercent fails the controller's sync; the pane used
+        // to fall back to 25%.
+        let lines = rollout_lines(DeploymentStrategy {
+            type_: Some("RollingUpdate".into()),
+            rolling_update: Some(k8s_openapi::api::apps::v1::RollingUpdateDeployment {
+                max_surge: Some(IntOrString::String("lots".into())),
+                max_unavailable: None,
+            }),
+        });
+        assert!(
+            lines[1].starts_with("  rollout: invalid value"),
+            "{}",
+            lines[1]
         );
     }
 }

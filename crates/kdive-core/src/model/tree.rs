@@ -16,6 +16,7 @@ use kube_core::PartialObjectMeta;
 
 use super::kind::Kind;
 use super::objects::{ObjKey, Objects};
+use super::revision::revision;
 use super::status::{self, Health};
 use super::stored_pod::StoredPod;
 
@@ -334,7 +335,7 @@ impl Ctx<'_> {
                 } else {
                     status::replicas_health(total as i32, ready as i32)
                 };
-                let ip = if ip == "None" {
+                let ip = if crate::model::service::is_headless(s) {
                     "headless".to_string()
                 } else {
                     ip
@@ -446,7 +447,7 @@ impl Ctx<'_> {
                         .copied(),
                 );
                 // Newest revision first, as `rollout history` reads backwards.
-                sets.sort_by_key(|rs| std::cmp::Reverse(revision(rs.as_ref())));
+                sets.sort_by_key(|rs| std::cmp::Reverse(revision(&rs.metadata)));
                 let node = object_node(key, format!("{ready}/{desired}"), h);
                 self.branch(node, self.matches(name), !sets.is_empty(), || {
                     sets.iter()
@@ -458,7 +459,7 @@ impl Ctx<'_> {
                             let has_pods = !self.owned_pods(ns, uid).is_empty();
                             let node = object_node(
                                 key,
-                                format!("rev {} {ready}/{desired}", revision(rs.as_ref())),
+                                format!("rev {} {ready}/{desired}", revision(&rs.metadata)),
                                 status::replicas_health(desired, ready),
                             );
                             self.branch(node, self.matches(rs_name), has_pods, || {
@@ -621,15 +622,6 @@ fn leaf(id: String, text: &str) -> TreeNode {
         target: None,
         children: Vec::new(),
     }
-}
-
-pub fn revision<K: kube_core::Resource>(o: &K) -> i64 {
-    o.meta()
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get("deployment.kubernetes.io/revision"))
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(0)
 }
 
 fn node_health(n: &k8s_openapi::api::core::v1::Node) -> Health {

@@ -16,10 +16,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
+use kdive_core::model::rollout::{fenceposts, is_recreate};
 
 use super::replicaset::{controller_of, from_time, object_ref, selector_of, to_time};
-use super::revision::{self, REVISION};
-use super::rollout::{self, COMPONENT, Working, available, ready, spec_replicas, status_replicas};
+use super::revision::{self, REVISION_ANNOTATION};
+use super::rollout::{COMPONENT, Working, available, ready, spec_replicas, status_replicas};
 use super::{Change, EventRecord};
 
 pub const AVAILABLE: &str = "Available";
@@ -77,7 +78,7 @@ pub fn reconcile(input: &DeploymentInput) -> DeploymentOutput {
         return out;
     }
     let selector = selector.unwrap_or_default();
-    let (max_surge, max_unavailable) = match rollout::fenceposts(d) {
+    let (max_surge, max_unavailable) = match fenceposts(d) {
         Ok(f) => f,
         Err(e) => {
             out.error = Some(e);
@@ -150,7 +151,7 @@ pub fn reconcile(input: &DeploymentInput) -> DeploymentOutput {
     let max_old_revision = w
         .old()
         .iter()
-        .map(|i| revision::revision_of(&w.rss[*i].metadata))
+        .map(|i| revision::revision(&w.rss[*i].metadata))
         .max()
         .unwrap_or(0);
     let has_deadline = spec
@@ -177,7 +178,8 @@ pub fn reconcile(input: &DeploymentInput) -> DeploymentOutput {
             w.rss[new] = copy;
             w.updated.insert(new);
         } else {
-            let revision = revision::annotation(&w.rss[new].metadata, REVISION).unwrap_or("");
+            let revision =
+                revision::annotation(&w.rss[new].metadata, REVISION_ANNOTATION).unwrap_or("");
             set_deployment_revision(&mut annotations, revision);
             if has_deadline && condition(&status, PROGRESSING).is_none() {
                 let name = w.rss[new].metadata.name.clone().unwrap_or_default();
@@ -204,8 +206,7 @@ pub fn reconcile(input: &DeploymentInput) -> DeploymentOutput {
         }
         false
     } else {
-        let recreate = spec.strategy.as_ref().and_then(|s| s.type_.as_deref()) == Some("Recreate");
-        let outcome = if recreate {
+        let outcome = if is_recreate(d) {
             rollout_recreate(
                 &mut w,
                 input.pods,
@@ -367,8 +368,8 @@ fn set_deployment_revision(
     revision: &str,
 ) {
     let a = annotations.get_or_insert_with(Default::default);
-    if a.get(REVISION).map(String::as_str) != Some(revision) {
-        a.insert(REVISION.into(), revision.into());
+    if a.get(REVISION_ANNOTATION).map(String::as_str) != Some(revision) {
+        a.insert(REVISION_ANNOTATION.into(), revision.into());
     }
 }
 

@@ -10,6 +10,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::*;
 use crate::controllers::replicaset::{self, tests::t};
+use crate::controllers::rollout;
 
 fn deployment(replicas: i32, surge: IntOrString, unavailable: IntOrString) -> Deployment {
     let labels: BTreeMap<String, String> = [("app".to_string(), "web".to_string())].into();
@@ -289,26 +290,26 @@ fn cond_of(d: &Deployment, type_: &str) -> (String, String, String) {
 fn fenceposts_round_surge_up_and_unavailable_down() {
     // 3 replicas: 25% surge = ceil(0.75) = 1; 25% unavailable = floor(0.75) = 0.
     assert_eq!(
-        rollout::fenceposts(&deployment(3, pct("25%"), pct("25%"))),
+        fenceposts(&deployment(3, pct("25%"), pct("25%"))),
         Ok((1, 0))
     );
     // 10 replicas: ceil(2.5) = 3, floor(2.5) = 2.
     assert_eq!(
-        rollout::fenceposts(&deployment(10, pct("25%"), pct("25%"))),
+        fenceposts(&deployment(10, pct("25%"), pct("25%"))),
         Ok((3, 2))
     );
     // Both resolve to 0: unavailable becomes 1 (ResolveFenceposts).
     assert_eq!(
-        rollout::fenceposts(&deployment(3, IntOrString::Int(0), pct("10%"))),
+        fenceposts(&deployment(3, IntOrString::Int(0), pct("10%"))),
         Ok((0, 1))
     );
     // maxUnavailable is capped at replicas.
     assert_eq!(
-        rollout::fenceposts(&deployment(2, IntOrString::Int(0), IntOrString::Int(5))),
+        fenceposts(&deployment(2, IntOrString::Int(0), IntOrString::Int(5))),
         Ok((0, 2))
     );
     let bad = deployment(3, pct("lots"), pct("25%"));
-    assert!(rollout::fenceposts(&bad).is_err());
+    assert!(fenceposts(&bad).is_err());
     let out = reconcile(&DeploymentInput {
         deployment: &bad,
         replica_sets: &[],
@@ -341,7 +342,7 @@ fn first_rollout_reaches_what_kubectl_rollout_status_accepts() {
         .unwrap();
     assert_eq!(sel.get("pod-template-hash"), Some(&hash));
     let a = rs.metadata.annotations.clone().unwrap();
-    assert_eq!(a[revision::REVISION], "1");
+    assert_eq!(a[revision::REVISION_ANNOTATION], "1");
     // desired 3, max = 3 + surge 1.
     assert_eq!(
         (
@@ -398,7 +399,7 @@ fn first_rollout_reaches_what_kubectl_rollout_status_accepts() {
         )
     );
     assert_eq!(
-        c.d.metadata.annotations.as_ref().unwrap()[revision::REVISION],
+        c.d.metadata.annotations.as_ref().unwrap()[revision::REVISION_ANNOTATION],
         "1"
     );
     assert_eq!(
@@ -463,11 +464,11 @@ fn rolling_update_with_one_surge_and_no_unavailability() {
             .metadata
             .annotations
             .as_ref()
-            .unwrap()[revision::REVISION],
+            .unwrap()[revision::REVISION_ANNOTATION],
         "2"
     );
     assert_eq!(
-        c.d.metadata.annotations.as_ref().unwrap()[revision::REVISION],
+        c.d.metadata.annotations.as_ref().unwrap()[revision::REVISION_ANNOTATION],
         "2"
     );
     let scaling: Vec<String> = c.events.iter().skip(1).map(|e| e.message.clone()).collect();
@@ -579,14 +580,14 @@ fn undo_reuses_the_old_replicaset_and_bumps_its_revision() {
     // max old revision 2, so the reused RS becomes 3 and remembers 1.
     assert_eq!(
         (
-            a[revision::REVISION].as_str(),
+            a[revision::REVISION_ANNOTATION].as_str(),
             a[revision::REVISION_HISTORY].as_str()
         ),
         ("3", "1")
     );
     assert_eq!(rollout::spec_replicas(back), 2);
     assert_eq!(
-        c.d.metadata.annotations.as_ref().unwrap()[revision::REVISION],
+        c.d.metadata.annotations.as_ref().unwrap()[revision::REVISION_ANNOTATION],
         "3"
     );
     assert_eq!(

@@ -10,10 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{
     EndpointAddress, EndpointPort, EndpointSubset, Endpoints, ObjectReference, Pod, Service,
-    ServicePort,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kdive_core::model::service::{find_port, is_cluster_ip_set, is_headless};
 
 use kdive_core::selector::{service_selector, set_matches_labels};
 
@@ -87,32 +86,6 @@ pub fn selected_pods<'a>(
     out
 }
 
-/// Upstream's `podutil.FindPort`: a numeric targetPort as is (defaulting to the port); a
-/// name must match a container port of that protocol, in containers, then in sidecars
-/// (init containers with restartPolicy Always).
-pub fn find_port(pod: &Pod, sp: &ServicePort) -> Option<i32> {
-    let name = match sp.target_port.clone().unwrap_or(IntOrString::Int(sp.port)) {
-        IntOrString::Int(n) => return Some(n),
-        IntOrString::String(s) => s,
-    };
-    let proto = sp.protocol.as_deref().unwrap_or("TCP");
-    let spec = pod.spec.as_ref()?;
-    let sidecars = spec
-        .init_containers
-        .iter()
-        .flatten()
-        .filter(|c| c.restart_policy.as_deref() == Some("Always"));
-    spec.containers
-        .iter()
-        .chain(sidecars)
-        .flat_map(|c| c.ports.iter().flatten())
-        .find(|p| {
-            p.name.as_deref() == Some(name.as_str())
-                && p.protocol.as_deref().unwrap_or("TCP") == proto
-        })
-        .map(|p| p.container_port)
-}
-
 /// A pod's hostname is published when its subdomain names this Service (StatefulSet pods
 /// behind their governing headless Service).
 pub fn should_set_hostname(pod: &Pod, svc: &Service) -> bool {
@@ -121,10 +94,6 @@ pub fn should_set_hostname(pod: &Pod, svc: &Service) -> bool {
         .is_some_and(|h| !h.is_empty())
         && spec.and_then(|s| s.subdomain.as_deref()) == svc.metadata.name.as_deref()
         && pod.metadata.namespace == svc.metadata.namespace
-}
-
-fn is_headless(svc: &Service) -> bool {
-    svc.spec.as_ref().and_then(|s| s.cluster_ip.as_deref()) == Some("None")
 }
 
 /// The address of a pod: the IP of the Service's primary family.
@@ -137,7 +106,7 @@ fn address(pod: &Pod, svc: &Service) -> Option<EndpointAddress> {
         .map(|f| f == "IPv6")
         .or_else(|| {
             let ip = svc.spec.as_ref()?.cluster_ip.as_deref()?;
-            (ip != "None" && !ip.is_empty()).then(|| ip.contains(':'))
+            is_cluster_ip_set(ip).then(|| ip.contains(':'))
         });
     let ips = pod_ips(pod);
     let ip = match want_v6 {

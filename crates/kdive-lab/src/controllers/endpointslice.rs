@@ -11,9 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, Service};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use kdive_core::model::service::{find_port, is_cluster_ip_set, is_headless};
 
 use super::Change;
-use super::endpoints::{find_port, pod_ips, selected_pods, should_set_hostname};
+use super::endpoints::{pod_ips, selected_pods, should_set_hostname};
 
 pub const CONTROLLER_NAME: &str = "endpointslice-controller.k8s.io";
 pub const LABEL_SERVICE_NAME: &str = "kubernetes.io/service-name";
@@ -96,7 +97,7 @@ pub fn address_types(svc: &Service) -> Vec<&'static str> {
     }
     match spec.and_then(|s| s.cluster_ip.as_deref()) {
         Some(ip) if ip.contains(':') => vec!["IPv6"],
-        Some(ip) if !ip.is_empty() && ip != "None" => vec!["IPv4"],
+        Some(ip) if is_cluster_ip_set(ip) => vec!["IPv4"],
         _ => vec!["IPv4", "IPv6"],
     }
 }
@@ -116,7 +117,7 @@ fn slice_labels(svc: &Service) -> BTreeMap<String, String> {
         .into_iter()
         .filter(|(k, _)| k != LABEL_SERVICE_NAME && k != LABEL_MANAGED_BY && k != LABEL_HEADLESS)
         .collect();
-    if svc.spec.as_ref().and_then(|s| s.cluster_ip.as_deref()) == Some("None") {
+    if is_headless(svc) {
         l.insert(LABEL_HEADLESS.into(), String::new());
     }
     l.insert(

@@ -8,8 +8,7 @@ use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use serde_json::Value;
 
-pub const HASH_LABEL: &str = "pod-template-hash";
-pub const REVISION: &str = "deployment.kubernetes.io/revision";
+pub use kdive_core::model::revision::{POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, revision};
 pub const REVISION_HISTORY: &str = "deployment.kubernetes.io/revision-history";
 pub const DESIRED_REPLICAS: &str = "deployment.kubernetes.io/desired-replicas";
 pub const MAX_REPLICAS: &str = "deployment.kubernetes.io/max-replicas";
@@ -19,7 +18,7 @@ const MAX_HISTORY_CHARS: usize = 2000;
 /// Annotations never copied from a Deployment to its ReplicaSets (`skipCopyAnnotation`).
 const NOT_COPIED: [&str; 6] = [
     "kubectl.kubernetes.io/last-applied-configuration",
-    REVISION,
+    REVISION_ANNOTATION,
     REVISION_HISTORY,
     DESIRED_REPLICAS,
     MAX_REPLICAS,
@@ -100,7 +99,7 @@ pub fn equal_ignore_hash(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
     let norm = |t: &PodTemplateSpec| {
         let mut t = t.clone();
         if let Some(labels) = t.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
-            labels.remove(HASH_LABEL);
+            labels.remove(POD_TEMPLATE_HASH_LABEL);
         }
         prune(serde_json::to_value(&t).unwrap_or(Value::Null))
     };
@@ -129,13 +128,6 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-/// The revision annotation as a number; absent or unparsable counts as 0 (`Revision`).
-pub fn revision_of(meta: &ObjectMeta) -> i64 {
-    annotation(meta, REVISION)
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(0)
-}
-
 pub fn annotation<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
     meta.annotations.as_ref()?.get(key).map(String::as_str)
 }
@@ -161,7 +153,7 @@ pub fn set_new_rs_annotations(
     max_surge: i32,
 ) -> bool {
     let mut changed = copy_annotations(d, rs);
-    let old = annotation(&rs.metadata, REVISION).map(str::to_string);
+    let old = annotation(&rs.metadata, REVISION_ANNOTATION).map(str::to_string);
     let old_number = match old.as_deref() {
         None | Some("") => 0,
         // Upstream gives up on an unparsable revision rather than overwrite it.
@@ -171,7 +163,11 @@ pub fn set_new_rs_annotations(
         },
     };
     if old_number < new_revision {
-        changed |= set_annotation(&mut rs.metadata, REVISION, new_revision.to_string());
+        changed |= set_annotation(
+            &mut rs.metadata,
+            REVISION_ANNOTATION,
+            new_revision.to_string(),
+        );
         if let Some(old) = old.filter(|o| !o.is_empty()) {
             let history = annotation(&rs.metadata, REVISION_HISTORY).unwrap_or("");
             let mut entries: Vec<&str> = history.split(',').filter(|s| !s.is_empty()).collect();
@@ -216,12 +212,12 @@ pub fn new_replica_set(d: &Deployment, hash: &str) -> ReplicaSet {
         .get_or_insert_with(Default::default)
         .labels
         .get_or_insert_with(BTreeMap::new)
-        .insert(HASH_LABEL.into(), hash.into());
+        .insert(POD_TEMPLATE_HASH_LABEL.into(), hash.into());
     let mut selector = spec.selector;
     selector
         .match_labels
         .get_or_insert_with(BTreeMap::new)
-        .insert(HASH_LABEL.into(), hash.into());
+        .insert(POD_TEMPLATE_HASH_LABEL.into(), hash.into());
     let labels = template.metadata.as_ref().and_then(|m| m.labels.clone());
     ReplicaSet {
         metadata: ObjectMeta {

@@ -7,63 +7,14 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use kdive_core::model::rollout::is_recreate;
 
 use super::EventRecord;
 use super::replicaset::{controller_of, from_time, object_ref};
 use super::revision::{self, DESIRED_REPLICAS, MAX_REPLICAS};
 
 pub const COMPONENT: &str = "deployment-controller";
-
-/// `ResolveFenceposts` over `spec.strategy.rollingUpdate` (25%/25% when unset, as the API
-/// server defaults them): surge rounds up, unavailable rounds down, and when both resolve to
-/// 0 unavailable becomes 1. Recreate has neither. Returns `(maxSurge, maxUnavailable)`, or
-/// the error upstream's sync would fail with for a malformed percentage.
-pub fn fenceposts(d: &Deployment) -> Result<(i32, i32), String> {
-    let spec = d.spec.clone().unwrap_or_default();
-    let replicas = spec.replicas.unwrap_or(1);
-    let strategy = spec.strategy.unwrap_or_default();
-    if strategy.type_.as_deref() == Some("Recreate") {
-        return Ok((0, 0));
-    }
-    let rolling = strategy.rolling_update.unwrap_or_default();
-    let quarter = IntOrString::String("25%".into());
-    let surge = scaled(
-        rolling.max_surge.as_ref().unwrap_or(&quarter),
-        replicas,
-        true,
-    )?;
-    let mut unavailable = scaled(
-        rolling.max_unavailable.as_ref().unwrap_or(&quarter),
-        replicas,
-        false,
-    )?;
-    if surge == 0 && unavailable == 0 {
-        unavailable = 1;
-    }
-    // `MaxUnavailable` caps at replicas (and is 0 for 0 replicas).
-    Ok((surge, unavailable.min(replicas.max(0))))
-}
-
-/// `GetScaledValueFromIntOrPercent`.
-pub fn scaled(v: &IntOrString, total: i32, round_up: bool) -> Result<i32, String> {
-    match v {
-        IntOrString::Int(n) => Ok(*n),
-        IntOrString::String(s) => {
-            let percent: i64 = s
-                .strip_suffix('%')
-                .and_then(|p| p.parse().ok())
-                .ok_or_else(|| format!("invalid value for IntOrString: invalid value {s:?}"))?;
-            let product = percent * i64::from(total);
-            let value = if round_up {
-                (product + 99).div_euclid(100)
-            } else {
-                product.div_euclid(100)
-            };
-            Ok(value as i32)
-        }
-    }
-}
 
 /// The Deployment's ReplicaSets as one sync sees them, with every change made so far.
 pub struct Working<'a> {
@@ -318,14 +269,7 @@ impl Working<'_> {
             }
             return;
         }
-        let is_rolling = self
-            .d
-            .spec
-            .as_ref()
-            .and_then(|s| s.strategy.as_ref())
-            .and_then(|s| s.type_.as_deref())
-            != Some("Recreate");
-        if !is_rolling {
+        if is_recreate(self.d) {
             return;
         }
         let current = self.sum(&all_active, spec_replicas);
@@ -430,7 +374,7 @@ impl Working<'_> {
             return;
         }
         let mut by_revision = self.by_creation(alive);
-        by_revision.sort_by_key(|i| revision::revision_of(&self.rss[*i].metadata));
+        by_revision.sort_by_key(|i| revision::revision(&self.rss[*i].metadata));
         for i in by_revision.into_iter().take(diff as usize) {
             let rs = &self.rss[i];
             let observed = rs

@@ -26,9 +26,9 @@ use super::replicaset::{controller_of, object_ref};
 use super::revision::compute_hash;
 use super::{Change, EventRecord};
 use kdive_core::model::pod_readiness::{available_at, pod_available, pod_ready};
+use kdive_core::model::revision::{CONTROLLER_REVISION_HASH_LABEL, controller_revision_hash};
 
 pub const COMPONENT: &str = "statefulset-controller";
-pub const REVISION_LABEL: &str = "controller-revision-hash";
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
 pub const POD_INDEX_LABEL: &str = "apps.kubernetes.io/pod-index";
 
@@ -135,7 +135,7 @@ struct PodState {
 impl PodState {
     fn of(pod: &Pod, min_ready: i32, now: DateTime<Utc>) -> PodState {
         PodState {
-            revision: revision_of(pod).to_string(),
+            revision: controller_revision_hash(&pod.metadata).to_string(),
             ready: running_and_ready(pod),
             available: running_and_ready(pod) && pod_available(pod, min_ready, now),
             terminating: pod.metadata.deletion_timestamp.is_some(),
@@ -236,7 +236,8 @@ impl Plan<'_> {
         let update_min = start.saturating_add(partition);
         for ord in (update_min.max(start)..end).rev() {
             let Some(pod) = pods.get(&ord) else { continue };
-            if revision_of(pod) != self.update_revision && pod.metadata.deletion_timestamp.is_none()
+            if controller_revision_hash(&pod.metadata) != self.update_revision
+                && pod.metadata.deletion_timestamp.is_none()
             {
                 self.delete(ord, pod);
                 return;
@@ -334,7 +335,7 @@ pub fn new_pod(set: &StatefulSet, ord: i32, revision: &str) -> Pod {
     let mut labels = tmeta.labels.unwrap_or_default();
     labels.insert(POD_NAME_LABEL.into(), pod_name.clone());
     labels.insert(POD_INDEX_LABEL.into(), ord.to_string());
-    labels.insert(REVISION_LABEL.into(), revision.to_string());
+    labels.insert(CONTROLLER_REVISION_HASH_LABEL.into(), revision.to_string());
     let mut pod_spec = spec.template.spec.clone().unwrap_or_default();
     pod_spec.hostname = Some(pod_name.clone());
     if let Some(service) = spec.service_name.clone().filter(|s| !s.is_empty()) {
@@ -513,15 +514,6 @@ pub fn ordinal_of(set_name: &str, pod: &Pod) -> Option<i32> {
         return None;
     }
     rest.parse().ok()
-}
-
-fn revision_of(pod: &Pod) -> &str {
-    pod.metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(REVISION_LABEL))
-        .map(String::as_str)
-        .unwrap_or("")
 }
 
 /// `isRunningAndReady`.

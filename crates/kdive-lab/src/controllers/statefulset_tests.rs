@@ -151,7 +151,7 @@ fn ordered_ready_creates_one_pod_at_a_time_with_its_claim_first() {
     let labels = p.metadata.labels.as_ref().unwrap();
     assert_eq!(labels[POD_NAME_LABEL], "postgres-0");
     assert_eq!(labels[POD_INDEX_LABEL], "0");
-    assert_eq!(labels[REVISION_LABEL], rev);
+    assert_eq!(labels[CONTROLLER_REVISION_HASH_LABEL], rev);
     assert!(rev.starts_with("postgres-"));
     let spec = p.spec.as_ref().unwrap();
     assert_eq!(spec.hostname.as_deref(), Some("postgres-0"));

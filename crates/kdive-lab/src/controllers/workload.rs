@@ -217,14 +217,8 @@ impl Controller for DeploymentController {
             .filter(|r| controller_named(&r.metadata, "Deployment").is_some_and(|o| o.uid == uid))
             .filter_map(|r| r.metadata.uid.as_deref())
             .collect();
-        let recreate = d
-            .spec
-            .as_ref()
-            .and_then(|s| s.strategy.as_ref())
-            .and_then(|s| s.type_.as_deref())
-            == Some("Recreate");
         // Only Recreate looks at pods (it waits for the old ones to be gone).
-        let pods: Vec<Pod> = if recreate {
+        let pods: Vec<Pod> = if kdive_core::model::rollout::is_recreate(&d) {
             self.pods
                 .list(store, Some(&k.namespace), |s| {
                     s.owner_uids.iter().any(|u| owned.contains(u.as_str()))

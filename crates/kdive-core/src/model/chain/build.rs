@@ -9,6 +9,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::*;
 use crate::model::dns;
 use crate::model::probes;
+use crate::model::service;
 
 const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 
@@ -185,7 +186,7 @@ fn service_view(svc: &Service, ns: &str, name: &str) -> ServiceView {
         name: name.into(),
         type_: spec.type_.clone().unwrap_or_else(|| "ClusterIP".into()),
         cluster_ips: dns::coredns::cluster_ips(svc),
-        headless: dns::coredns::is_headless(svc),
+        headless: service::is_headless(svc),
         external_name: spec.external_name.clone(),
         selector: spec.selector.clone().filter(|s| !s.is_empty()),
         session_affinity: spec
@@ -239,67 +240,34 @@ fn is_pod(e: &Endpoint, p: &Pod) -> bool {
 }
 
 /// The container port a Service port's targetPort selects in a pod, as the EndpointSlice
-/// controller resolves it: a number is used as is; a name must match a declared port of a
-/// container (or sidecar) with the Service port's protocol.
+/// controller resolves it (`service::find_port`), with the container declaring it and, for
+/// a name no container declares, what the pod does declare.
 fn resolve_target(sp: &ServicePort, pod: &Pod) -> TargetPortResolution {
-    let proto = sp.protocol.as_deref().unwrap_or("TCP");
-    let spec = pod.spec.as_ref();
-    let containers = spec.into_iter().flat_map(|s| {
-        s.containers.iter().chain(
-            s.init_containers
-                .iter()
-                .flatten()
-                .filter(|c| c.restart_policy.as_deref() == Some("Always")),
-        )
-    });
-    let declared: Vec<(String, probes::ContainerPort)> = containers
-        .flat_map(|c| {
-            probes::container_ports(c)
-                .into_iter()
-                .map(move |p| (c.name.clone(), p))
-        })
-        .collect();
-    let mut r = TargetPortResolution {
-        pod: pod_name(pod),
-        port: None,
-        container: None,
-        problem: None,
+    let port = service::find_port(pod, sp);
+    let problem = match (port, service::target_port(sp)) {
+        (None, IntOrString::String(name)) => {
+            let names: Vec<String> = service::serving_containers(pod)
+                .flat_map(probes::container_ports)
+                .filter_map(|p| p.name.map(|n| format!("{n}/{}", p.protocol)))
+                .collect();
+            Some(format!(
+                "no container port named {name:?} with protocol {} (the pod declares: {})",
+                service::protocol(sp),
+                if names.is_empty() {
+                    "no named ports".into()
+                } else {
+                    names.join(", ")
+                }
+            ))
+        }
+        _ => None,
     };
-    match sp.target_port.clone().unwrap_or(IntOrString::Int(sp.port)) {
-        IntOrString::Int(n) => {
-            r.port = Some(n);
-            r.container = declared
-                .iter()
-                .find(|(_, p)| p.port == n && p.protocol == proto)
-                .map(|(c, _)| c.clone());
-        }
-        IntOrString::String(name) => {
-            match declared
-                .iter()
-                .find(|(_, p)| p.name.as_deref() == Some(name.as_str()) && p.protocol == proto)
-            {
-                Some((c, p)) => {
-                    r.port = Some(p.port);
-                    r.container = Some(c.clone());
-                }
-                None => {
-                    let names: Vec<String> = declared
-                        .iter()
-                        .filter_map(|(_, p)| p.name.as_ref().map(|n| format!("{n}/{}", p.protocol)))
-                        .collect();
-                    r.problem = Some(format!(
-                        "no container port named {name:?} with protocol {proto} (the pod declares: {})",
-                        if names.is_empty() {
-                            "no named ports".into()
-                        } else {
-                            names.join(", ")
-                        }
-                    ));
-                }
-            }
-        }
+    TargetPortResolution {
+        pod: pod_name(pod),
+        port,
+        container: service::declaring_container(pod, sp).map(|c| c.name.clone()),
+        problem,
     }
-    r
 }
 
 fn port_chain(
@@ -417,10 +385,9 @@ fn port_chain(
         protocol: proto,
         port: sp.port,
         node_port: sp.node_port,
-        target_port: match sp.target_port.clone() {
-            Some(IntOrString::String(s)) => TargetPort::Name(s),
-            Some(IntOrString::Int(n)) => TargetPort::Number(n),
-            None => TargetPort::Number(sp.port),
+        target_port: match service::target_port(sp) {
+            IntOrString::String(s) => TargetPort::Name(s),
+            IntOrString::Int(n) => TargetPort::Number(n),
         },
         app_protocol: sp.app_protocol.clone(),
         target_ports,
@@ -430,10 +397,9 @@ fn port_chain(
 }
 
 fn target_text(sp: &ServicePort) -> String {
-    match sp.target_port.clone() {
-        Some(IntOrString::String(s)) => s,
-        Some(IntOrString::Int(n)) => n.to_string(),
-        None => sp.port.to_string(),
+    match service::target_port(sp) {
+        IntOrString::String(s) => s,
+        IntOrString::Int(n) => n.to_string(),
     }
 }
 

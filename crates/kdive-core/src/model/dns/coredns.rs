@@ -17,6 +17,7 @@ use k8s_openapi::api::core::v1::Service;
 use super::{Answer, QType, Rcode, Record};
 use crate::model::Snapshot;
 use crate::model::chain::{namespace_exists, ns_of, service_slices};
+use crate::model::service::{is_cluster_ip_set, is_headless};
 
 /// One backend entry before it becomes a record (CoreDNS's `msg.Service`).
 struct Entry {
@@ -288,13 +289,6 @@ pub fn endpoint_hostname(hostname: Option<&str>, ip: &str) -> String {
     }
 }
 
-pub fn is_headless(svc: &Service) -> bool {
-    svc.spec
-        .as_ref()
-        .and_then(|s| s.cluster_ip.as_deref())
-        .is_some_and(|ip| ip == "None")
-}
-
 /// `spec.clusterIPs`, falling back to `spec.clusterIP` (older objects and hand-written files).
 pub fn cluster_ips(svc: &Service) -> Vec<String> {
     let Some(spec) = &svc.spec else {
@@ -304,7 +298,5 @@ pub fn cluster_ips(svc: &Service) -> Vec<String> {
         Some(ips) if !ips.is_empty() => ips.clone(),
         _ => spec.cluster_ip.iter().cloned().collect(),
     };
-    ips.into_iter()
-        .filter(|ip| !ip.is_empty() && ip != "None")
-        .collect()
+    ips.into_iter().filter(|ip| is_cluster_ip_set(ip)).collect()
 }

@@ -52,6 +52,7 @@ use crate::model::Snapshot;
 use crate::model::chain::proxy as chain_proxy;
 use crate::model::chain::{capped, ns_of, service_slices};
 use crate::model::proxy::IpFamily;
+use crate::model::service;
 
 /// CoreDNS's TTL in the kubeadm default Corefile (`ttl 30`).
 pub const DEFAULT_TTL: u32 = 30;
@@ -571,7 +572,7 @@ fn clusterip_service(snap: &Snapshot, zone: &str, fqdn: &str) -> Option<String> 
         .iter()
         .find(|s| ns_of(&s.metadata) == ns && s.metadata.name.as_deref() == Some(name))?;
     let t = svc.spec.as_ref().and_then(|s| s.type_.as_deref());
-    (t != Some("ExternalName") && !coredns::is_headless(svc)).then(|| format!("{ns}/{name}"))
+    (t != Some("ExternalName") && !service::is_headless(svc)).then(|| format!("{ns}/{name}"))
 }
 
 /// A name a Service answers to, with CoreDNS's answer (used by the chain view).
@@ -611,7 +612,7 @@ pub fn service_names(snap: &Snapshot, ns: &str, name: &str, zone: &str, ttl: u32
         }
         // Every ready endpoint has a name; for a ClusterIP Service list only those with a
         // real `hostname`, as the dashed-IP names of its pods are rarely what anyone wants.
-        let headless = coredns::is_headless(svc);
+        let headless = service::is_headless(svc);
         let mut hosts: Vec<String> = service_slices(snap, ns, name)
             .filter(|s| s.address_type != "FQDN")
             .flat_map(|s| s.endpoints.iter())

@@ -84,7 +84,7 @@ fn family_cluster_ip(svc: &Service, family: IpFamily) -> Option<IpAddr> {
         return None;
     }
     let primary = spec.cluster_ip.as_deref().unwrap_or("");
-    if primary.is_empty() || primary == "None" {
+    if !crate::model::service::is_cluster_ip_set(primary) {
         return None;
     }
     let families = spec.ip_families.as_deref().unwrap_or(&[]);
