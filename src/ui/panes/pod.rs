@@ -9,6 +9,7 @@ use ratatui::text::Line;
 
 use crate::ui::theme::Theme;
 use crate::ui::track::PodTimeline;
+use kdive_core::duration;
 use kdive_core::model::dns::resolv::{PodDnsInput, pod_resolv};
 use kdive_core::model::objects::{ObjKey, Objects, find};
 use kdive_core::model::probes;
@@ -49,7 +50,7 @@ pub fn view(
             pod.metadata
                 .creation_timestamp
                 .as_ref()
-                .map_or("-".into(), |t| status::age(status::utc(t), now)),
+                .map_or("-".into(), |t| duration::age(status::utc(t), now)),
         ),
     ));
     l.push((Health::None, "#Networking".into()));

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use crate::sources::kube::{NoteType, WatchState};
 use crate::ui::theme::Theme;
 use crate::ui::track::WatchStats;
+use kdive_core::duration;
 use kdive_core::model::kind::Kind;
 use kdive_core::model::objects::{ObjKey, Objects};
 use kdive_core::model::status::{self, Health};
@@ -94,7 +95,7 @@ pub fn view(
     let last = last
         .into_iter()
         .take(40)
-        .map(|(at, ty, kind, obj, rv)| (status::age(at, now), ty, kind, obj, rv))
+        .map(|(at, ty, kind, obj, rv)| (duration::age(at, now), ty, kind, obj, rv))
         .collect();
     let events = selection
         .map(|key| selection_events(objs, key, now))
@@ -137,7 +138,7 @@ fn selection_events(objs: &Objects, key: &ObjKey, now: DateTime<Utc>) -> Vec<(He
                 h,
                 format!(
                     "{:>4}  {:<8} {:<18} {}{}",
-                    when(e).map_or("-".into(), |t| status::age(t, now)),
+                    when(e).map_or("-".into(), |t| duration::age(t, now)),
                     e.type_.as_deref().unwrap_or(""),
                     e.reason.as_deref().unwrap_or(""),
                     e.message.as_deref().unwrap_or(""),

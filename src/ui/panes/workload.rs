@@ -6,6 +6,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use ratatui::text::Line;
 
 use crate::ui::theme::Theme;
+use kdive_core::duration;
 use kdive_core::model::kind::Kind;
 use kdive_core::model::objects::{ObjKey, Objects, find};
 use kdive_core::model::revision::{controller_revision_hash, revision};
@@ -116,7 +117,7 @@ fn deployment(l: &mut Vec<(Health, String)>, objs: &Objects, key: &ObjKey, now: 
                 c.message.as_deref().unwrap_or(""),
                 c.last_update_time
                     .as_ref()
-                    .map(|t| format!(" ({} ago)", status::age(status::utc(t), now)))
+                    .map(|t| format!(" ({} ago)", duration::age(status::utc(t), now)))
                     .unwrap_or_default()
             ),
         ));

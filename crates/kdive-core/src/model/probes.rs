@@ -182,12 +182,10 @@ fn summarize(kind: &'static str, p: &Probe, ports: &[ContainerPort]) -> ProbeSum
     }
 }
 
-pub use crate::model::pod_readiness::pod_ready;
-
 /// A one-line reason a pod is not Ready, built from container states and probes, so the
 /// chain view can say *why* an endpoint is not ready. `None` when the pod is Ready.
 pub fn not_ready_reason(pod: &Pod) -> Option<String> {
-    if pod_ready(pod) {
+    if crate::model::pod_readiness::pod_ready(pod) {
         return None;
     }
     if pod.metadata.deletion_timestamp.is_some() {

@@ -70,7 +70,7 @@ pub fn pod_health(pod: &Pod) -> Health {
 pub fn health_of(pod: &Pod, status: &str) -> Health {
     match status {
         "Completed" | "Succeeded" => Health::None,
-        "Running" if crate::model::probes::pod_ready(pod) => Health::Ok,
+        "Running" if crate::model::pod_readiness::pod_ready(pod) => Health::Ok,
         "Running" | "NotReady" | "Pending" | "Terminating" | "ContainerCreating"
         | "PodInitializing" | "SchedulingGated" => Health::Warn,
         // `Init:1/3`: init containers still running, not failing.
@@ -154,7 +154,6 @@ pub fn utc_micro(
 }
 
 /// kubectl's AGE.
-pub use crate::duration::age;
 
 #[cfg(test)]
 mod tests {

@@ -19,9 +19,10 @@ use k8s_openapi::api::core::v1::Pod;
 use kdive_core::model::rollout::{fenceposts, is_recreate};
 
 use super::replicaset::{controller_of, from_time, object_ref, selector_of, to_time};
-use super::revision::{self, REVISION_ANNOTATION};
+use super::revision;
 use super::rollout::{COMPONENT, Working, available, ready, spec_replicas, status_replicas};
 use super::{Change, EventRecord};
+use kdive_core::model::revision::{REVISION_ANNOTATION, revision as revision_of};
 
 pub const AVAILABLE: &str = "Available";
 pub const PROGRESSING: &str = "Progressing";
@@ -151,7 +152,7 @@ pub fn reconcile(input: &DeploymentInput) -> DeploymentOutput {
     let max_old_revision = w
         .old()
         .iter()
-        .map(|i| revision::revision(&w.rss[*i].metadata))
+        .map(|i| revision_of(&w.rss[*i].metadata))
         .max()
         .unwrap_or(0);
     let has_deadline = spec

@@ -342,7 +342,7 @@ fn first_rollout_reaches_what_kubectl_rollout_status_accepts() {
         .unwrap();
     assert_eq!(sel.get("pod-template-hash"), Some(&hash));
     let a = rs.metadata.annotations.clone().unwrap();
-    assert_eq!(a[revision::REVISION_ANNOTATION], "1");
+    assert_eq!(a[kdive_core::model::revision::REVISION_ANNOTATION], "1");
     // desired 3, max = 3 + surge 1.
     assert_eq!(
         (
@@ -399,7 +399,8 @@ fn first_rollout_reaches_what_kubectl_rollout_status_accepts() {
         )
     );
     assert_eq!(
-        c.d.metadata.annotations.as_ref().unwrap()[revision::REVISION_ANNOTATION],
+        c.d.metadata.annotations.as_ref().unwrap()
+            [kdive_core::model::revision::REVISION_ANNOTATION],
         "1"
     );
     assert_eq!(
@@ -464,11 +465,12 @@ fn rolling_update_with_one_surge_and_no_unavailability() {
             .metadata
             .annotations
             .as_ref()
-            .unwrap()[revision::REVISION_ANNOTATION],
+            .unwrap()[kdive_core::model::revision::REVISION_ANNOTATION],
         "2"
     );
     assert_eq!(
-        c.d.metadata.annotations.as_ref().unwrap()[revision::REVISION_ANNOTATION],
+        c.d.metadata.annotations.as_ref().unwrap()
+            [kdive_core::model::revision::REVISION_ANNOTATION],
         "2"
     );
     let scaling: Vec<String> = c.events.iter().skip(1).map(|e| e.message.clone()).collect();
@@ -580,14 +582,15 @@ fn undo_reuses_the_old_replicaset_and_bumps_its_revision() {
     // max old revision 2, so the reused RS becomes 3 and remembers 1.
     assert_eq!(
         (
-            a[revision::REVISION_ANNOTATION].as_str(),
+            a[kdive_core::model::revision::REVISION_ANNOTATION].as_str(),
             a[revision::REVISION_HISTORY].as_str()
         ),
         ("3", "1")
     );
     assert_eq!(rollout::spec_replicas(back), 2);
     assert_eq!(
-        c.d.metadata.annotations.as_ref().unwrap()[revision::REVISION_ANNOTATION],
+        c.d.metadata.annotations.as_ref().unwrap()
+            [kdive_core::model::revision::REVISION_ANNOTATION],
         "3"
     );
     assert_eq!(

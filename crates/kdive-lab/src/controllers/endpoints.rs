@@ -144,7 +144,7 @@ pub fn subsets(svc: &Service, pods: &[Pod]) -> Vec<EndpointSubset> {
     let mut addrs: BTreeMap<(String, String), EndpointAddress> = BTreeMap::new();
     for pod in selected_pods(svc, pods, tolerate_unready) {
         let Some(a) = address(pod, svc) else { continue };
-        let ready = tolerate_unready || kdive_core::model::probes::pod_ready(pod);
+        let ready = tolerate_unready || kdive_core::model::pod_readiness::pod_ready(pod);
         let key = (a.ip.clone(), pod.metadata.uid.clone().unwrap_or_default());
         let mut add = |port: Option<PortId>| {
             by_port

@@ -170,7 +170,7 @@ fn new_slice(svc: &Service, ports: Vec<EndpointPort>, address_type: &str) -> End
 /// The endpoint upstream's `podToEndpoint` builds.
 fn pod_to_endpoint(pod: &Pod, node: &Node, svc: &Service, address_type: &str) -> Endpoint {
     let spec = svc.spec.as_ref();
-    let serving = kdive_core::model::probes::pod_ready(pod);
+    let serving = kdive_core::model::pod_readiness::pod_ready(pod);
     let terminating = pod.metadata.deletion_timestamp.is_some();
     // Never ready while terminating, unless the Service publishes not-ready addresses.
     let ready =

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use serde_json::Value;
 
-pub use kdive_core::model::revision::{POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, revision};
+use kdive_core::model::revision::{POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION};
 pub const REVISION_HISTORY: &str = "deployment.kubernetes.io/revision-history";
 pub const DESIRED_REPLICAS: &str = "deployment.kubernetes.io/desired-replicas";
 pub const MAX_REPLICAS: &str = "deployment.kubernetes.io/max-replicas";

@@ -374,7 +374,7 @@ impl Working<'_> {
             return;
         }
         let mut by_revision = self.by_creation(alive);
-        by_revision.sort_by_key(|i| revision::revision(&self.rss[*i].metadata));
+        by_revision.sort_by_key(|i| kdive_core::model::revision::revision(&self.rss[*i].metadata));
         for i in by_revision.into_iter().take(diff as usize) {
             let rs = &self.rss[i];
             let observed = rs

@@ -22,7 +22,6 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use columns::Column;
-pub use kdive_core::duration::human_duration;
 
 /// Which object each row carries (`includeObject` query parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -8,8 +8,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::*;
 use crate::model::dns;
-use crate::model::probes;
 use crate::model::service;
+use crate::model::{pod_readiness, probes};
 
 const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 
@@ -425,7 +425,7 @@ fn endpoint_view(
         None if !ready => Some("not ready (no pod in the snapshot to say why)".to_string()),
         None => None,
         Some(p) => {
-            let pod_ready = probes::pod_ready(p);
+            let pod_ready = pod_readiness::pod_ready(p);
             if !ready && p.metadata.deletion_timestamp.is_some() {
                 let when = p
                     .metadata
@@ -484,7 +484,7 @@ fn pod_view(p: &Pod, selected: &[&Pod], slices: &[&EndpointSlice]) -> PodView {
     PodView {
         name: pod_name(p),
         phase: phase(p),
-        ready: probes::pod_ready(p),
+        ready: pod_readiness::pod_ready(p),
         pod_ip: pod_ip(p),
         node_name: spec.and_then(|s| s.node_name.clone()),
         terminating: p.metadata.deletion_timestamp.is_some(),
