@@ -153,8 +153,6 @@ pub fn utc_micro(
         .unwrap_or_default()
 }
 
-/// kubectl's AGE.
-
 #[cfg(test)]
 mod tests {
     use super::*;
