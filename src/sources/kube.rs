@@ -28,7 +28,7 @@ use tokio::task::JoinHandle;
 
 use super::failure::Failure;
 use kdive_core::model::kind::Kind;
-use kdive_core::model::stored_pod::StoredPod;
+use kdive_core::model::stored_pod::{NamespaceNames, StoredPod};
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 const PAGE_SIZE: u32 = 500;
@@ -58,6 +58,8 @@ pub struct Writers {
     pub namespaces: Writer<Namespace>,
     pub nodes: Writer<Node>,
     pub pods: Writer<StoredPod>,
+    /// The pods' namespace names, one string each, shared by every stored pod.
+    pub pod_namespaces: Arc<std::sync::Mutex<NamespaceNames>>,
     pub services: Writer<Service>,
     pub endpoint_slices: Writer<EndpointSlice>,
     pub deployments: Writer<Deployment>,
@@ -105,6 +107,7 @@ pub fn stores() -> (Stores, Writers) {
             namespaces: w_namespaces,
             nodes: w_nodes,
             pods: w_pods,
+            pod_namespaces: Default::default(),
             services: w_services,
             endpoint_slices: w_endpoint_slices,
             deployments: w_deployments,
@@ -172,7 +175,7 @@ impl Writers {
             Kind::Pod => {
                 let pod: Pod = serde_json::from_value(v).map_err(|e| e.to_string())?;
                 self.pods
-                    .apply_watcher_event(&watcher::Event::Apply(stored(pod)));
+                    .apply_watcher_event(&watcher::Event::Apply(stored(pod, &self.pod_namespaces)));
                 Ok(())
             }
             Kind::Service => put(&mut self.services, v),
@@ -280,7 +283,12 @@ pub fn spawn_watches(
             sink.clone(),
         ),
         spawn(Kind::Node, Full(Api::all(c.clone())), w.nodes, sink.clone()),
-        spawn(Kind::Pod, Stored(api(c, scope)), w.pods, sink.clone()),
+        spawn(
+            Kind::Pod,
+            Stored(api(c, scope), w.pod_namespaces.clone()),
+            w.pods,
+            sink.clone(),
+        ),
         spawn(Kind::Service, Full(api(c, scope)), w.services, sink.clone()),
         spawn(
             Kind::EndpointSlice,
@@ -365,8 +373,8 @@ trait WatchApi: Send + Sync + 'static {
 
 struct Full<K>(Api<K>);
 struct Meta<K>(Api<K>);
-/// Pods, kept as [`StoredPod`]s.
-struct Stored(Api<Pod>);
+/// Pods, kept as [`StoredPod`]s sharing their namespaces' names.
+struct Stored(Api<Pod>, Arc<std::sync::Mutex<NamespaceNames>>);
 
 impl<K> WatchApi for Full<K>
 where
@@ -412,7 +420,7 @@ impl WatchApi for Stored {
         Ok(ObjectList {
             types: page.types,
             metadata: page.metadata,
-            items: page.items.into_iter().map(stored).collect(),
+            items: page.items.into_iter().map(|p| stored(p, &self.1)).collect(),
         })
     }
     async fn watch(
@@ -422,11 +430,12 @@ impl WatchApi for Stored {
     ) -> kube::Result<futures::stream::BoxStream<'static, kube::Result<WatchEvent<StoredPod>>>>
     {
         let events = self.0.watch(wp, rv).await?;
+        let names = self.1.clone();
         Ok(events
-            .map_ok(|ev| match ev {
-                WatchEvent::Added(p) => WatchEvent::Added(stored(p)),
-                WatchEvent::Modified(p) => WatchEvent::Modified(stored(p)),
-                WatchEvent::Deleted(p) => WatchEvent::Deleted(stored(p)),
+            .map_ok(move |ev| match ev {
+                WatchEvent::Added(p) => WatchEvent::Added(stored(p, &names)),
+                WatchEvent::Modified(p) => WatchEvent::Modified(stored(p, &names)),
+                WatchEvent::Deleted(p) => WatchEvent::Deleted(stored(p, &names)),
                 WatchEvent::Bookmark(b) => WatchEvent::Bookmark(b),
                 WatchEvent::Error(e) => WatchEvent::Error(e),
             })
@@ -434,9 +443,9 @@ impl WatchApi for Stored {
     }
 }
 
-fn stored(mut pod: Pod) -> StoredPod {
+fn stored(mut pod: Pod, names: &std::sync::Mutex<NamespaceNames>) -> StoredPod {
     trim(&mut pod);
-    StoredPod::new(pod)
+    StoredPod::new(pod, &mut names.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 fn spawn<A>(kind: Kind, api: A, writer: Writer<A::Obj>, sink: Sink) -> JoinHandle<()>

@@ -11,7 +11,7 @@ use kdive_core::metrics::burn::{Measurement, Observation, Ratio};
 use kdive_core::metrics::frame::{MetricsFrame, PodResources, SloFrame};
 use kdive_core::metrics::{Period, ServiceRef, SloDef, Window, spec};
 use kdive_core::model::objects::Objects;
-use kdive_core::model::stored_pod::StoredPod;
+use kdive_core::model::stored_pod::{NamespaceNames, StoredPod};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::json;
@@ -160,19 +160,22 @@ fn objects() -> Objects {
         services: vec![Arc::new(serde_json::from_value(svc).unwrap())],
         deployments: vec![Arc::new(serde_json::from_value(deploy).unwrap())],
         endpoint_slices: vec![Arc::new(serde_json::from_value(slice).unwrap())],
-        pods: [
-            "web-7d9f8b6c5d-a1",
-            "web-7d9f8b6c5d-b2",
-            "web-7d9f8b6c5d-c3",
-        ]
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let pod: k8s_openapi::api::core::v1::Pod =
-                serde_json::from_value(pod(n, i != 0)).unwrap();
-            Arc::new(StoredPod::new(pod))
-        })
-        .collect(),
+        pods: {
+            let mut names = NamespaceNames::default();
+            [
+                "web-7d9f8b6c5d-a1",
+                "web-7d9f8b6c5d-b2",
+                "web-7d9f8b6c5d-c3",
+            ]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let pod: k8s_openapi::api::core::v1::Pod =
+                    serde_json::from_value(pod(n, i != 0)).unwrap();
+                Arc::new(StoredPod::new(pod, &mut names))
+            })
+            .collect()
+        },
         ..Objects::default()
     }
 }

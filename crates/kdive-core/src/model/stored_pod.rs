@@ -10,7 +10,7 @@
 use k8s_openapi::api::core::v1::{Pod, PodSpec, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -59,7 +59,8 @@ struct Body {
 }
 
 impl StoredPod {
-    pub fn new(pod: Pod) -> StoredPod {
+    /// Compacts a pod; its namespace name is shared through `names`.
+    pub fn new(pod: Pod, names: &mut NamespaceNames) -> StoredPod {
         // One `printPod` pass gives STATUS, READY and RESTARTS, as kubectl shows them.
         let columns = pod_columns(&pod);
         let summary = PodSummary {
@@ -83,7 +84,7 @@ impl StoredPod {
         // Serializing plain structs into a Vec cannot fail.
         let body = serde_json::to_vec(&body).unwrap_or_default();
         StoredPod {
-            namespace: intern(pod.metadata.namespace.as_deref().unwrap_or("")),
+            namespace: names.intern(pod.metadata.namespace.as_deref().unwrap_or("")),
             metadata: pod.metadata,
             summary,
             body: body.into_boxed_slice(),
@@ -162,8 +163,8 @@ impl PodGroups {
         let mut by_ns: HashMap<String, NsPods> = HashMap::with_capacity(groups.len());
         for (ns, g) in groups {
             match by_ns.get_mut(&**ns) {
-                // Equal names behind two addresses: not while every StoredPod comes from
-                // `new` (one interner), but a second would then cost a merge, not pods.
+                // Equal names behind two addresses: not while one store's pods share one
+                // interner, but pods from two would then cost a merge, not wrong groups.
                 Some(same) => {
                     same.at.extend(g.at);
                     same.at.sort_unstable();
@@ -183,23 +184,20 @@ impl PodGroups {
     }
 }
 
-impl From<Pod> for StoredPod {
-    fn from(pod: Pod) -> StoredPod {
-        StoredPod::new(pod)
-    }
-}
+/// One shared string per namespace name (namespaces are few, pods many). Whoever stores
+/// pods owns one, for as long as it keeps them.
+#[derive(Debug, Default)]
+pub struct NamespaceNames(HashSet<Arc<str>>);
 
-/// One shared string per namespace name, for the life of the process (namespaces are few).
-fn intern(ns: &str) -> Arc<str> {
-    static NAMES: Mutex<Option<HashSet<Arc<str>>>> = Mutex::new(None);
-    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    let names = names.get_or_insert_with(HashSet::new);
-    if let Some(n) = names.get(ns) {
-        return n.clone();
+impl NamespaceNames {
+    pub fn intern(&mut self, ns: &str) -> Arc<str> {
+        if let Some(n) = self.0.get(ns) {
+            return n.clone();
+        }
+        let n: Arc<str> = ns.into();
+        self.0.insert(n.clone());
+        n
     }
-    let n: Arc<str> = ns.into();
-    names.insert(n.clone());
-    n
 }
 
 fn clamp(n: usize) -> u16 {
@@ -258,19 +256,22 @@ status:
     #[test]
     fn the_whole_pod_reads_back() {
         let p = pod(WEB);
-        let stored = StoredPod::new(p.clone());
+        let stored = StoredPod::new(p.clone(), &mut NamespaceNames::default());
         assert_eq!(stored.pod(), p);
         let empty = Pod {
             metadata: p.metadata.clone(),
             ..Default::default()
         };
-        assert_eq!(StoredPod::new(empty.clone()).pod(), empty);
+        assert_eq!(
+            StoredPod::new(empty.clone(), &mut NamespaceNames::default()).pod(),
+            empty
+        );
     }
 
     #[test]
     fn the_summary_is_what_the_status_functions_say() {
         let p = pod(WEB);
-        let s = StoredPod::new(p.clone()).summary;
+        let s = StoredPod::new(p.clone(), &mut NamespaceNames::default()).summary;
         assert_eq!(&*s.status, status::pod_status(&p));
         assert_eq!(&*s.status, "Running");
         assert_eq!(s.health, Health::Warn, "running but not ready");
@@ -297,7 +298,7 @@ status:
             }
             p.status.as_mut().unwrap().conditions.as_mut().unwrap()[0].status =
                 if ready { "True" } else { "False" }.into();
-            std::sync::Arc::new(StoredPod::new(p))
+            std::sync::Arc::new(StoredPod::new(p, &mut NamespaceNames::default()))
         };
         let pods = vec![
             named("a", "a-1", true),
@@ -319,7 +320,7 @@ status:
 
     #[test]
     fn it_costs_a_fraction_of_the_typed_pod() {
-        let stored = StoredPod::new(pod(WEB));
+        let stored = StoredPod::new(pod(WEB), &mut NamespaceNames::default());
         let typed = std::mem::size_of::<Pod>()
             + 2 * std::mem::size_of::<k8s_openapi::api::core::v1::Container>();
         assert!(
