@@ -3,6 +3,7 @@
 //! No tokio, no HTTP, no terminal, no file I/O: objects (and `now`) in, plain data out. The
 //! lab enforces these rules and the panes explain them, from this one implementation.
 
+pub mod kinds;
 pub mod lesson;
 pub mod manifest;
 pub mod metrics;
