@@ -13,8 +13,8 @@ use kube::runtime::watcher;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use kdive_core::kinds::{self, Resource};
 use kdive_core::lesson::check::Target;
-use kdive_core::lesson::kinds::{self, Kind};
 use kdive_core::lesson::manifests::{self, FIELD_MANAGER, Planned};
 use kdive_core::lesson::progress::{Progress, context_file_name};
 use kdive_core::lesson::solution::{Action, PatchKind};
@@ -38,7 +38,7 @@ fn kube_err(what: impl Into<String>) -> impl FnOnce(kube::Error) -> LiveError {
     move |source| LiveError::Kube { what, source }
 }
 
-pub fn api_resource(kind: &Kind) -> ApiResource {
+pub fn api_resource(kind: &Resource) -> ApiResource {
     ApiResource {
         group: kind.group.to_string(),
         version: kind.version.to_string(),
@@ -49,7 +49,7 @@ pub fn api_resource(kind: &Kind) -> ApiResource {
 }
 
 /// An Api for a kind: namespaced into `ns` when the kind is namespaced and `ns` is given.
-pub fn api(client: &kube::Client, kind: &Kind, ns: Option<&str>) -> Api<DynamicObject> {
+pub fn api(client: &kube::Client, kind: &Resource, ns: Option<&str>) -> Api<DynamicObject> {
     let ar = api_resource(kind);
     match (kind.namespaced, ns) {
         (true, Some(ns)) => Api::namespaced_with(client.clone(), ns, &ar),
@@ -59,7 +59,7 @@ pub fn api(client: &kube::Client, kind: &Kind, ns: Option<&str>) -> Api<DynamicO
 
 /// A watched object as the evaluator reads it: with kind and apiVersion (list items lack
 /// them), without managedFields.
-fn to_value(kind: &Kind, obj: &DynamicObject) -> Value {
+fn to_value(kind: &Resource, obj: &DynamicObject) -> Value {
     let mut v = serde_json::to_value(obj).unwrap_or(Value::Null);
     if let Some(m) = v.as_object_mut() {
         m.insert("apiVersion".into(), Value::String(kind.api_version()));
@@ -73,14 +73,14 @@ fn to_value(kind: &Kind, obj: &DynamicObject) -> Value {
 
 /// The (kind, namespace) pairs to watch for a lesson: namespaced kinds in the lesson's
 /// namespace (or a target's own), cluster-scoped kinds everywhere.
-pub fn watch_keys(lesson: &Lesson) -> Vec<(&'static Kind, Option<String>)> {
+pub fn watch_keys(lesson: &Lesson) -> Vec<(&'static Resource, Option<String>)> {
     let mut targets: Vec<&Target> = lesson.steps.iter().flat_map(|s| s.targets()).collect();
     for c in lesson.setup.wait.iter().chain(&lesson.invariants) {
         if let kdive_core::lesson::CheckBody::Match(m) = &c.body {
             targets.push(&m.target);
         }
     }
-    let mut out: Vec<(&'static Kind, Option<String>)> = Vec::new();
+    let mut out: Vec<(&'static Resource, Option<String>)> = Vec::new();
     for t in targets {
         let ns = t.kind.namespaced.then(|| {
             t.namespace
@@ -99,7 +99,7 @@ type Key = (usize, String, String);
 /// Watches of the kinds a lesson reads, applied in order so each change is one observation.
 pub struct LiveObjects {
     rx: mpsc::UnboundedReceiver<(usize, watcher::Event<DynamicObject>)>,
-    keys: Vec<(&'static Kind, Option<String>)>,
+    keys: Vec<(&'static Resource, Option<String>)>,
     objects: BTreeMap<Key, Value>,
     pending: BTreeMap<usize, BTreeMap<Key, Value>>,
     synced: Vec<bool>,
@@ -126,7 +126,7 @@ impl LiveObjects {
     /// Starts the watches and waits until each has listed its objects once.
     pub async fn start(
         client: &kube::Client,
-        keys: Vec<(&'static Kind, Option<String>)>,
+        keys: Vec<(&'static Resource, Option<String>)>,
         timeout: Duration,
     ) -> Result<LiveObjects, LiveError> {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -357,7 +357,7 @@ pub async fn namespace_exists(client: &kube::Client, name: &str) -> Result<bool,
 /// Why the cluster cannot run a lesson (empty: it can).
 pub async fn preflight(client: &kube::Client, lesson: &Lesson) -> Result<Vec<String>, LiveError> {
     let mut problems = Vec::new();
-    let mut needed: Vec<&'static Kind> = lesson.kinds();
+    let mut needed: Vec<&'static Resource> = lesson.kinds();
     for k in &lesson.requires.kinds {
         match kinds::lookup(k) {
             Some(kind) if !needed.contains(&kind) => needed.push(kind),
@@ -430,7 +430,7 @@ pub async fn cleanup(
     timeout: Duration,
 ) -> Result<Vec<String>, LiveError> {
     let selector = manifests::label_selector(lesson);
-    let cluster_kinds: Vec<&'static Kind> = kinds::KINDS
+    let cluster_kinds: Vec<&'static Resource> = kinds::RESOURCES
         .iter()
         .filter(|k| !k.namespaced && k.kind != "Namespace" && k.kind != "Node")
         .collect();
@@ -466,11 +466,11 @@ pub async fn cleanup(
             };
             for o in list.items {
                 let name = o.metadata.name.clone().unwrap_or_default();
-                left.push(format!("{}/{name}", kind.kubectl_name()));
+                left.push(format!("{}/{name}", kind.singular));
                 if o.metadata.deletion_timestamp.is_none() {
                     a.delete(&name, &DeleteParams::default())
                         .await
-                        .map_err(kube_err(format!("delete {}/{name}", kind.kubectl_name())))?;
+                        .map_err(kube_err(format!("delete {}/{name}", kind.singular)))?;
                 }
             }
         }

@@ -114,9 +114,9 @@ async fn leftovers(client: &kube::Client, id: &str) -> Vec<String> {
     let ns = kdive_core::lesson::format::default_namespace(id);
     let label = kdive_core::lesson::manifests::label_value(id);
     let mut left = Vec::new();
-    for kind in kdive_core::lesson::kinds::KINDS {
-        if matches!(kind.kind, "DaemonSet" | "Job") {
-            continue; // not served by the lab
+    for kind in kdive_core::kinds::RESOURCES {
+        if !kind.served_by_lab {
+            continue;
         }
         let ar = kdive::sources::lesson::api_resource(kind);
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
@@ -183,9 +183,7 @@ async fn every_lesson_starts_unsolved_is_solved_by_its_solutions_and_cleans_up()
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
     let ns: Api<DynamicObject> = Api::all_with(
         client.clone(),
-        &kdive::sources::lesson::api_resource(
-            kdive_core::lesson::kinds::lookup("Namespace").unwrap(),
-        ),
+        &kdive::sources::lesson::api_resource(kdive_core::kinds::lookup("Namespace").unwrap()),
     );
     let names: Vec<String> = ns
         .list(&ListParams::default())
@@ -411,7 +409,7 @@ async fn the_engine_advances_when_a_steps_checks_pass() {
     let pods: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
         "kdive-control-plane-watch-loops",
-        &kdive::sources::lesson::api_resource(kdive_core::lesson::kinds::lookup("Pod").unwrap()),
+        &kdive::sources::lesson::api_resource(kdive_core::kinds::lookup("Pod").unwrap()),
     );
     pods.delete_collection(
         &Default::default(),

@@ -4,6 +4,7 @@
 //! lab enforces these rules and the panes explain them, from this one implementation.
 
 pub mod duration;
+pub mod kinds;
 pub mod lesson;
 pub mod manifest;
 pub mod metrics;

@@ -6,8 +6,8 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::kinds::{self, Kind};
 use super::path::FieldPath;
+use crate::kinds::{self, Resource};
 use crate::selector::LabelSelector;
 
 /// A check as written in a step block (unknown fields are rejected by serde).
@@ -36,7 +36,7 @@ pub struct CheckSpec {
 /// What a check selects: one named object, or every object of a kind matching a selector.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub kind: &'static Kind,
+    pub kind: &'static Resource,
     pub name: Option<String>,
     pub namespace: Option<String>,
     pub selector: Option<TargetSelector>,
@@ -121,14 +121,14 @@ impl Target {
     /// `deployment/web`, or `EndpointSlices (kubernetes.io/service-name=web)`.
     pub fn describe(&self) -> String {
         match (&self.name, &self.selector) {
-            (Some(n), _) => format!("{}/{n}", self.kind.kubectl_name()),
+            (Some(n), _) => format!("{}/{n}", self.kind.singular),
             (None, Some(s)) => format!("{}s ({})", self.kind.kind, s.text),
             (None, None) => format!("{}s", self.kind.kind),
         }
     }
 }
 
-fn kind_named(name: &str) -> Result<&'static Kind, String> {
+fn kind_named(name: &str) -> Result<&'static Resource, String> {
     kinds::lookup(name).ok_or_else(|| format!("unknown kind {name:?}"))
 }
 

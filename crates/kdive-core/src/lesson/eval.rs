@@ -342,7 +342,7 @@ pub fn match_check(m: &MatchCheck, ctx: &EvalContext) -> Result<(), String> {
     let name = |o: &Value| {
         format!(
             "{}/{}",
-            m.target.kind.kubectl_name(),
+            m.target.kind.singular,
             meta(o, "name").unwrap_or("?")
         )
     };

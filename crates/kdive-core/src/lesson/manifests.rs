@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::format::{Lesson, LessonError};
-use super::kinds::{self, Kind};
+use crate::kinds::{self, Resource};
 
 /// Every object a lesson creates carries this label (value: [`label_value`]).
 pub const LESSON_LABEL: &str = "kdive.dev/lesson";
@@ -35,7 +35,7 @@ fn labels(lesson: &Lesson) -> Value {
 /// An object to apply, with its kind.
 #[derive(Debug, Clone)]
 pub struct Planned {
-    pub kind: &'static Kind,
+    pub kind: &'static Resource,
     pub object: Value,
 }
 
@@ -49,7 +49,7 @@ impl Planned {
 
     /// `deployment/web`.
     pub fn reference(&self) -> String {
-        format!("{}/{}", self.kind.kubectl_name(), self.name())
+        format!("{}/{}", self.kind.singular, self.name())
     }
 }
 

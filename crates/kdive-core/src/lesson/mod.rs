@@ -7,7 +7,6 @@
 pub mod check;
 pub mod eval;
 pub mod format;
-pub mod kinds;
 pub mod manifests;
 pub mod path;
 pub mod progress;
@@ -87,12 +86,12 @@ impl Lesson {
     }
 
     /// Every kind the lesson's checks, setup waits and invariants read.
-    pub fn kinds(&self) -> Vec<&'static kinds::Kind> {
+    pub fn kinds(&self) -> Vec<&'static crate::kinds::Resource> {
         let mut targets: Vec<&Target> = self.steps.iter().flat_map(Step::targets).collect();
         for c in self.setup.wait.iter().chain(&self.invariants) {
             check_targets(c, &mut targets);
         }
-        let mut out: Vec<&'static kinds::Kind> = Vec::new();
+        let mut out: Vec<&'static crate::kinds::Resource> = Vec::new();
         for t in targets {
             if !out.contains(&t.kind) {
                 out.push(t.kind);

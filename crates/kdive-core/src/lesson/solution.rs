@@ -124,7 +124,7 @@ impl ActionSpec {
                 }
                 let what = match (&t.name, &t.selector) {
                     (None, Some(sel)) => {
-                        format!("{} -l {}", t.kind.kubectl_name(), shell_word(&sel.text))
+                        format!("{} -l {}", t.kind.singular, shell_word(&sel.text))
                     }
                     _ => t.describe(),
                 };
@@ -254,9 +254,9 @@ impl Action {
                 let what = match (&target.name, &target.selector) {
                     (Some(_), _) => target.describe(),
                     (None, Some(s)) => {
-                        format!("{} -l {}", target.kind.kubectl_name(), shell_word(&s.text))
+                        format!("{} -l {}", target.kind.singular, shell_word(&s.text))
                     }
-                    (None, None) => format!("{} --all", target.kind.kubectl_name()),
+                    (None, None) => format!("{} --all", target.kind.singular),
                 };
                 format!("kubectl{} delete {what}", ns_flag(target, namespace))
             }

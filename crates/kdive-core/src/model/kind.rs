@@ -1,6 +1,9 @@
-//! The kinds the explorer watches, with their short names and API groups.
+//! The kinds the explorer watches: a cheap map key whose names come from the core kind
+//! table.
 
 use serde::Serialize;
+
+use crate::kinds::{self, Resource};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Kind {
@@ -36,77 +39,48 @@ impl Kind {
         Kind::Event,
     ];
 
-    pub fn name(self) -> &'static str {
+    /// This kind's row in the core kind table.
+    pub fn resource(self) -> &'static Resource {
         match self {
-            Kind::Namespace => "Namespace",
-            Kind::Node => "Node",
-            Kind::Pod => "Pod",
-            Kind::Service => "Service",
-            Kind::EndpointSlice => "EndpointSlice",
-            Kind::Deployment => "Deployment",
-            Kind::ReplicaSet => "ReplicaSet",
-            Kind::StatefulSet => "StatefulSet",
-            Kind::ConfigMap => "ConfigMap",
-            Kind::Secret => "Secret",
-            Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
-            Kind::PersistentVolume => "PersistentVolume",
-            Kind::Event => "Event",
+            Kind::Namespace => &kinds::NAMESPACE,
+            Kind::Node => &kinds::NODE,
+            Kind::Pod => &kinds::POD,
+            Kind::Service => &kinds::SERVICE,
+            Kind::EndpointSlice => &kinds::ENDPOINT_SLICE,
+            Kind::Deployment => &kinds::DEPLOYMENT,
+            Kind::ReplicaSet => &kinds::REPLICA_SET,
+            Kind::StatefulSet => &kinds::STATEFUL_SET,
+            Kind::ConfigMap => &kinds::CONFIG_MAP,
+            Kind::Secret => &kinds::SECRET,
+            Kind::PersistentVolumeClaim => &kinds::PERSISTENT_VOLUME_CLAIM,
+            Kind::PersistentVolume => &kinds::PERSISTENT_VOLUME,
+            Kind::Event => &kinds::EVENT,
         }
+    }
+
+    /// The Kind (`Deployment`).
+    pub fn name(self) -> &'static str {
+        self.resource().kind
     }
 
     /// The lower-case plural kubectl prints in `api-resources` (and the status bar uses).
     pub fn plural(self) -> &'static str {
-        match self {
-            Kind::Namespace => "namespaces",
-            Kind::Node => "nodes",
-            Kind::Pod => "pods",
-            Kind::Service => "services",
-            Kind::EndpointSlice => "endpointslices",
-            Kind::Deployment => "deployments",
-            Kind::ReplicaSet => "replicasets",
-            Kind::StatefulSet => "statefulsets",
-            Kind::ConfigMap => "configmaps",
-            Kind::Secret => "secrets",
-            Kind::PersistentVolumeClaim => "persistentvolumeclaims",
-            Kind::PersistentVolume => "persistentvolumes",
-            Kind::Event => "events",
-        }
-    }
-
-    /// kubectl's short name, used by `:` commands (`:svc web`).
-    pub fn short(self) -> &'static str {
-        match self {
-            Kind::Namespace => "ns",
-            Kind::Node => "no",
-            Kind::Pod => "pod",
-            Kind::Service => "svc",
-            Kind::EndpointSlice => "eps",
-            Kind::Deployment => "deploy",
-            Kind::ReplicaSet => "rs",
-            Kind::StatefulSet => "sts",
-            Kind::ConfigMap => "cm",
-            Kind::Secret => "secret",
-            Kind::PersistentVolumeClaim => "pvc",
-            Kind::PersistentVolume => "pv",
-            Kind::Event => "ev",
-        }
+        self.resource().plural
     }
 
     pub fn namespaced(self) -> bool {
-        !matches!(self, Kind::Namespace | Kind::Node | Kind::PersistentVolume)
+        self.resource().namespaced
     }
 
-    /// Parses what a user may type for a kind: short name, singular or plural, any case.
+    /// Parses what a user may type for a kind, as kubectl does: Kind, singular, plural or
+    /// short name, any case.
     pub fn parse(s: &str) -> Option<Kind> {
         let s = s.to_ascii_lowercase();
-        Kind::ALL.into_iter().find(|k| {
-            s == k.short()
-                || s == k.plural()
-                || s == k.name().to_ascii_lowercase()
-                || (*k == Kind::Pod && s == "po")
-                || (*k == Kind::Service && s == "service")
-                || (*k == Kind::Node && s == "node")
-        })
+        // kubectl has no short name for EndpointSlices; the explorer always took `eps`.
+        if s == "eps" {
+            return Some(Kind::EndpointSlice);
+        }
+        Kind::ALL.into_iter().find(|k| k.resource().is_named(&s))
     }
 }
 
@@ -122,6 +96,8 @@ mod tests {
         assert_eq!(Kind::parse("deploy"), Some(Kind::Deployment));
         assert_eq!(Kind::parse("statefulset"), Some(Kind::StatefulSet));
         assert_eq!(Kind::parse("pvc"), Some(Kind::PersistentVolumeClaim));
+        assert_eq!(Kind::parse("eps"), Some(Kind::EndpointSlice));
+        assert_eq!(Kind::parse("Secret"), Some(Kind::Secret));
         assert_eq!(Kind::parse("widgets"), None);
     }
 }

@@ -70,6 +70,7 @@ fn resources_in(group: &str, version: &str) -> impl Iterator<Item = &'static Res
     let (group, version) = (group.to_string(), version.to_string());
     RESOURCES
         .iter()
+        .copied()
         .filter(move |r| r.group == group && r.version == version)
 }
 
