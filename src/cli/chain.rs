@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use super::{ClusterArgs, InputError, input};
+use super::{ClusterArgs, InputError};
 use kdive_core::model::Snapshot;
 use kdive_core::model::chain::{
     self, ChainOptions, EndpointView, PortChain, ServiceChain, TargetPort,
@@ -98,7 +98,7 @@ pub(crate) async fn snapshot(
     Ok(load_checked(files)?)
 }
 
-/// Like [`input::load_files`], and also rejects objects without `metadata.name`, which
+/// Like [`super::input::load_files`], and also rejects objects without `metadata.name`, which
 /// every object the chain and DNS views read must have.
 pub(crate) fn load_checked(files: &[PathBuf]) -> Result<Snapshot, InputError> {
     let mut snap = Snapshot::default();
@@ -106,7 +106,7 @@ pub(crate) fn load_checked(files: &[PathBuf]) -> Result<Snapshot, InputError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| InputError::new(format!("{}: cannot read: {e}", path.display())))?;
         let origin = path.display().to_string();
-        for (line, doc) in input::parse_documents(&origin, &text)? {
+        for (line, doc) in kdive_core::manifest::parse_documents(&origin, &text)? {
             check_names(&doc, path, line)?;
             snap.add_value(doc)
                 .map_err(|e| InputError::new(format!("{origin}:{line}: {e}")))?;

@@ -20,14 +20,6 @@ pub fn load_files(paths: &[impl AsRef<Path>]) -> Result<Snapshot, InputError> {
     Ok(snapshot)
 }
 
-/// Splits YAML (or JSON) text into documents, each with the 1-based line it starts on.
-pub fn parse_documents(
-    origin: &str,
-    text: &str,
-) -> Result<Vec<(usize, serde_json::Value)>, InputError> {
-    Ok(manifest::parse_documents(origin, text)?)
-}
-
 impl From<manifest::ManifestError> for InputError {
     fn from(e: manifest::ManifestError) -> Self {
         InputError(e.0)

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
-use super::input::parse_documents;
 use super::{ClusterArgs, InputError};
+use kdive_core::manifest::parse_documents;
 use kdive_core::model::Snapshot;
 use kdive_core::model::proxy::ip::{Cidr, parse_ip_sloppy};
 use kdive_core::model::proxy::trace::{Packet, SourceKind, TraceResult, Verdict, trace};

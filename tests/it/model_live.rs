@@ -11,7 +11,7 @@ use std::process::Command;
 use common::TestLab;
 use http::Request;
 use http_body_util::BodyExt;
-use kdive::cli::input::parse_documents;
+use kdive_core::manifest::parse_documents;
 use kdive_lab::resources::lookup_kind;
 use serde_json::{Value, json};
 
