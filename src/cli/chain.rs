@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::{ClusterArgs, InputError};
-use kdive_core::model::Snapshot;
+use kdive_core::model::Objects;
 use kdive_core::model::chain::{
     self, ChainOptions, EndpointView, PortChain, ServiceChain, TargetPort,
 };
@@ -90,7 +90,7 @@ pub(crate) fn origin(files: &[PathBuf]) -> String {
 pub(crate) async fn snapshot(
     cluster: &ClusterArgs,
     files: &[PathBuf],
-) -> color_eyre::Result<Snapshot> {
+) -> color_eyre::Result<Objects> {
     if files.is_empty() {
         let client = cluster.connect().await?;
         return Ok(crate::sources::snapshot::fetch(&client).await?);
@@ -100,15 +100,15 @@ pub(crate) async fn snapshot(
 
 /// Like [`super::input::load_files`], and also rejects objects without `metadata.name`, which
 /// every object the chain and DNS views read must have.
-pub(crate) fn load_checked(files: &[PathBuf]) -> Result<Snapshot, InputError> {
-    let mut snap = Snapshot::default();
+pub(crate) fn load_checked(files: &[PathBuf]) -> Result<Objects, InputError> {
+    let mut snap = Objects::default();
     for path in files {
         let text = std::fs::read_to_string(path)
             .map_err(|e| InputError::new(format!("{}: cannot read: {e}", path.display())))?;
         let origin = path.display().to_string();
         for (line, doc) in kdive_core::manifest::parse_documents(&origin, &text)? {
             check_names(&doc, path, line)?;
-            snap.add_value(doc)
+            snap.add_value(doc, kdive_core::model::OtherKinds::Refuse)
                 .map_err(|e| InputError::new(format!("{origin}:{line}: {e}")))?;
         }
     }
@@ -129,7 +129,7 @@ fn check_names(doc: &serde_json::Value, path: &Path, line: usize) -> Result<(), 
         return Ok(());
     }
     if kind.is_empty() {
-        return Ok(()); // Snapshot::add_value reports it.
+        return Ok(()); // Objects::add_value reports it.
     }
     let at = |what: String| InputError::new(format!("{}:{line}: {what}", path.display()));
     let name = doc

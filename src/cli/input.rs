@@ -1,16 +1,16 @@
 //! Reading objects from `-f` files (YAML, multi-document YAML, JSON, `v1 List`) into a
-//! [`Snapshot`], with errors that name the file and line.
+//! [`Objects`] set, with errors that name the file and line.
 
 use std::path::Path;
 
 use kdive_core::manifest;
 
 use super::InputError;
-use kdive_core::model::Snapshot;
+use kdive_core::model::Objects;
 
 /// Loads every file into one snapshot. Errors name `file:line`.
-pub fn load_files(paths: &[impl AsRef<Path>]) -> Result<Snapshot, InputError> {
-    let mut snapshot = Snapshot::default();
+pub fn load_files(paths: &[impl AsRef<Path>]) -> Result<Objects, InputError> {
+    let mut snapshot = Objects::default();
     for path in paths {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)

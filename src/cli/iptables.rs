@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{ClusterArgs, InputError};
 use kdive_core::manifest::parse_documents;
-use kdive_core::model::Snapshot;
+use kdive_core::model::Objects;
 use kdive_core::model::proxy::ip::{Cidr, parse_ip_sloppy};
 use kdive_core::model::proxy::trace::{Packet, SourceKind, TraceResult, Verdict, trace};
 use kdive_core::model::proxy::{
@@ -87,8 +87,8 @@ pub async fn run(cluster: &ClusterArgs, args: IptablesArgs) -> color_eyre::Resul
 }
 
 /// Loads `-f` files, requiring `metadata.name` on every object.
-fn load_files(paths: &[PathBuf]) -> Result<Snapshot, InputError> {
-    let mut snapshot = Snapshot::default();
+fn load_files(paths: &[PathBuf]) -> Result<Objects, InputError> {
+    let mut snapshot = Objects::default();
     for path in paths {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path)
@@ -96,7 +96,7 @@ fn load_files(paths: &[PathBuf]) -> Result<Snapshot, InputError> {
         for (line, doc) in parse_documents(&shown, &text)? {
             check_names(&doc).map_err(|what| InputError::new(format!("{shown}:{line}: {what}")))?;
             snapshot
-                .add_value(doc)
+                .add_value(doc, kdive_core::model::OtherKinds::Refuse)
                 .map_err(|e| InputError::new(format!("{shown}:{line}: {e}")))?;
         }
     }
@@ -149,7 +149,7 @@ fn check_names(doc: &Value) -> Result<(), String> {
 }
 
 /// Everything after loading: pure apart from reading `--proxy-config`.
-pub fn execute(snapshot: &Snapshot, args: &IptablesArgs) -> Result<String, InputError> {
+pub fn execute(snapshot: &Objects, args: &IptablesArgs) -> Result<String, InputError> {
     let opts = options(snapshot, args)?;
     let rules = render(snapshot, &opts);
     if let Some(t) = &args.trace {
@@ -257,7 +257,7 @@ fn pretty(v: &Value) -> String {
 }
 
 /// Builds the proxier options from flags, the Node object and the proxy configuration.
-fn options(snapshot: &Snapshot, args: &IptablesArgs) -> Result<ProxyOptions, InputError> {
+fn options(snapshot: &Objects, args: &IptablesArgs) -> Result<ProxyOptions, InputError> {
     let mut opts = ProxyOptions::default();
     let config = proxy_config(snapshot, args)?;
     opts.node_name = args.node_name.clone().unwrap_or_default();
@@ -311,7 +311,7 @@ fn options(snapshot: &Snapshot, args: &IptablesArgs) -> Result<ProxyOptions, Inp
     Ok(opts)
 }
 
-fn node_pod_cidrs(snapshot: &Snapshot, node_name: &str) -> Vec<String> {
+fn node_pod_cidrs(snapshot: &Objects, node_name: &str) -> Vec<String> {
     snapshot
         .nodes
         .iter()
@@ -327,7 +327,7 @@ fn node_pod_cidrs(snapshot: &Snapshot, node_name: &str) -> Vec<String> {
 
 /// Pod ranges for telling pod sources apart: cluster CIDRs and the node's pod CIDRs.
 fn pod_cidrs(
-    snapshot: &Snapshot,
+    snapshot: &Objects,
     args: &IptablesArgs,
     opts: &ProxyOptions,
 ) -> Result<Vec<Cidr>, InputError> {
@@ -343,7 +343,7 @@ fn pod_cidrs(
 
 /// `--proxy-config`, else the `kube-proxy` ConfigMap in kube-system (key `config.conf`).
 fn proxy_config(
-    snapshot: &Snapshot,
+    snapshot: &Objects,
     args: &IptablesArgs,
 ) -> Result<Option<KubeProxyConfig>, InputError> {
     if let Some(path) = &args.proxy_config {

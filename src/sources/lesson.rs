@@ -19,6 +19,7 @@ use kdive_core::lesson::manifests::{self, FIELD_MANAGER, Planned};
 use kdive_core::lesson::progress::{Progress, context_file_name};
 use kdive_core::lesson::solution::{Action, PatchKind};
 use kdive_core::lesson::{Lesson, Objects};
+use kdive_core::model::OtherKinds;
 
 /// What went wrong talking to the cluster for a lesson.
 #[derive(Debug, thiserror::Error)]
@@ -231,7 +232,14 @@ impl LiveObjects {
 
     /// The objects as of the last change applied.
     pub fn objects(&self) -> Objects {
-        Objects::new(self.objects.values().cloned().collect())
+        let mut objects = Objects::default();
+        for v in self.objects.values() {
+            // An object its kind's schema cannot read is left out, not the whole lesson.
+            if let Err(e) = objects.add_value(v.clone(), OtherKinds::Keep) {
+                tracing::warn!(error = %e, "lesson check input skipped");
+            }
+        }
+        objects
     }
 }
 

@@ -173,6 +173,7 @@ impl App {
             pvcs: s.pvcs.state(),
             pvs: s.pvs.state(),
             events: s.events.state(),
+            other: Vec::new(),
             pod_groups: Default::default(),
         }
     }

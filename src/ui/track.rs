@@ -34,7 +34,7 @@ impl ChainTrack {
 
     pub fn refresh(&mut self, objs: &Objects, now: DateTime<Utc>) {
         let ns = self.key.namespace.clone().unwrap_or_default();
-        let snap = objs.chain_snapshot_for(&ns, &self.key.name);
+        let snap = objs.chain_subset(&ns, &self.key.name);
         self.model = chain::build(&snap, &ns, &self.key.name, &ChainOptions::default())
             .map_err(|e| e.to_string());
         self.stale = false;

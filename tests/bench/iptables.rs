@@ -6,24 +6,25 @@
 //! service ports from the objects, the rules, the canonical text, and dropping the rules.
 //! Parsing the files and writing the text to stdout are not timed.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kdive_core::model::Snapshot;
+use kdive_core::model::Objects;
 use kdive_core::model::proxy::{KubeProxyConfig, ProxyOptions, TableSel, canonical_text, render};
 
 const RUNS: usize = 7;
 
-fn build(services: usize, endpoints: usize) -> Snapshot {
-    let mut s = Snapshot::default();
+fn build(services: usize, endpoints: usize) -> Objects {
+    let mut s = Objects::default();
     let mut ep_counter: u32 = 0;
     for i in 0..services {
         let name = format!("svc-{i}");
         let namespace = format!("ns-{}", i % 50);
         let node_port = (i % 10 == 0).then_some(30000 + (i % 2700) as i32);
-        s.services.push(Service {
+        s.services.push(Arc::new(Service {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
                 namespace: Some(namespace.clone()),
@@ -49,7 +50,7 @@ fn build(services: usize, endpoints: usize) -> Snapshot {
                 ..Default::default()
             }),
             status: None,
-        });
+        }));
         let eps = (0..endpoints)
             .map(|k| {
                 ep_counter += 1;
@@ -61,7 +62,7 @@ fn build(services: usize, endpoints: usize) -> Snapshot {
                 }
             })
             .collect();
-        s.endpoint_slices.push(EndpointSlice {
+        s.endpoint_slices.push(Arc::new(EndpointSlice {
             metadata: ObjectMeta {
                 name: Some(format!("{name}-1")),
                 namespace: Some(namespace),
@@ -76,7 +77,7 @@ fn build(services: usize, endpoints: usize) -> Snapshot {
                 protocol: Some("TCP".into()),
                 ..Default::default()
             }]),
-        });
+        }));
     }
     s
 }

@@ -17,11 +17,11 @@ pub mod yaml;
 /// The demo fixtures under `tests/fixtures/chain/`, for the tests of every crate.
 #[cfg(any(test, feature = "test-fixtures"))]
 pub mod fixtures {
-    use crate::model::Snapshot;
+    use crate::model::Objects;
 
     /// The demo cluster: cluster.yaml + demo.yaml + dns-pods.yaml.
-    pub fn chain_demo() -> Snapshot {
-        let mut snapshot = Snapshot::default();
+    pub fn chain_demo() -> Objects {
+        let mut snapshot = Objects::default();
         for (origin, text) in [
             (
                 "cluster.yaml",

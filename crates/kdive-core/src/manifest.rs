@@ -4,25 +4,26 @@
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::model::Snapshot;
+use crate::model::{Objects, OtherKinds};
 
 /// A manifest that cannot be read; the message names the origin and line.
 #[derive(Debug, Clone, Error)]
 #[error("{0}")]
 pub struct ManifestError(pub String);
 
-/// Parses manifest text into one snapshot. Errors name `origin:line`.
-pub fn snapshot_from_text(origin: &str, text: &str) -> Result<Snapshot, ManifestError> {
-    let mut snapshot = Snapshot::default();
-    add_text(&mut snapshot, origin, text)?;
-    Ok(snapshot)
+/// Parses manifest text into one object set. Errors name `origin:line`.
+pub fn objects_from_text(origin: &str, text: &str) -> Result<Objects, ManifestError> {
+    let mut objects = Objects::default();
+    add_text(&mut objects, origin, text)?;
+    Ok(objects)
 }
 
-/// Adds every object of manifest text to a snapshot. Errors name `origin:line`.
-pub fn add_text(snapshot: &mut Snapshot, origin: &str, text: &str) -> Result<(), ManifestError> {
+/// Adds every object of manifest text to an object set; kinds kdive does not read are an
+/// error. Errors name `origin:line`.
+pub fn add_text(objects: &mut Objects, origin: &str, text: &str) -> Result<(), ManifestError> {
     for (line, doc) in parse_documents(origin, text)? {
-        snapshot
-            .add_value(doc)
+        objects
+            .add_value(doc, OtherKinds::Refuse)
             .map_err(|e| ManifestError(format!("{origin}:{line}: {e}")))?;
     }
     Ok(())
@@ -111,8 +112,12 @@ mod tests {
     fn json_list_is_expanded() {
         let text = r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"}}]}"#;
         let docs = parse_documents("l.json", text).unwrap();
-        let mut s = Snapshot::default();
-        assert_eq!(s.add_value(docs[0].1.clone()).unwrap(), 1);
+        let mut s = Objects::default();
+        assert_eq!(
+            s.add_value(docs[0].1.clone(), crate::model::OtherKinds::Refuse)
+                .unwrap(),
+            1
+        );
         assert_eq!(s.services.len(), 1);
     }
 }

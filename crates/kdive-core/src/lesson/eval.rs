@@ -1,4 +1,4 @@
-//! Evaluating checks over a snapshot of JSON objects. Pure: time is a parameter, and the
+//! Evaluating checks over an object set, read as JSON. Pure: time is a parameter, and the
 //! state a check carries between evaluations (observe sightings, `for:` timers, answers)
 //! lives in the step's progress.
 
@@ -13,34 +13,19 @@ use super::check::{
 use super::path::scalar_text;
 use super::progress::{ObserveProgress, Sighting, StepProgress};
 
-/// The objects checks read: any kinds, as JSON (what a watch or list returns).
-#[derive(Debug, Clone, Default)]
-pub struct Objects {
-    items: Vec<Value>,
-}
+pub use crate::model::Objects;
 
 impl Objects {
-    pub fn new(items: Vec<Value>) -> Objects {
-        Objects { items }
-    }
-
-    pub fn items(&self) -> &[Value] {
-        &self.items
-    }
-
-    /// The objects a target names, sorted by namespace and name.
-    pub fn select(&self, t: &Target, default_ns: &str) -> Vec<&Value> {
+    /// The objects a target names, as JSON, sorted by namespace and name.
+    pub fn select(&self, t: &Target, default_ns: &str) -> Vec<Value> {
         let ns = t.namespace.as_deref().unwrap_or(default_ns);
-        let mut out: Vec<&Value> = self
-            .items
-            .iter()
-            .filter(|o| {
-                o.get("kind").and_then(Value::as_str) == Some(t.kind.kind)
-                    && o.get("apiVersion").and_then(Value::as_str) == Some(&t.kind.api_version())
-                    && (!t.kind.namespaced || meta(o, "namespace") == Some(ns))
-                    && t.name.as_deref().is_none_or(|n| meta(o, "name") == Some(n))
-                    && t.selector.as_ref().is_none_or(|s| s.matches(o))
+        let mut out: Vec<Value> = self
+            .values_where(&t.kind.api_version(), t.kind.kind, |o_ns, name| {
+                (!t.kind.namespaced || o_ns == Some(ns))
+                    && t.name.as_deref().is_none_or(|n| name == n)
             })
+            .into_iter()
+            .filter(|o| t.selector.as_ref().is_none_or(|s| s.matches(o)))
             .collect();
         out.sort_by(|a, b| {
             (meta(a, "namespace"), meta(a, "name")).cmp(&(meta(b, "namespace"), meta(b, "name")))

@@ -65,7 +65,7 @@ fn run_with(
     state: &mut StepProgress,
     prom: &(dyn Fn(&str) -> PromAnswer + Sync),
 ) -> Vec<(String, Outcome, String)> {
-    let objects = Objects::new(objects);
+    let objects = Objects::from_values(objects).unwrap();
     let ctx = EvalContext {
         objects: &objects,
         namespace: NS,
@@ -294,7 +294,7 @@ fn check(yaml: &str) -> Check {
 }
 
 fn eval_once(c: &Check, objects: Vec<Value>) -> (Outcome, String) {
-    let objects = Objects::new(objects);
+    let objects = Objects::from_values(objects).unwrap();
     let ctx = EvalContext {
         objects: &objects,
         namespace: NS,

@@ -1,10 +1,11 @@
-//! Pure model code: a [`Snapshot`] of objects in, plain data out.
+//! Pure model code: an [`Objects`] set in, plain data out.
 //! No tokio, no ratatui, no kube::Client here.
 
 pub mod chain;
 pub mod dns;
 pub mod kind;
 pub mod objects;
+pub mod objects_json;
 pub mod pod_columns;
 pub mod pod_readiness;
 pub mod probes;
@@ -12,9 +13,9 @@ pub mod proxy;
 pub mod revision;
 pub mod rollout;
 pub mod service;
-pub mod snapshot;
 pub mod status;
 pub mod stored_pod;
 pub mod tree;
 
-pub use snapshot::Snapshot;
+pub use objects::Objects;
+pub use objects_json::{AddError, OtherKinds};

@@ -1,4 +1,6 @@
-//! Live objects by kind, as shared pointers into the watch stores (cheap to take per frame).
+//! The one object set: what the explorer takes from its watch stores each frame (shared
+//! pointers, cheap), what one-shot reads and manifests decode into, and what lesson checks
+//! read. The Service chain, DNS and kube-proxy models read it too.
 
 use std::sync::Arc;
 
@@ -9,8 +11,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube_core::PartialObjectMeta;
 
-use super::Snapshot;
 use super::kind::Kind;
+use super::objects_json::with_kind;
 use super::stored_pod::{PodGroups, StoredPod};
 
 #[derive(Debug, Default, Clone)]
@@ -29,6 +31,8 @@ pub struct Objects {
     pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
     pub pvs: Vec<Arc<PersistentVolume>>,
     pub events: Vec<Arc<Event>>,
+    /// Objects of kinds without a field above, as JSON (what lesson checks may name).
+    pub other: Vec<Arc<serde_json::Value>>,
     /// `pods` by namespace, computed on first use.
     pub pod_groups: std::sync::OnceLock<PodGroups>,
 }
@@ -167,36 +171,23 @@ impl Objects {
         fn j<K: kube_core::Resource + serde::Serialize>(
             items: &[Arc<K>],
             key: &ObjKey,
-            api_version: &str,
         ) -> Option<serde_json::Value> {
-            typed(find(items, key)?.as_ref(), key.kind, api_version)
-        }
-        fn typed<K: serde::Serialize>(
-            o: &K,
-            kind: Kind,
-            api_version: &str,
-        ) -> Option<serde_json::Value> {
-            let mut v = serde_json::to_value(o).ok()?;
-            if let Some(m) = v.as_object_mut() {
-                m.insert("apiVersion".into(), api_version.into());
-                m.insert("kind".into(), kind.name().into());
-            }
-            Some(v)
+            with_kind(find(items, key)?.as_ref(), key.kind)
         }
         match key.kind {
-            Kind::Namespace => j(&self.namespaces, key, "v1"),
-            Kind::Node => j(&self.nodes, key, "v1"),
-            Kind::Pod => typed(&find(&self.pods, key)?.pod(), key.kind, "v1"),
-            Kind::Service => j(&self.services, key, "v1"),
-            Kind::EndpointSlice => j(&self.endpoint_slices, key, "discovery.k8s.io/v1"),
-            Kind::Deployment => j(&self.deployments, key, "apps/v1"),
-            Kind::ReplicaSet => j(&self.replica_sets, key, "apps/v1"),
-            Kind::StatefulSet => j(&self.stateful_sets, key, "apps/v1"),
-            Kind::ConfigMap => j(&self.config_maps, key, "v1"),
-            Kind::Secret => j(&self.secrets, key, "v1"),
-            Kind::PersistentVolumeClaim => j(&self.pvcs, key, "v1"),
-            Kind::PersistentVolume => j(&self.pvs, key, "v1"),
-            Kind::Event => j(&self.events, key, "v1"),
+            Kind::Namespace => j(&self.namespaces, key),
+            Kind::Node => j(&self.nodes, key),
+            Kind::Pod => with_kind(&find(&self.pods, key)?.pod(), key.kind),
+            Kind::Service => j(&self.services, key),
+            Kind::EndpointSlice => j(&self.endpoint_slices, key),
+            Kind::Deployment => j(&self.deployments, key),
+            Kind::ReplicaSet => j(&self.replica_sets, key),
+            Kind::StatefulSet => j(&self.stateful_sets, key),
+            Kind::ConfigMap => j(&self.config_maps, key),
+            Kind::Secret => j(&self.secrets, key),
+            Kind::PersistentVolumeClaim => j(&self.pvcs, key),
+            Kind::PersistentVolume => j(&self.pvs, key),
+            Kind::Event => j(&self.events, key),
         }
     }
 
@@ -249,17 +240,17 @@ impl Objects {
         v
     }
 
-    /// The owned snapshot one Service's chain reads: the namespace's Services, only the
-    /// Service's slices and the pods it selects or they name (so a busy namespace costs what
-    /// the chain shows), all nodes and namespaces, and kube-system's ConfigMaps (kube-proxy's
-    /// configuration).
-    pub fn chain_snapshot_for(&self, ns: &str, service: &str) -> Snapshot {
+    /// The subset one Service's chain reads: the namespace's Services and StatefulSets,
+    /// only the Service's slices and the pods it selects or they name (so a busy namespace
+    /// costs what the chain shows), all nodes and namespaces, and kube-system's ConfigMaps
+    /// (kube-proxy's configuration). Shares the objects; copies nothing.
+    pub fn chain_subset(&self, ns: &str, service: &str) -> Objects {
         let svc = self
             .services
             .iter()
             .find(|s| in_ns(s.as_ref(), ns) && s.metadata.name.as_deref() == Some(service));
         let spec = svc.and_then(|s| s.spec.as_ref());
-        let slices: Vec<EndpointSlice> = self
+        let slices: Vec<Arc<EndpointSlice>> = self
             .endpoint_slices
             .iter()
             .filter(|s| in_ns(s.as_ref(), ns))
@@ -270,7 +261,7 @@ impl Objects {
                     .and_then(|l| l.get(crate::model::chain::SERVICE_NAME_LABEL))
                     .is_some_and(|n| n == service)
             })
-            .map(|s| (**s).clone())
+            .cloned()
             .collect();
         let named: std::collections::HashSet<&str> = slices
             .iter()
@@ -284,24 +275,25 @@ impl Objects {
                 named.contains(p.name())
                     || crate::selector::service_selects(spec, p.metadata.labels.as_ref())
             })
-            .map(|p| p.pod())
+            .cloned()
             .collect();
-        Snapshot {
-            namespaces: self.namespaces.iter().map(|o| (**o).clone()).collect(),
-            services: owned_in(&self.services, ns),
+        Objects {
+            namespaces: self.namespaces.clone(),
+            services: shared_in(&self.services, ns),
             endpoint_slices: slices,
             pods,
-            nodes: self.nodes.iter().map(|o| (**o).clone()).collect(),
-            config_maps: owned_in(&self.config_maps, "kube-system"),
-            stateful_sets: owned_in(&self.stateful_sets, ns),
+            nodes: self.nodes.clone(),
+            config_maps: shared_in(&self.config_maps, "kube-system"),
+            stateful_sets: shared_in(&self.stateful_sets, ns),
+            ..Objects::default()
         }
     }
 }
 
-fn owned_in<K: kube_core::Resource + Clone>(items: &[Arc<K>], ns: &str) -> Vec<K> {
+fn shared_in<K: kube_core::Resource>(items: &[Arc<K>], ns: &str) -> Vec<Arc<K>> {
     items
         .iter()
         .filter(|o| in_ns(o.as_ref(), ns))
-        .map(|o| (**o).clone())
+        .cloned()
         .collect()
 }

@@ -1,13 +1,9 @@
 //! Endpoints controller tests on the demo fixture (tests/fixtures/chain/demo.yaml).
 
 use super::*;
-use kdive_core::model::snapshot::Snapshot;
+use crate::controllers::demo_fixture::{Demo, demo};
 
-fn demo() -> Snapshot {
-    kdive_core::fixtures::chain_demo()
-}
-
-fn service(snap: &Snapshot, name: &str) -> Service {
+fn service(snap: &Demo, name: &str) -> Service {
     snap.services
         .iter()
         .find(|s| s.metadata.name.as_deref() == Some(name))

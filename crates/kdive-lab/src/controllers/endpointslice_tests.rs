@@ -3,13 +3,9 @@
 //! from that comment and the rules in the module docs.
 
 use super::*;
-use kdive_core::model::snapshot::Snapshot;
+use crate::controllers::demo_fixture::{Demo, demo};
 
-fn demo() -> Snapshot {
-    kdive_core::fixtures::chain_demo()
-}
-
-fn service(snap: &Snapshot, name: &str) -> Service {
+fn service(snap: &Demo, name: &str) -> Service {
     let mut s = snap
         .services
         .iter()
@@ -20,7 +16,7 @@ fn service(snap: &Snapshot, name: &str) -> Service {
     s
 }
 
-fn run(snap: &Snapshot, svc: &Service, slices: &[EndpointSlice]) -> EndpointSliceOutput {
+fn run(snap: &Demo, svc: &Service, slices: &[EndpointSlice]) -> EndpointSliceOutput {
     reconcile(&EndpointSliceInput {
         service: svc,
         pods: &snap.pods,
@@ -316,7 +312,7 @@ fn publish_not_ready_addresses_marks_everyone_ready() {
 fn finished_ipless_and_nodeless_pods_are_skipped() {
     let mut snap = demo();
     let svc = service(&snap, "postgres");
-    let names = |snap: &Snapshot| -> Vec<String> {
+    let names = |snap: &Demo| -> Vec<String> {
         let slices = created(&run(snap, &svc, &[]));
         let mut v: Vec<String> = slices
             .iter()
@@ -326,7 +322,7 @@ fn finished_ipless_and_nodeless_pods_are_skipped() {
         v.sort();
         v
     };
-    let idx = |snap: &Snapshot, n: &str| {
+    let idx = |snap: &Demo, n: &str| {
         snap.pods
             .iter()
             .position(|p| p.metadata.name.as_deref() == Some(n))

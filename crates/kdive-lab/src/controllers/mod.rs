@@ -131,3 +131,7 @@ pub fn start(
 #[cfg(test)]
 #[path = "wiring_tests.rs"]
 mod wiring_tests;
+
+#[cfg(test)]
+#[path = "demo_fixture.rs"]
+mod demo_fixture;

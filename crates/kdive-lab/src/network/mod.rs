@@ -45,7 +45,7 @@ use crate::controllers::ControlPlane;
 use crate::resources::{ResourceId, lookup};
 use crate::sim::process::unit_random;
 use crate::store::{Event, EventType, Store};
-use kdive_core::model::Snapshot;
+use kdive_core::model::Objects;
 use pods::PodCache;
 use proxy::{NodeProxy, Pick, ProxySettings, SyncSchedule};
 use traffic::{Answer, RateAccumulator, RequestLabels, TrafficSpec};
@@ -73,6 +73,10 @@ fn list_typed<T: serde::de::DeserializeOwned>(store: &Store, r: Option<ResourceI
         .iter()
         .filter_map(|s| serde_json::from_slice(&s.json).ok())
         .collect()
+}
+
+fn shared<T>(items: Vec<T>) -> Vec<Arc<T>> {
+    items.into_iter().map(Arc::new).collect()
 }
 
 impl Network {
@@ -124,13 +128,13 @@ impl Network {
     /// Syncs every node's proxy from the store as it is now.
     pub fn sync_all(&self, settings: &ProxySettings, at: DateTime<Utc>) {
         let store = &self.cp.store;
-        let snapshot = Arc::new(Snapshot {
-            services: list_typed::<Service>(store, res("", "services")),
-            endpoint_slices: list_typed::<EndpointSlice>(
+        let snapshot = Arc::new(Objects {
+            services: shared(list_typed::<Service>(store, res("", "services"))),
+            endpoint_slices: shared(list_typed::<EndpointSlice>(
                 store,
                 res("discovery.k8s.io", "endpointslices"),
-            ),
-            ..Snapshot::default()
+            )),
+            ..Objects::default()
         });
         let nodes: Vec<Node> = list_typed(store, res("", "nodes"));
         let synced: BTreeMap<String, Arc<NodeProxy>> = nodes

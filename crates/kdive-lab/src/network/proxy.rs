@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Node;
 use serde_json::Value;
 
-use kdive_core::model::Snapshot;
+use kdive_core::model::Objects;
 use kdive_core::model::proxy::{
     self, KubeProxyConfig, ProxyOptions, ServicePortPlan, TableSel, service_port_plans,
 };
@@ -277,7 +277,7 @@ pub struct NodeProxy {
     pub node: String,
     pub synced_at: DateTime<Utc>,
     pub table: RoutingTable,
-    snapshot: Arc<Snapshot>,
+    snapshot: Arc<Objects>,
     opts: ProxyOptions,
     rules: OnceLock<String>,
 }
@@ -285,7 +285,7 @@ pub struct NodeProxy {
 impl NodeProxy {
     /// Syncs a node's proxy from the Services and EndpointSlices of `snapshot`.
     pub fn sync(
-        snapshot: &Arc<Snapshot>,
+        snapshot: &Arc<Objects>,
         node: &Node,
         config: Option<&KubeProxyConfig>,
         at: DateTime<Utc>,

@@ -15,7 +15,7 @@ use super::proxy::{
 use super::traffic::{Answer, RateAccumulator, TrafficSpec, ask_pod};
 use crate::metrics::Registry;
 use crate::sim::catalog::Catalog;
-use kdive_core::model::Snapshot;
+use kdive_core::model::Objects;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
@@ -62,10 +62,10 @@ fn node(name: &str, ip: &str) -> Node {
 }
 
 fn sync(svc: Service, sl: EndpointSlice, node_name: &str) -> NodeProxy {
-    let snap = Arc::new(Snapshot {
-        services: vec![svc],
-        endpoint_slices: vec![sl],
-        ..Snapshot::default()
+    let snap = Arc::new(Objects {
+        services: vec![svc.into()],
+        endpoint_slices: vec![sl.into()],
+        ..Objects::default()
     });
     NodeProxy::sync(&snap, &node(node_name, "172.18.0.2"), None, t0())
 }

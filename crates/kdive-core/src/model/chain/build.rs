@@ -15,7 +15,7 @@ const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 
 /// Follows Service `ns/name` through its slices, pods and nodes.
 pub fn build(
-    snap: &Snapshot,
+    snap: &Objects,
     ns: &str,
     name: &str,
     opts: &ChainOptions,
@@ -51,11 +51,14 @@ pub fn build(
         ));
     }
 
-    let ns_pods: Vec<&Pod> = snap
+    // Decoded from their compact form: the chain reads ports, probes and conditions.
+    let ns_pods: Vec<Pod> = snap
         .pods
         .iter()
         .filter(|p| ns_of(&p.metadata) == ns)
+        .map(|p| p.pod())
         .collect();
+    let ns_pods: Vec<&Pod> = ns_pods.iter().collect();
     let selector = spec.selector.clone().filter(|s| !s.is_empty());
     let selected: Vec<&Pod> = match &selector {
         Some(sel) => ns_pods
@@ -528,7 +531,7 @@ fn slice_view(s: &EndpointSlice) -> SliceView {
     }
 }
 
-fn node_views(snap: &Snapshot, pods: &[PodView], ports: &[PortChain]) -> Vec<NodeView> {
+fn node_views(snap: &Objects, pods: &[PodView], ports: &[PortChain]) -> Vec<NodeView> {
     let mut names: BTreeSet<String> = pods.iter().filter_map(|p| p.node_name.clone()).collect();
     names.extend(
         ports
@@ -542,7 +545,8 @@ fn node_views(snap: &Snapshot, pods: &[PodView], ports: &[PortChain]) -> Vec<Nod
             let node: Option<&Node> = snap
                 .nodes
                 .iter()
-                .find(|n| n.metadata.name.as_deref() == Some(name.as_str()));
+                .find(|n| n.metadata.name.as_deref() == Some(name.as_str()))
+                .map(|n| &**n);
             let status = node.and_then(|n| n.status.as_ref());
             NodeView {
                 found: node.is_some(),

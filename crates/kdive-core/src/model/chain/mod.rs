@@ -76,7 +76,7 @@ use serde::Serialize;
 
 pub use build::build;
 
-use crate::model::Snapshot;
+use crate::model::Objects;
 use crate::model::dns::DnsName;
 use crate::model::probes::ContainerSummary;
 use crate::model::proxy::{ServicePortPlan, ServiceRules};
@@ -93,7 +93,7 @@ pub fn ns_of(meta: &ObjectMeta) -> &str {
 
 /// A namespace exists if a Namespace object says so, or, when the snapshot carries no
 /// Namespace objects (typical for `-f` files), if anything lives in it.
-pub fn namespace_exists(snap: &Snapshot, ns: &str) -> bool {
+pub fn namespace_exists(snap: &Objects, ns: &str) -> bool {
     if !snap.namespaces.is_empty() {
         return snap
             .namespaces
@@ -110,11 +110,11 @@ pub fn namespace_exists(snap: &Snapshot, ns: &str) -> bool {
 
 /// The EndpointSlices of Service `ns/name`, by the service-name label.
 pub fn service_slices<'a>(
-    snap: &'a Snapshot,
+    snap: &'a Objects,
     ns: &'a str,
     name: &'a str,
 ) -> impl Iterator<Item = &'a EndpointSlice> + 'a {
-    snap.endpoint_slices.iter().filter(move |s| {
+    snap.endpoint_slices.iter().map(|s| &**s).filter(move |s| {
         ns_of(&s.metadata) == ns
             && s.metadata
                 .labels

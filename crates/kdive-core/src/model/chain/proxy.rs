@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::model::Snapshot;
+use crate::model::Objects;
 use crate::model::proxy::{
     self, IpFamily, KubeProxyConfig, ProxyOptions, ServicePortPlan, ServiceRules,
 };
@@ -24,7 +24,7 @@ pub struct ProxyNode {
 /// kube-proxy's options for `node` (default: the first Node by name) and `family`,
 /// from the Node object and the kube-proxy ConfigMap when the snapshot has them.
 pub fn options_for(
-    snap: &Snapshot,
+    snap: &Objects,
     node: Option<&str>,
     family: IpFamily,
 ) -> (ProxyOptions, ProxyNode) {
@@ -130,7 +130,7 @@ pub fn family_of(cluster_ips: &[String]) -> IpFamily {
 
 /// Endpoint selection and rules of Service `ns/name` on the chosen node.
 pub fn service_proxy(
-    snap: &Snapshot,
+    snap: &Objects,
     opts: &ProxyOptions,
     ns: &str,
     name: &str,

@@ -4,7 +4,7 @@
 use super::*;
 
 /// The demo cluster: cluster.yaml + demo.yaml + dns-pods.yaml.
-pub(crate) fn demo() -> Snapshot {
+pub(crate) fn demo() -> Objects {
     crate::fixtures::chain_demo()
 }
 
@@ -12,9 +12,9 @@ fn web() -> ServiceChain {
     build(&demo(), "demo", "web", &ChainOptions::default()).unwrap()
 }
 
-fn pod_yaml(name: &str, extra_status: &str) -> k8s_openapi::api::core::v1::Pod {
+fn pod_yaml(name: &str, extra_status: &str) -> serde_json::Value {
     let y = format!(
-        "metadata: {{name: {name}, namespace: demo, labels: {{app: web}}}}\n\
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: demo, labels: {{app: web}}}}\n\
          spec:\n  containers:\n  - name: web\n    ports: [{{name: http, containerPort: 8080}}]\n\
          status:\n{extra_status}"
     );
@@ -225,16 +225,14 @@ fn unknown_service_lists_known_ones() {
 #[test]
 fn exclusion_reasons_for_other_pod_states() {
     let mut snap = demo();
-    snap.pods
-        .push(pod_yaml("web-pending", "  phase: Pending\n"));
-    snap.pods.push(pod_yaml(
-        "web-done",
-        "  phase: Succeeded\n  podIP: 10.244.3.50\n",
-    ));
-    snap.pods.push(pod_yaml(
-        "web-new",
-        "  phase: Running\n  podIP: 10.244.3.51\n",
-    ));
+    for pod in [
+        pod_yaml("web-pending", "  phase: Pending\n"),
+        pod_yaml("web-done", "  phase: Succeeded\n  podIP: 10.244.3.50\n"),
+        pod_yaml("web-new", "  phase: Running\n  podIP: 10.244.3.51\n"),
+    ] {
+        snap.add_value(pod, crate::model::OtherKinds::Refuse)
+            .unwrap();
+    }
     let c = build(&snap, "demo", "web", &ChainOptions::default()).unwrap();
     let reason = |p: &str| {
         c.ports[0]
@@ -258,12 +256,14 @@ fn publish_not_ready_addresses_is_explained() {
         .iter_mut()
         .find(|s| s.metadata.name.as_deref() == Some("web"))
         .unwrap();
+    let svc = std::sync::Arc::make_mut(svc);
     svc.spec.as_mut().unwrap().publish_not_ready_addresses = Some(true);
     let slice = snap
         .endpoint_slices
         .iter_mut()
         .find(|s| s.metadata.name.as_deref() == Some("web-5k2ps"))
         .unwrap();
+    let slice = std::sync::Arc::make_mut(slice);
     slice.endpoints[2].conditions.as_mut().unwrap().ready = Some(true);
     let c = build(&snap, "demo", "web", &ChainOptions::default()).unwrap();
     let e = c.ports[0]
@@ -296,6 +296,7 @@ fn selectorless_service_warns() {
         .iter_mut()
         .find(|s| s.metadata.name.as_deref() == Some("web"))
         .unwrap();
+    let svc = std::sync::Arc::make_mut(svc);
     svc.spec.as_mut().unwrap().selector = None;
     let c = build(&snap, "demo", "web", &ChainOptions::default()).unwrap();
     assert!(c.warnings.iter().any(|w| w.contains("no selector")));

@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use k8s_openapi::api::core::v1::Service;
 
 use super::{Answer, QType, Rcode, Record};
-use crate::model::Snapshot;
+use crate::model::Objects;
 use crate::model::chain::{namespace_exists, ns_of, service_slices};
 use crate::model::service::{is_cluster_ip_set, is_headless};
 
@@ -30,7 +30,7 @@ struct Entry {
 }
 
 /// Answers `qname` (absolute, lower case, no trailing dot) inside `zone`.
-pub(super) fn answer(snap: &Snapshot, zone: &str, qname: &str, qtype: QType, ttl: u32) -> Answer {
+pub(super) fn answer(snap: &Objects, zone: &str, qname: &str, qtype: QType, ttl: u32) -> Answer {
     let base = if qname == zone {
         ""
     } else {
@@ -81,11 +81,11 @@ pub(super) fn answer(snap: &Snapshot, zone: &str, qname: &str, qtype: QType, ttl
         // A pod's hostname.subdomain name exists only through a headless Service named
         // like the subdomain; say so when a pod expects it.
         let expecting = endpoint.and_then(|host| {
-            snap.pods.iter().find(|p| {
-                ns_of(&p.metadata) == namespace
-                    && p.spec.as_ref().is_some_and(|s| {
-                        s.hostname.as_deref() == Some(host) && s.subdomain.as_deref() == Some(name)
-                    })
+            let in_ns = snap.pods.iter().filter(|p| ns_of(&p.metadata) == namespace);
+            in_ns.map(|p| p.pod()).find(|p| {
+                p.spec.as_ref().is_some_and(|s| {
+                    s.hostname.as_deref() == Some(host) && s.subdomain.as_deref() == Some(name)
+                })
             })
         });
         return nx(match expecting {

@@ -48,7 +48,7 @@ use serde::Serialize;
 
 pub use resolv::{KubeletMode, PodResolv, ResolvConf};
 
-use crate::model::Snapshot;
+use crate::model::Objects;
 use crate::model::chain::proxy as chain_proxy;
 use crate::model::chain::{capped, ns_of, service_slices};
 use crate::model::proxy::IpFamily;
@@ -334,18 +334,18 @@ fn validate_name(name: &str) -> Result<(), DnsError> {
 }
 
 /// kubelet's clusterDNS as the cluster shows it: the kube-system/kube-dns Service IPs.
-pub fn kube_dns_ips(snap: &Snapshot) -> Vec<String> {
+pub fn kube_dns_ips(snap: &Objects) -> Vec<String> {
     snap.services
         .iter()
         .find(|s| {
             ns_of(&s.metadata) == "kube-system" && s.metadata.name.as_deref() == Some("kube-dns")
         })
-        .map(coredns::cluster_ips)
+        .map(|s| coredns::cluster_ips(s))
         .unwrap_or_default()
 }
 
 /// Resolves `req.name` as the pod's resolver and CoreDNS would.
-pub fn lookup(snap: &Snapshot, req: &DnsRequest) -> Result<DnsLookup, DnsError> {
+pub fn lookup(snap: &Objects, req: &DnsRequest) -> Result<DnsLookup, DnsError> {
     validate_name(&req.name)?;
     let pod = match &req.from_pod {
         None => None,
@@ -364,10 +364,11 @@ pub fn lookup(snap: &Snapshot, req: &DnsRequest) -> Result<DnsLookup, DnsError> 
                         .filter(|p| ns_of(&p.metadata) == req.namespace)
                         .filter_map(|p| p.metadata.name.clone())
                         .collect(),
-                })?,
+                })?
+                .pod(),
         ),
     };
-    let spec = pod.and_then(|p| p.spec.as_ref());
+    let spec = pod.as_ref().and_then(|p| p.spec.as_ref());
     let cluster_dns = req
         .cluster_dns
         .clone()
@@ -484,7 +485,7 @@ pub fn lookup(snap: &Snapshot, req: &DnsRequest) -> Result<DnsLookup, DnsError> 
     })
 }
 
-fn dnat_for(snap: &Snapshot, node: Option<&str>, family: IpFamily, ns: &str, name: &str) -> Dnat {
+fn dnat_for(snap: &Objects, node: Option<&str>, family: IpFamily, ns: &str, name: &str) -> Dnat {
     let (opts, node) = chain_proxy::options_for(snap, node, family);
     let (plans, _) = chain_proxy::service_proxy(snap, &opts, ns, name);
     let ports = plans
@@ -515,7 +516,7 @@ fn dnat_for(snap: &Snapshot, node: Option<&str>, family: IpFamily, ns: &str, nam
     Dnat::Rendered { node, ports }
 }
 
-fn server_view(snap: &Snapshot, rc: &ResolvConf, cluster_dns: &[String]) -> ServerView {
+fn server_view(snap: &Objects, rc: &ResolvConf, cluster_dns: &[String]) -> ServerView {
     let Some(first) = rc.nameservers.first() else {
         return ServerView {
             kind: Server::Upstream,
@@ -561,7 +562,7 @@ fn server_view(snap: &Snapshot, rc: &ResolvConf, cluster_dns: &[String]) -> Serv
 }
 
 /// `ns/name` when `fqdn` is `<svc>.<ns>.svc.<zone>.` of a ClusterIP (non-headless) Service.
-fn clusterip_service(snap: &Snapshot, zone: &str, fqdn: &str) -> Option<String> {
+fn clusterip_service(snap: &Objects, zone: &str, fqdn: &str) -> Option<String> {
     let base = fqdn
         .trim_end_matches('.')
         .strip_suffix(zone)?
@@ -587,7 +588,7 @@ pub struct DnsName {
 
 /// The names CoreDNS serves for a Service: the Service name (A, and AAAA when it has an
 /// IPv6 address), SRV for each named port, and each ready endpoint's own name.
-pub fn service_names(snap: &Snapshot, ns: &str, name: &str, zone: &str, ttl: u32) -> Vec<DnsName> {
+pub fn service_names(snap: &Objects, ns: &str, name: &str, zone: &str, ttl: u32) -> Vec<DnsName> {
     let zone = zone.trim_end_matches('.').to_ascii_lowercase();
     let Some(svc) = snap
         .services

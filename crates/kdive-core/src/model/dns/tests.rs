@@ -229,6 +229,7 @@ fn not_ready_endpoints_are_not_published_unless_the_slice_says_ready() {
         .iter_mut()
         .find(|s| s.metadata.name.as_deref() == Some("postgres-q8w2c"))
         .unwrap();
+    let slice = std::sync::Arc::make_mut(slice);
     slice.endpoints[1].conditions.as_mut().unwrap().ready = Some(false);
     let l = lookup(&snap, &req("postgres", None, QType::A)).unwrap();
     assert_eq!(l.result.records.len(), 1);
@@ -290,6 +291,7 @@ fn dual_stack_service_answers_a_and_aaaa() {
         .iter_mut()
         .find(|s| s.metadata.name.as_deref() == Some("web"))
         .unwrap();
+    let svc = std::sync::Arc::make_mut(svc);
     let spec = svc.spec.as_mut().unwrap();
     spec.cluster_ips = Some(vec!["10.96.120.15".into(), "fd00:10:96::1f".into()]);
     let fqdn = "web.demo.svc.cluster.local.";
@@ -322,6 +324,7 @@ fn publish_not_ready_addresses_shows_in_the_answer() {
         .iter_mut()
         .find(|s| s.metadata.name.as_deref() == Some("postgres"))
         .unwrap();
+    let svc = std::sync::Arc::make_mut(svc);
     svc.spec.as_mut().unwrap().publish_not_ready_addresses = Some(true);
     let l = lookup(&snap, &req("postgres", None, QType::A)).unwrap();
     assert_eq!(l.result.records.len(), 2);

@@ -6,10 +6,10 @@ use serde_json::json;
 use super::fixture_tests::load_case;
 use super::*;
 
-fn snapshot(docs: Vec<serde_json::Value>) -> Snapshot {
-    let mut s = Snapshot::default();
+fn snapshot(docs: Vec<serde_json::Value>) -> Objects {
+    let mut s = Objects::default();
     for d in docs {
-        s.add_value(d).unwrap();
+        s.add_value(d, crate::model::OtherKinds::Refuse).unwrap();
     }
     s
 }

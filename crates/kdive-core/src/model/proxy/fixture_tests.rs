@@ -13,12 +13,14 @@ pub(crate) fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/iptables")
 }
 
-pub(crate) fn load_case(name: &str) -> (Snapshot, ProxyOptions, TableSel) {
+pub(crate) fn load_case(name: &str) -> (Objects, ProxyOptions, TableSel) {
     let dir = fixture_dir().join(name);
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
-    let mut snapshot = Snapshot::default();
+    let mut snapshot = Objects::default();
     for (_, doc) in parse_documents("objects.yaml", &read("objects.yaml")).unwrap() {
-        snapshot.add_value(doc).unwrap();
+        snapshot
+            .add_value(doc, crate::model::OtherKinds::Refuse)
+            .unwrap();
     }
     let case = parse_documents("case.yaml", &read("case.yaml")).unwrap();
     let case = case

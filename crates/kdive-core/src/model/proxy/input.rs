@@ -10,7 +10,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use super::ip::{Cidr, IpFamily, join_host_port, parse_ip_sloppy};
 use super::naming::{ChainNames, sep_chain};
-use crate::model::Snapshot;
+use crate::model::Objects;
 
 /// One entry of a Service's `spec.ports`, as the proxier sees it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -141,12 +141,16 @@ type PortKey<'a> = (&'a str, &'a str, &'a str, &'a str);
 
 /// Builds every service port of `family`, with its endpoints, sorted by N then protocol.
 pub fn service_ports(
-    snapshot: &Snapshot,
+    snapshot: &Objects,
     family: IpFamily,
     node_name: &str,
 ) -> Vec<ServicePortInfo> {
     let mut endpoints = collect_endpoints(snapshot, family, node_name);
-    let port_count = snapshot.services.iter().map(service_port_count).sum();
+    let port_count = snapshot
+        .services
+        .iter()
+        .map(|s| service_port_count(s))
+        .sum();
     let mut out = Vec::with_capacity(port_count);
     for svc in &snapshot.services {
         let Some(cluster_ip) = family_cluster_ip(svc, family) else {
@@ -274,7 +278,7 @@ fn sort_large<T>(items: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
 /// string; of duplicates, a later one replaces an earlier one unless it is terminating
 /// (§3).
 fn collect_endpoints<'a>(
-    snapshot: &'a Snapshot,
+    snapshot: &'a Objects,
     family: IpFamily,
     node_name: &str,
 ) -> HashMap<PortKey<'a>, Vec<Endpoint>, FastBuild> {

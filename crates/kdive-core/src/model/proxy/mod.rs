@@ -2,7 +2,7 @@
 //!
 //! The rules follow `shared/research/kube-proxy-iptables.md` (the "spec"): the restore
 //! input kube-proxy writes on a full sync, byte for byte, printed in the canonical order
-//! of its §9. Everything here is pure: a [`Snapshot`] and [`ProxyOptions`] in, plain data
+//! of its §9. Everything here is pure: a [`Objects`] set and [`ProxyOptions`] in, plain data
 //! out.
 //!
 //! Public API (stable; other models build on it):
@@ -38,11 +38,11 @@ pub use ip::IpFamily;
 pub use naming::ChainNames;
 pub use render::{Ruleset, Table};
 
-use crate::model::Snapshot;
+use crate::model::Objects;
 
 /// Renders kube-proxy's `filter` and `nat` restore input for the node and family of
 /// `opts`, from the Services and EndpointSlices of `snapshot`.
-pub fn render(snapshot: &Snapshot, opts: &ProxyOptions) -> Ruleset {
+pub fn render(snapshot: &Objects, opts: &ProxyOptions) -> Ruleset {
     let ports = input::service_ports(snapshot, opts.family, &opts.node_name);
     render::render_ports(&ports, opts)
 }
@@ -63,7 +63,7 @@ pub struct ServiceRules {
 /// canonical order of §9. A rule belongs to the Service when it is in one of the
 /// Service's own chains, or when its comment key (§9) is `namespace/name`.
 pub fn service_rules(
-    snapshot: &Snapshot,
+    snapshot: &Objects,
     opts: &ProxyOptions,
     rules: &Ruleset,
     namespace: &str,
@@ -159,7 +159,7 @@ pub struct ServicePortPlan {
 }
 
 /// Endpoint selection of every service port of `snapshot` (sorted by N, protocol).
-pub fn service_port_plans(snapshot: &Snapshot, opts: &ProxyOptions) -> Vec<ServicePortPlan> {
+pub fn service_port_plans(snapshot: &Objects, opts: &ProxyOptions) -> Vec<ServicePortPlan> {
     input::service_ports(snapshot, opts.family, &opts.node_name)
         .iter()
         .map(|sp| plan(sp, opts))
