@@ -116,17 +116,13 @@ impl PodTimeline {
             self.entries.extend(seeded);
             self.seeded = true;
         }
-        let ready = conditions
-            .iter()
-            .find(|c| c.type_ == "Ready")
-            .map(|c| c.status == "True");
+        let ready_condition = kdive_core::model::pod_readiness::ready_condition(&pod);
+        let ready = ready_condition.map(|c| c.status == "True");
         if let Some(r) = ready
             && self.last_ready.is_some()
             && self.last_ready != Some(r)
         {
-            let at = conditions
-                .iter()
-                .find(|c| c.type_ == "Ready")
+            let at = ready_condition
                 .and_then(|c| {
                     c.last_transition_time
                         .as_ref()

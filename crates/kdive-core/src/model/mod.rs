@@ -4,6 +4,7 @@
 pub mod chain;
 pub mod dns;
 pub mod kind;
+pub mod node;
 pub mod objects;
 pub mod objects_json;
 pub mod pod_columns;
@@ -12,6 +13,7 @@ pub mod probes;
 pub mod proxy;
 pub mod revision;
 pub mod rollout;
+pub mod scheduling;
 pub mod service;
 pub mod status;
 pub mod stored_pod;

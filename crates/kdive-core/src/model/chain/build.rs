@@ -553,9 +553,8 @@ fn node_views(snap: &Objects, pods: &[PodView], ports: &[PortChain]) -> Vec<Node
                 zone: node
                     .and_then(|n| n.metadata.labels.as_ref())
                     .and_then(|l| l.get(ZONE_LABEL).cloned()),
-                ready: status
-                    .and_then(|s| s.conditions.as_ref())
-                    .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+                ready: node
+                    .and_then(crate::model::node::ready_condition)
                     .map(|c| c.status == "True"),
                 internal_ip: status
                     .and_then(|s| s.addresses.as_ref())
