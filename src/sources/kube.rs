@@ -7,7 +7,7 @@
 //! so their values never enter memory; pods are kept as [`StoredPod`]s (a third of the size).
 
 use std::fmt::Debug;
-use std::future::Future;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,11 +19,13 @@ use k8s_openapi::api::core::v1::{
     Service,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, ListParams, ObjectList, PartialObjectMeta, WatchEvent, WatchParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{ListParams, ObjectList, PartialObjectMeta, WatchEvent, WatchParams};
 use kube::runtime::reflector::{self, Store, store::Writer};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use super::failure::Failure;
@@ -249,12 +251,45 @@ pub struct WatchNote {
     pub at: DateTime<Utc>,
 }
 
+/// An object the watch received but could not decode as its kind; it is left out of the
+/// store, and the watch goes on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    pub kind: Kind,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub resource_version: String,
+    /// The field and what was wrong with it (`data.k: invalid type: map, expected a string`).
+    pub error: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Skipped {
+    fn of(kind: Kind, meta: ObjectMeta, error: String) -> Skipped {
+        Skipped {
+            kind,
+            namespace: meta.namespace,
+            name: meta.name.unwrap_or_default(),
+            resource_version: meta.resource_version.unwrap_or_default(),
+            error,
+            at: Utc::now(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum KubeMsg {
     /// The store of this kind changed; pull from it.
     Changed(Kind),
     State(Kind, WatchState),
     Note(WatchNote),
+    /// Objects left out: after a list (`relisted`: these are all there are now), or one
+    /// from a watch event.
+    Skipped {
+        kind: Kind,
+        relisted: bool,
+        objects: Vec<Skipped>,
+    },
 }
 
 pub type Sink = Arc<dyn Fn(KubeMsg) + Send + Sync>;
@@ -278,118 +313,183 @@ pub fn spawn_watches(
     vec![
         spawn(
             Kind::Namespace,
-            Full(Api::all(c.clone())),
+            Full::new(c, None),
             w.namespaces,
             sink.clone(),
         ),
-        spawn(Kind::Node, Full(Api::all(c.clone())), w.nodes, sink.clone()),
+        spawn(Kind::Node, Full::new(c, None), w.nodes, sink.clone()),
         spawn(
             Kind::Pod,
-            Stored(api(c, scope), w.pod_namespaces.clone()),
+            Stored(
+                Raw::new::<Pod>(c, Some(scope), false),
+                w.pod_namespaces.clone(),
+            ),
             w.pods,
             sink.clone(),
         ),
-        spawn(Kind::Service, Full(api(c, scope)), w.services, sink.clone()),
+        spawn(
+            Kind::Service,
+            Full::new(c, Some(scope)),
+            w.services,
+            sink.clone(),
+        ),
         spawn(
             Kind::EndpointSlice,
-            Full(api(c, scope)),
+            Full::new(c, Some(scope)),
             w.endpoint_slices,
             sink.clone(),
         ),
         spawn(
             Kind::Deployment,
-            Full(api(c, scope)),
+            Full::new(c, Some(scope)),
             w.deployments,
             sink.clone(),
         ),
         spawn(
             Kind::ReplicaSet,
-            Full(api(c, scope)),
+            Full::new(c, Some(scope)),
             w.replica_sets,
             sink.clone(),
         ),
         spawn(
             Kind::StatefulSet,
-            Full(api(c, scope)),
+            Full::new(c, Some(scope)),
             w.stateful_sets,
             sink.clone(),
         ),
         spawn(
             Kind::ConfigMap,
-            Full(api(c, scope)),
+            Full::new(c, Some(scope)),
             w.config_maps,
             sink.clone(),
         ),
         spawn(
             Kind::Secret,
-            Meta(api::<Secret>(c, scope)),
+            Meta::<Secret>(Raw::new::<Secret>(c, Some(scope), true), PhantomData),
             w.secrets,
             sink.clone(),
         ),
         spawn(
             Kind::PersistentVolumeClaim,
-            Full(api(c, scope)),
+            Full::new(c, Some(scope)),
             w.pvcs,
             sink.clone(),
         ),
         spawn(
             Kind::PersistentVolume,
-            Full(Api::all(c.clone())),
+            Full::new(c, None),
             w.pvs,
             sink.clone(),
         ),
-        spawn(Kind::Event, Full(api(c, scope)), w.events, sink),
+        spawn(Kind::Event, Full::new(c, Some(scope)), w.events, sink),
     ]
 }
 
-fn api<K>(client: &kube::Client, scope: &Scope) -> Api<K>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-    K::DynamicType: Default,
-{
-    match scope {
-        Scope::All => Api::all(client.clone()),
-        Scope::Namespace(ns) => Api::namespaced(client.clone(), ns),
-    }
+/// The raw list and watch requests of one resource: items arrive as JSON and are decoded
+/// one by one, so an object the schema cannot read is skipped (and named) instead of
+/// failing the whole list or stopping the watch.
+struct Raw {
+    client: kube::Client,
+    request: kube::core::Request,
+    /// `as=PartialObjectMetadata(List)`: Secrets, whose values must not be fetched.
+    metadata_only: bool,
 }
 
-/// What a watch loop needs from an API: list pages and watch streams of one object type.
-trait WatchApi: Send + Sync + 'static {
-    type Obj: Resource + Clone + Send + Sync + 'static;
-    fn list(
-        &self,
-        lp: &ListParams,
-    ) -> impl Future<Output = kube::Result<ObjectList<Self::Obj>>> + Send;
-    fn watch(
-        &self,
-        wp: &WatchParams,
-        rv: &str,
-    ) -> impl Future<
-        Output = kube::Result<
-            futures::stream::BoxStream<'static, kube::Result<WatchEvent<Self::Obj>>>,
-        >,
-    > + Send;
-}
-
-struct Full<K>(Api<K>);
-struct Meta<K>(Api<K>);
-/// Pods, kept as [`StoredPod`]s sharing their namespaces' names.
-struct Stored(Api<Pod>, Arc<std::sync::Mutex<NamespaceNames>>);
-
-impl<K> WatchApi for Full<K>
-where
-    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-{
-    type Obj = K;
-    async fn list(&self, lp: &ListParams) -> kube::Result<ObjectList<K>> {
-        self.0.list(lp).await
+impl Raw {
+    fn new<K>(client: &kube::Client, scope: Option<&Scope>, metadata_only: bool) -> Raw
+    where
+        K: Resource,
+        K::DynamicType: Default,
+    {
+        let ns = match scope {
+            Some(Scope::Namespace(ns)) => Some(ns.as_str()),
+            _ => None,
+        };
+        Raw {
+            client: client.clone(),
+            request: kube::core::Request::new(K::url_path(&Default::default(), ns)),
+            metadata_only,
+        }
     }
+
+    async fn list(&self, lp: &ListParams) -> kube::Result<ObjectList<Value>> {
+        let req = match self.metadata_only {
+            true => self.request.list_metadata(lp),
+            false => self.request.list(lp),
+        };
+        self.client
+            .request(req.map_err(kube::Error::BuildRequest)?)
+            .await
+    }
+
     async fn watch(
         &self,
         wp: &WatchParams,
         rv: &str,
-    ) -> kube::Result<futures::stream::BoxStream<'static, kube::Result<WatchEvent<K>>>> {
-        Ok(self.0.watch(wp, rv).await?.boxed())
+    ) -> kube::Result<futures::stream::BoxStream<'static, kube::Result<WatchEvent<Value>>>> {
+        let req = match self.metadata_only {
+            true => self.request.watch_metadata(wp, rv),
+            false => self.request.watch(wp, rv),
+        };
+        let events = self
+            .client
+            .request_events::<Value>(req.map_err(kube::Error::BuildRequest)?)
+            .await?;
+        Ok(events.boxed())
+    }
+}
+
+/// What a watch loop needs: the raw requests, and how to turn one item into what the
+/// store keeps.
+trait WatchApi: Send + Sync + 'static {
+    type Obj: Resource + Clone + Send + Sync + 'static;
+    fn raw(&self) -> &Raw;
+    /// Decodes one object; the error names the field that could not be read.
+    fn decode(&self, v: Value) -> Result<Self::Obj, String>;
+    /// A stand-in with just this name, to drop an object from the store.
+    fn tombstone(&self, meta: ObjectMeta) -> Self::Obj;
+}
+
+fn decode_as<T: DeserializeOwned>(v: Value) -> Result<T, String> {
+    serde_path_to_error::deserialize::<_, T>(v).map_err(|e| {
+        let path = e.path().to_string();
+        match path.as_str() {
+            "." | "" => e.into_inner().to_string(),
+            _ => format!("{path}: {}", e.into_inner()),
+        }
+    })
+}
+
+struct Full<K>(Raw, PhantomData<K>);
+struct Meta<K>(Raw, PhantomData<K>);
+
+impl<K: Resource> Full<K>
+where
+    K::DynamicType: Default,
+{
+    fn new(client: &kube::Client, scope: Option<&Scope>) -> Self {
+        Full(Raw::new::<K>(client, scope, false), PhantomData)
+    }
+}
+/// Pods, kept as [`StoredPod`]s sharing their namespaces' names.
+struct Stored(Raw, Arc<std::sync::Mutex<NamespaceNames>>);
+
+impl<K> WatchApi for Full<K>
+where
+    K: Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + Default + Clone,
+    K: DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    type Obj = K;
+    fn raw(&self) -> &Raw {
+        &self.0
+    }
+    fn decode(&self, v: Value) -> Result<K, String> {
+        decode_as(v)
+    }
+    fn tombstone(&self, meta: ObjectMeta) -> K {
+        let mut k = K::default();
+        *k.meta_mut() = meta;
+        k
     }
 }
 
@@ -399,47 +499,53 @@ where
     K::DynamicType: Default,
 {
     type Obj = PartialObjectMeta<K>;
-    async fn list(&self, lp: &ListParams) -> kube::Result<ObjectList<PartialObjectMeta<K>>> {
-        self.0.list_metadata(lp).await
+    fn raw(&self) -> &Raw {
+        &self.0
     }
-    async fn watch(
-        &self,
-        wp: &WatchParams,
-        rv: &str,
-    ) -> kube::Result<
-        futures::stream::BoxStream<'static, kube::Result<WatchEvent<PartialObjectMeta<K>>>>,
-    > {
-        Ok(self.0.watch_metadata(wp, rv).await?.boxed())
+    fn decode(&self, v: Value) -> Result<PartialObjectMeta<K>, String> {
+        decode_as(v)
+    }
+    fn tombstone(&self, meta: ObjectMeta) -> PartialObjectMeta<K> {
+        PartialObjectMeta {
+            types: None,
+            metadata: meta,
+            _phantom: Default::default(),
+        }
     }
 }
 
 impl WatchApi for Stored {
     type Obj = StoredPod;
-    async fn list(&self, lp: &ListParams) -> kube::Result<ObjectList<StoredPod>> {
-        let page = self.0.list(lp).await?;
-        Ok(ObjectList {
-            types: page.types,
-            metadata: page.metadata,
-            items: page.items.into_iter().map(|p| stored(p, &self.1)).collect(),
-        })
+    fn raw(&self) -> &Raw {
+        &self.0
     }
-    async fn watch(
-        &self,
-        wp: &WatchParams,
-        rv: &str,
-    ) -> kube::Result<futures::stream::BoxStream<'static, kube::Result<WatchEvent<StoredPod>>>>
-    {
-        let events = self.0.watch(wp, rv).await?;
-        let names = self.1.clone();
-        Ok(events
-            .map_ok(move |ev| match ev {
-                WatchEvent::Added(p) => WatchEvent::Added(stored(p, &names)),
-                WatchEvent::Modified(p) => WatchEvent::Modified(stored(p, &names)),
-                WatchEvent::Deleted(p) => WatchEvent::Deleted(stored(p, &names)),
-                WatchEvent::Bookmark(b) => WatchEvent::Bookmark(b),
-                WatchEvent::Error(e) => WatchEvent::Error(e),
-            })
-            .boxed())
+    fn decode(&self, v: Value) -> Result<StoredPod, String> {
+        decode_as::<Pod>(v).map(|p| stored(p, &self.1))
+    }
+    fn tombstone(&self, meta: ObjectMeta) -> StoredPod {
+        stored(
+            Pod {
+                metadata: meta,
+                ..Pod::default()
+            },
+            &self.1,
+        )
+    }
+}
+
+/// Namespace, name and resourceVersion of an item that may not decode as its kind.
+fn raw_meta(v: &Value) -> ObjectMeta {
+    let text = |f: &str| {
+        v.get("metadata")
+            .and_then(|m| m.get(f))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    ObjectMeta {
+        namespace: text("namespace"),
+        name: text("name"),
+        resource_version: text("resourceVersion"),
+        ..ObjectMeta::default()
     }
 }
 
@@ -493,9 +599,14 @@ where
     let mut attempt: u32 = 0;
     sink(KubeMsg::State(kind, WatchState::Syncing));
     loop {
-        let rv = match list_into(&api, &mut writer).await {
-            Ok((rv, count)) => {
+        let rv = match list_into(kind, &api, &mut writer).await {
+            Ok((rv, count, skipped)) => {
                 attempt = 0;
+                sink(KubeMsg::Skipped {
+                    kind,
+                    relisted: true,
+                    objects: skipped,
+                });
                 sink(KubeMsg::State(kind, WatchState::Synced));
                 sink(KubeMsg::Changed(kind));
                 sink(KubeMsg::Note(WatchNote {
@@ -521,23 +632,35 @@ where
 }
 
 /// Lists every page into the store (replacing what it held); returns the list's
-/// resourceVersion and the object count. Pages go into the writer's buffer as they come
-/// (it swaps them in only when the list is complete, so a failed page leaves the previous
-/// state in place, and the next attempt's `Init` drops the partial buffer).
-async fn list_into<A>(api: &A, writer: &mut Writer<A::Obj>) -> kube::Result<(String, usize)>
+/// resourceVersion, the object count and the objects that could not be decoded. Pages go
+/// into the writer's buffer as they come (it swaps them in only when the list is complete,
+/// so a failed page leaves the previous state in place, and the next attempt's `Init` drops
+/// the partial buffer).
+async fn list_into<A>(
+    kind: Kind,
+    api: &A,
+    writer: &mut Writer<A::Obj>,
+) -> kube::Result<(String, usize, Vec<Skipped>)>
 where
     A: WatchApi,
     <A::Obj as Resource>::DynamicType: Default + Eq + std::hash::Hash + Clone,
 {
     let mut lp = ListParams::default().limit(PAGE_SIZE);
     let mut count = 0;
+    let mut skipped = Vec::new();
     writer.apply_watcher_event(&watcher::Event::Init);
     let rv = loop {
-        let page = api.list(&lp).await?;
-        count += page.items.len();
-        for mut obj in page.items {
-            trim(&mut obj);
-            writer.apply_watcher_event(&watcher::Event::InitApply(obj));
+        let page = api.raw().list(&lp).await?;
+        for item in page.items {
+            let meta = raw_meta(&item);
+            match api.decode(item) {
+                Ok(mut obj) => {
+                    count += 1;
+                    trim(&mut obj);
+                    writer.apply_watcher_event(&watcher::Event::InitApply(obj));
+                }
+                Err(error) => skipped.push(Skipped::of(kind, meta, error)),
+            }
         }
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => lp = lp.continue_token(&token),
@@ -545,7 +668,7 @@ where
         }
     };
     writer.apply_watcher_event(&watcher::Event::InitDone);
-    Ok((rv, count))
+    Ok((rv, count, skipped))
 }
 
 /// Applies watch events from `rv` on until the resourceVersion is gone or the connection
@@ -563,7 +686,7 @@ where
 {
     loop {
         let wp = WatchParams::default().timeout(WATCH_TIMEOUT_SECS);
-        let mut stream = match api.watch(&wp, &rv).await {
+        let mut stream = match api.raw().watch(&wp, &rv).await {
             Ok(s) => s,
             Err(e) => return short_error(&e),
         };
@@ -595,7 +718,36 @@ where
                 }
                 WatchEvent::Error(e) => return format!("{} {}", e.code, e.message),
             };
-            let mut obj = obj;
+            let meta = raw_meta(&obj);
+            let mut obj = match api.decode(obj) {
+                Ok(obj) => obj,
+                Err(error) => {
+                    // What the store held under this name is no longer what the server has:
+                    // drop it, and name the object and the field that could not be read.
+                    rv = meta.resource_version.clone().unwrap_or_else(|| rv.clone());
+                    writer
+                        .apply_watcher_event(&watcher::Event::Delete(api.tombstone(meta.clone())));
+                    let note = WatchNote {
+                        kind,
+                        ty,
+                        namespace: meta.namespace.clone(),
+                        name: meta.name.clone().unwrap_or_default(),
+                        resource_version: rv.clone(),
+                        at: Utc::now(),
+                    };
+                    sink(KubeMsg::Skipped {
+                        kind,
+                        relisted: false,
+                        objects: vec![Skipped::of(kind, meta, error)],
+                    });
+                    // A deleted object is gone whatever its body said.
+                    if ty == NoteType::Deleted {
+                        sink(KubeMsg::Note(note));
+                    }
+                    sink(KubeMsg::Changed(kind));
+                    continue;
+                }
+            };
             trim(&mut obj);
             rv = obj.resource_version().unwrap_or_else(|| rv.clone());
             let note = WatchNote {

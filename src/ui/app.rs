@@ -302,6 +302,17 @@ impl App {
                 self.watches.entry(kind).or_default().set_state(state, now);
                 self.dirty = true;
             }
+            KubeMsg::Skipped {
+                kind,
+                relisted,
+                objects,
+            } => {
+                self.watches
+                    .entry(kind)
+                    .or_default()
+                    .skipped(relisted, objects);
+                self.dirty = true;
+            }
             KubeMsg::Note(note) => {
                 if let Some(c) = self.chain.as_mut()
                     && c.affected_by(&note)

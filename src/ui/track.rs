@@ -1,11 +1,11 @@
 //! State the App keeps over time: the open chain and its changes, a pod's readiness and
 //! slice-membership timeline, and per-kind watch statistics.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::sources::kube::{NoteType, Stores, WatchNote, WatchState};
+use crate::sources::kube::{NoteType, Skipped, Stores, WatchNote, WatchState};
 use kdive_core::model::chain::changes::ChainChanges;
 use kdive_core::model::chain::{self, ChainOptions, ServiceChain};
 use kdive_core::model::kind::Kind;
@@ -187,6 +187,8 @@ pub struct WatchStats {
     pub lists: u64,
     recent: VecDeque<DateTime<Utc>>,
     pub last: VecDeque<WatchNote>,
+    /// Objects the server has that could not be decoded, by namespace and name.
+    pub skipped: BTreeMap<(Option<String>, String), Skipped>,
 }
 
 impl WatchStats {
@@ -197,7 +199,26 @@ impl WatchStats {
         self.state = Some(state);
     }
 
+    /// Objects a list or an event could not decode; a list replaces the set.
+    pub fn skipped(&mut self, relisted: bool, objects: Vec<Skipped>) {
+        if relisted {
+            self.skipped.clear();
+        }
+        for o in objects {
+            self.skipped
+                .insert((o.namespace.clone(), o.name.clone()), o);
+        }
+    }
+
     pub fn note(&mut self, note: WatchNote) {
+        if matches!(
+            note.ty,
+            NoteType::Added | NoteType::Modified | NoteType::Deleted
+        ) {
+            // Decoded (or deleted) now: no longer skipped.
+            self.skipped
+                .remove(&(note.namespace.clone(), note.name.clone()));
+        }
         if note.ty == NoteType::Listed {
             self.lists += 1;
         } else if note.ty != NoteType::Bookmark {

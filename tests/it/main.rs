@@ -19,3 +19,4 @@ mod tui_lesson;
 mod tui_panes;
 mod tui_slo_panes;
 mod tui_sources;
+mod watch_faults;

@@ -56,6 +56,14 @@ pub fn watch_summary(watches: &BTreeMap<Kind, WatchStats>, now: DateTime<Utc>) -
             }
             _ => {}
         }
+        if !w.skipped.is_empty() {
+            health = health.worst(Health::Warn);
+            problems.push(format!(
+                "{} {} unreadable (see watches)",
+                w.skipped.len(),
+                k.plural()
+            ));
+        }
     }
     let syncing = watches
         .values()

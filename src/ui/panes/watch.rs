@@ -33,6 +33,8 @@ pub struct WatchView {
     pub last: Vec<(String, &'static str, Kind, String, String)>,
     pub selection: Option<String>,
     pub events: Vec<(Health, String)>,
+    /// Objects left out because they could not be decoded: (kind, object, error).
+    pub skipped: Vec<(Kind, String, String)>,
 }
 
 pub fn state_text(state: Option<&WatchState>) -> (Health, String) {
@@ -66,7 +68,11 @@ pub fn view(
         .iter()
         .map(|k| {
             let w = watches.get(k);
-            let (health, state) = state_text(w.and_then(|w| w.state.as_ref()));
+            let (mut health, mut state) = state_text(w.and_then(|w| w.state.as_ref()));
+            if let Some(n) = w.map(|w| w.skipped.len()).filter(|n| *n > 0) {
+                health = health.worst(Health::Warn);
+                state = format!("{state}, {n} unreadable");
+            }
             KindRow {
                 kind: *k,
                 health,
@@ -100,9 +106,21 @@ pub fn view(
     let events = selection
         .map(|key| selection_events(objs, key, now))
         .unwrap_or_default();
+    let skipped = watches
+        .values()
+        .flat_map(|w| w.skipped.values())
+        .map(|o| {
+            let obj = match &o.namespace {
+                Some(ns) => format!("{ns}/{}", o.name),
+                None => o.name.clone(),
+            };
+            (o.kind, obj, o.error.clone())
+        })
+        .collect();
     WatchView {
         kinds,
         last,
+        skipped,
         selection: selection.map(|k| format!("{} {}", k.kind.name(), k.display())),
         events,
     }
@@ -182,6 +200,22 @@ pub fn lines(v: &WatchView, theme: &Theme) -> Vec<Line<'static>> {
             out.push(Line::styled(
                 format!("    {}", r.state),
                 theme.health(r.health),
+            ));
+        }
+    }
+    if !v.skipped.is_empty() {
+        out.push(heading(
+            "Left out: the server sent these, but they do not decode as their kind",
+            theme,
+        ));
+        for (kind, obj, error) in &v.skipped {
+            out.push(Line::from(vec![
+                glyph(Health::Warn, theme),
+                Span::raw(format!(" {} {obj}", pad(kind.name(), 14))),
+            ]));
+            out.push(Line::styled(
+                format!("      {error}"),
+                theme.health(Health::Warn),
             ));
         }
     }

@@ -1,0 +1,185 @@
+//! A server that sends objects its own schema forbids (version skew, a broken aggregated
+//! API, an old lab): each one is left out and named, with the field that did not decode,
+//! and the watch goes on. A real API server refuses to store such objects, so a small
+//! fault-injecting server stands in for one that sends them anyway.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{OriginalUri, State};
+use axum::response::Response;
+use futures::StreamExt;
+use kdive::sources::kube::{self as ksrc, KubeMsg, Scope};
+use kdive::ui::track::WatchStats;
+use kdive_core::model::kind::Kind;
+use serde_json::{Value, json};
+
+fn config_map(name: &str, rv: &str, data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "default", "resourceVersion": rv,
+            "uid": format!("uid-{name}")},
+        "data": data})
+}
+
+#[derive(Default)]
+struct Faults {
+    /// The ConfigMap watch has sent its events (later watches only wait).
+    sent: AtomicBool,
+}
+
+async fn serve(State(f): State<Arc<Faults>>, OriginalUri(uri): OriginalUri) -> Response {
+    let path = uri.path().to_string();
+    let query = uri.query().unwrap_or("");
+    let watching = query
+        .split('&')
+        .any(|p| p == "watch=true" || p == "watch=1");
+    let configmaps = path == "/api/v1/configmaps";
+    if !watching {
+        let items = match configmaps {
+            true => vec![
+                config_map("good", "5", json!({"k": "v"})),
+                config_map("bad", "6", json!({"k": {"nested": "map"}})),
+            ],
+            false => vec![],
+        };
+        let list = json!({"apiVersion": "v1", "kind": "List",
+            "metadata": {"resourceVersion": "10"}, "items": items});
+        return Response::builder()
+            .header("content-type", "application/json")
+            .body(Body::from(list.to_string()))
+            .unwrap();
+    }
+    let events: Vec<Value> = if configmaps && !f.sent.swap(true, Ordering::SeqCst) {
+        vec![
+            // The bad one is fixed, the good one broken, then a new one: the watch must
+            // survive the broken event to deliver the third.
+            json!({"type": "MODIFIED", "object": config_map("bad", "11", json!({"k": "fixed"}))}),
+            json!({"type": "MODIFIED", "object": config_map("good", "12", json!({"k": 7}))}),
+            json!({"type": "ADDED", "object": config_map("third", "13", json!({"k": "v"}))}),
+        ]
+    } else {
+        vec![]
+    };
+    let lines = futures::stream::iter(
+        events
+            .into_iter()
+            .map(|e| Ok::<_, std::io::Error>(format!("{e}\n"))),
+    )
+    .chain(futures::stream::pending());
+    Response::builder()
+        .header("content-type", "application/json")
+        .body(Body::from_stream(lines))
+        .unwrap()
+}
+
+fn names(stores: &ksrc::Stores) -> BTreeSet<String> {
+    stores
+        .config_maps
+        .state()
+        .iter()
+        .filter_map(|c| c.metadata.name.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_objects_are_left_out_and_named_and_the_watch_goes_on() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = Router::new()
+        .fallback(serve)
+        .with_state(Arc::new(Faults::default()));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let config = kube::Config::new(url.parse().unwrap());
+    let client = kube::Client::try_from(config).unwrap();
+    let (stores, writers) = ksrc::stores();
+    let stats: Arc<Mutex<WatchStats>> = Arc::default();
+    let listed: Arc<Mutex<Vec<ksrc::Skipped>>> = Arc::default();
+    let (seen, seen_listed) = (stats.clone(), listed.clone());
+    let sink: ksrc::Sink = Arc::new(move |m| {
+        let mut s = seen.lock().unwrap();
+        match m {
+            KubeMsg::Skipped {
+                kind: Kind::ConfigMap,
+                relisted,
+                objects,
+            } => {
+                if relisted {
+                    seen_listed.lock().unwrap().extend(objects.clone());
+                }
+                s.skipped(relisted, objects)
+            }
+            KubeMsg::Note(n) if n.kind == Kind::ConfigMap => s.note(n),
+            _ => {}
+        }
+    });
+    let tasks = ksrc::spawn_watches(client, &Scope::All, writers, sink);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let want: BTreeSet<String> = ["bad", "third"].map(String::from).into();
+    while names(&stores) != want {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "store never became {want:?}: {:?}",
+            names(&stores)
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // The list left "bad" out; its fix took it in; "good" broke and left; the watch went on.
+    let listed = listed.lock().unwrap().clone();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].name, "bad");
+    assert_eq!(
+        listed[0].error,
+        "data.k: invalid type: map, expected a string"
+    );
+    let s = stats.lock().unwrap();
+    let skipped: Vec<_> = s.skipped.values().collect();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0].name, "good");
+    assert_eq!(skipped[0].namespace.as_deref(), Some("default"));
+    assert_eq!(skipped[0].resource_version, "12");
+    assert_eq!(
+        skipped[0].error,
+        "data.k: invalid type: integer `7`, expected a string"
+    );
+    assert!(s.lists >= 1);
+
+    for t in tasks {
+        t.abort();
+    }
+    server.abort();
+}
+
+#[test]
+fn a_list_names_each_object_it_left_out_and_replaces_the_set() {
+    // The set follows the server: a relist replaces it, a decoded event clears one entry.
+    let mut s = WatchStats::default();
+    let skip = |name: &str| ksrc::Skipped {
+        kind: Kind::ConfigMap,
+        namespace: Some("default".into()),
+        name: name.into(),
+        resource_version: "1".into(),
+        error: "data.k: invalid type: map, expected a string".into(),
+        at: chrono::Utc::now(),
+    };
+    s.skipped(true, vec![skip("a"), skip("b")]);
+    s.skipped(false, vec![skip("c")]);
+    assert_eq!(s.skipped.len(), 3);
+    s.note(ksrc::WatchNote {
+        kind: Kind::ConfigMap,
+        ty: ksrc::NoteType::Modified,
+        namespace: Some("default".into()),
+        name: "b".into(),
+        resource_version: "2".into(),
+        at: chrono::Utc::now(),
+    });
+    assert_eq!(s.skipped.len(), 2);
+    s.skipped(true, vec![skip("z")]);
+    let left: Vec<_> = s.skipped.values().map(|o| o.name.as_str()).collect();
+    assert_eq!(left, ["z"]);
+}
