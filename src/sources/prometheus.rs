@@ -14,6 +14,7 @@ use futures::future::join_all;
 use prometheus_http_query::{Client, Error as CrateError, response::Data};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
+use super::failure::Failure;
 use kdive_core::metrics::burn::{Measurement, Observation, Ratio};
 use kdive_core::metrics::discover::RuleInfo;
 use kdive_core::metrics::slo::SloDef;
@@ -27,8 +28,9 @@ pub enum PromError {
     Prometheus { error_type: String, message: String },
     #[error("{url}: no answer within {}s", .after.as_secs_f64())]
     Timeout { url: String, after: Duration },
-    #[error("{url}: {message}")]
-    Unreachable { url: String, message: String },
+    /// The request did not reach Prometheus, or a server in front of it refused it.
+    #[error("{url}: {failure}")]
+    Unreachable { url: String, failure: Failure },
     #[error("{0}")]
     Config(String),
 }
@@ -36,6 +38,22 @@ pub enum PromError {
 impl PromError {
     pub fn is_bad_data(&self) -> bool {
         matches!(self, PromError::Prometheus { error_type, .. } if error_type == "bad_data")
+    }
+
+    /// Why Prometheus cannot be used at all, named ("connection refused", "timed out after
+    /// 10s", "TLS: ...", "401 Unauthorized: ..."); None when it answered, even with an
+    /// error about one query, or with a status that means "not here" (404).
+    pub fn outage(&self) -> Option<String> {
+        match self {
+            PromError::Timeout { after, .. } => {
+                Some(format!("timed out after {}s", after.as_secs_f64()))
+            }
+            PromError::Unreachable { failure, .. } => match failure {
+                Failure::Status { code, .. } if *code < 500 => None,
+                f => Some(f.to_string()),
+            },
+            PromError::Prometheus { .. } | PromError::Config(_) => None,
+        }
     }
 }
 
@@ -126,19 +144,21 @@ impl Prometheus {
                 },
                 Some(r) => PromError::Unreachable {
                     url: self.url.clone(),
-                    message: match r.status() {
-                        Some(status) => format!("HTTP {status} ({c})"),
-                        None => error_chain(r),
+                    failure: match r.status() {
+                        Some(status) => Failure::of_http(status.as_u16(), c.to_string()),
+                        None => {
+                            Failure::in_chain(r).unwrap_or_else(|| Failure::Other(error_chain(r)))
+                        }
                     },
                 },
                 None => PromError::Unreachable {
                     url: self.url.clone(),
-                    message: c.to_string(),
+                    failure: Failure::Other(c.to_string()),
                 },
             },
             other => PromError::Unreachable {
                 url: self.url.clone(),
-                message: other.to_string(),
+                failure: Failure::Other(other.to_string()),
             },
         }
     }
