@@ -72,15 +72,12 @@ async fn prometheus_killed_is_reaped_and_restarted_on_its_port() {
         unsafe { libc::kill(first as libc::pid_t, libc::SIGKILL) },
         0
     );
-    // Reaped: the pid disappears rather than lingering as a zombie.
+    // Reaped: a killed process is a zombie ('Z') until its parent waits for it; the
+    // supervisor's wait makes the pid disappear instead of lingering.
     eventually(
         "the killed child is reaped",
         Duration::from_secs(10),
-        || {
-            let s = proc_state(first);
-            assert_ne!(s, Some('Z'), "pid {first} is a zombie");
-            s.is_none()
-        },
+        || proc_state(first).is_none(),
     )
     .await;
     assert!(!ready(&prom.url), "nothing answers while it is down");
