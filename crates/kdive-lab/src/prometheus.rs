@@ -211,12 +211,13 @@ async fn supervise(
             }
             status = child.wait() => status,
         };
-        state.pid.store(0, Ordering::SeqCst);
+        let pid = state.pid.swap(0, Ordering::SeqCst);
         if up_since.elapsed() >= STABLE_AFTER {
             backoff = BACKOFF_MIN;
         }
         let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
         tracing::warn!(
+            pid,
             %status,
             "the lab's Prometheus exited; starting it again in {}s",
             backoff.as_secs()
@@ -226,7 +227,7 @@ async fn supervise(
                 _ = &mut stop => return,
                 _ = tokio::time::sleep(backoff) => {}
             }
-            backoff = (backoff * 2).min(BACKOFF_MAX);
+            backoff = next_backoff(backoff);
             match spawn_child(&launch) {
                 Ok((c, _)) => {
                     child = c;
@@ -243,6 +244,11 @@ async fn supervise(
             }
         }
     }
+}
+
+/// The wait before the next restart: double the last, up to [`BACKOFF_MAX`].
+fn next_backoff(last: Duration) -> Duration {
+    (last * 2).min(BACKOFF_MAX)
 }
 
 /// Temp directories are named `kdive-prometheus-<pid>-<random>`.
@@ -482,5 +488,20 @@ async fn wait_ready(
             });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restarts_back_off_from_1s_doubling_to_30s() {
+        let mut waits = vec![BACKOFF_MIN];
+        for _ in 0..6 {
+            waits.push(next_backoff(*waits.last().unwrap()));
+        }
+        let secs: Vec<u64> = waits.iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30]);
     }
 }
