@@ -1,6 +1,7 @@
 //! Why a request to a cluster failed, named for what it is: the status bar, the watch
 //! inspector and the one-shot commands say "TLS", "401", "connection refused", "timed out"
-//! or "DNS" rather than a client library's error chain.
+//! or "DNS" rather than a client library's error chain. Prometheus's client names its
+//! errors the same way ([`Failure::of_http`], [`Failure::in_chain`]).
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -48,21 +49,32 @@ impl Failure {
     /// Names a kube client error by walking its chain of causes.
     pub fn of(e: &kube::Error) -> Failure {
         if let kube::Error::Api(status) = e {
-            let message = status.message.clone();
-            return match status.code {
-                401 => Failure::Unauthorized(message),
-                403 => Failure::Forbidden(message),
-                code => Failure::Status { code, message },
-            };
+            return Failure::of_http(status.code, status.message.clone());
         }
-        let mut cause: Option<&(dyn StdError + 'static)> = Some(e);
+        Failure::in_chain(e).unwrap_or_else(|| Failure::Other(e.to_string()))
+    }
+}
+
+impl Failure {
+    /// An HTTP status a server (or a proxy in front of it) answered with.
+    pub fn of_http(code: u16, message: String) -> Failure {
+        match code {
+            401 => Failure::Unauthorized(message),
+            403 => Failure::Forbidden(message),
+            code => Failure::Status { code, message },
+        }
+    }
+
+    /// The first link of an error's chain of causes that says what happened.
+    pub fn in_chain(e: &(dyn StdError + 'static)) -> Option<Failure> {
+        let mut cause = Some(e);
         while let Some(err) = cause {
             if let Some(f) = named(err) {
-                return f;
+                return Some(f);
             }
             cause = err.source();
         }
-        Failure::Other(e.to_string())
+        None
     }
 }
 

@@ -14,6 +14,7 @@ use futures::future::join_all;
 use prometheus_http_query::{Client, Error as CrateError, response::Data};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
+use super::failure::Failure;
 use kdive_core::metrics::burn::{Measurement, Observation, Ratio};
 use kdive_core::metrics::discover::RuleInfo;
 use kdive_core::metrics::slo::SloDef;
@@ -27,8 +28,9 @@ pub enum PromError {
     Prometheus { error_type: String, message: String },
     #[error("{url}: no answer within {}s", .after.as_secs_f64())]
     Timeout { url: String, after: Duration },
-    #[error("{url}: {message}")]
-    Unreachable { url: String, message: String },
+    /// The request did not reach Prometheus, or a server in front of it refused it.
+    #[error("{url}: {failure}")]
+    Unreachable { url: String, failure: Failure },
     #[error("{0}")]
     Config(String),
 }
@@ -36,6 +38,22 @@ pub enum PromError {
 impl PromError {
     pub fn is_bad_data(&self) -> bool {
         matches!(self, PromError::Prometheus { error_type, .. } if error_type == "bad_data")
+    }
+
+    /// Why Prometheus cannot be used at all, named ("connection refused", "timed out after
+    /// 10s", "TLS: ...", "401 Unauthorized: ..."); None when it answered, even with an
+    /// error about one query, or with a status that means "not here" (404).
+    pub fn outage(&self) -> Option<String> {
+        match self {
+            PromError::Timeout { after, .. } => {
+                Some(format!("timed out after {}s", after.as_secs_f64()))
+            }
+            PromError::Unreachable { failure, .. } => match failure {
+                Failure::Status { code, .. } if *code < 500 => None,
+                f => Some(f.to_string()),
+            },
+            PromError::Prometheus { .. } | PromError::Config(_) => None,
+        }
     }
 }
 
@@ -59,6 +77,8 @@ pub struct Series {
 #[derive(Clone)]
 pub struct Prometheus {
     client: Client,
+    /// The same HTTP client, for the one request the crate does not make.
+    http: reqwest::Client,
     url: String,
     timeout: Duration,
 }
@@ -100,10 +120,11 @@ impl Prometheus {
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .build()
             .map_err(|e| PromError::Config(format!("cannot build the HTTP client: {e}")))?;
-        let client = Client::from(http, &url)
+        let client = Client::from(http.clone(), &url)
             .map_err(|e| PromError::Config(format!("--prometheus {url}: {e}")))?;
         Ok(Prometheus {
             client,
+            http,
             url,
             timeout,
         })
@@ -111,6 +132,41 @@ impl Prometheus {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Names a failed request. A JSON answer that is not Prometheus's (a Kubernetes-style
+    /// 401 Status from a proxy in front of it) fails to decode without its HTTP status: one
+    /// `/-/ready` request finds the status that says why.
+    async fn failed(&self, e: CrateError) -> PromError {
+        let undecodable =
+            matches!(&e, CrateError::Client(c) if c.inner().is_some_and(|r| r.is_decode()));
+        if undecodable && let Some(failure) = self.status_failure().await {
+            return PromError::Unreachable {
+                url: self.url.clone(),
+                failure,
+            };
+        }
+        self.map_err(e)
+    }
+
+    /// The failure `/-/ready`'s HTTP status names, if it is not a success.
+    async fn status_failure(&self) -> Option<Failure> {
+        let resp = self
+            .http
+            .get(format!("{}/-/ready", self.url))
+            .send()
+            .await
+            .ok()?;
+        let status = resp.status();
+        if status.is_success() {
+            return None;
+        }
+        let body = resp.text().await.unwrap_or_default();
+        let message = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("message")?.as_str().map(str::to_string))
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or_default().to_string());
+        Some(Failure::of_http(status.as_u16(), message))
     }
 
     fn map_err(&self, e: CrateError) -> PromError {
@@ -126,19 +182,21 @@ impl Prometheus {
                 },
                 Some(r) => PromError::Unreachable {
                     url: self.url.clone(),
-                    message: match r.status() {
-                        Some(status) => format!("HTTP {status} ({c})"),
-                        None => error_chain(r),
+                    failure: match r.status() {
+                        Some(status) => Failure::of_http(status.as_u16(), c.to_string()),
+                        None => {
+                            Failure::in_chain(r).unwrap_or_else(|| Failure::Other(error_chain(r)))
+                        }
                     },
                 },
                 None => PromError::Unreachable {
                     url: self.url.clone(),
-                    message: c.to_string(),
+                    failure: Failure::Other(c.to_string()),
                 },
             },
             other => PromError::Unreachable {
                 url: self.url.clone(),
-                message: other.to_string(),
+                failure: Failure::Other(other.to_string()),
             },
         }
     }
@@ -149,7 +207,10 @@ impl Prometheus {
         if let Some(t) = at {
             q = q.at(t);
         }
-        let result = q.post().await.map_err(|e| self.map_err(e))?;
+        let result = match q.post().await {
+            Ok(r) => r,
+            Err(e) => return Err(self.failed(e).await),
+        };
         Ok(series_of(result.data()))
     }
 
@@ -161,31 +222,32 @@ impl Prometheus {
         end: i64,
         step: f64,
     ) -> Result<Vec<Series>, PromError> {
-        let result = self
+        let result = match self
             .client
             .query_range(query, start, end, step)
             .post()
             .await
-            .map_err(|e| self.map_err(e))?;
+        {
+            Ok(r) => r,
+            Err(e) => return Err(self.failed(e).await),
+        };
         Ok(series_of(result.data()))
     }
 
     /// `/-/ready`.
     pub async fn ready(&self) -> Result<bool, PromError> {
-        self.client
-            .is_server_ready()
-            .await
-            .map_err(|e| self.map_err(e))
+        match self.client.is_server_ready().await {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.failed(e).await),
+        }
     }
 
     /// Every rule of every group (`/api/v1/rules`), reduced for discovery.
     pub async fn rules(&self) -> Result<Vec<RuleInfo>, PromError> {
-        let groups = self
-            .client
-            .rules()
-            .get()
-            .await
-            .map_err(|e| self.map_err(e))?;
+        let groups = match self.client.rules().get().await {
+            Ok(g) => g,
+            Err(e) => return Err(self.failed(e).await),
+        };
         let mut out = Vec::new();
         for g in &groups {
             for r in g.rules() {
@@ -373,4 +435,54 @@ pub fn url_from_kubeconfig(
         .get("url")?
         .as_str()
         .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unreachable(failure: Failure) -> PromError {
+        PromError::Unreachable {
+            url: "http://p:9090".into(),
+            failure,
+        }
+    }
+
+    #[test]
+    fn outages_are_named_and_answers_are_not_outages() {
+        assert_eq!(
+            unreachable(Failure::Refused).outage().as_deref(),
+            Some("connection refused")
+        );
+        let timeout = PromError::Timeout {
+            url: "http://p:9090".into(),
+            after: Duration::from_secs(10),
+        };
+        assert_eq!(timeout.outage().as_deref(), Some("timed out after 10s"));
+        let denied = unreachable(Failure::of_http(401, "bad token".into()));
+        assert_eq!(
+            denied.outage().as_deref(),
+            Some("401 Unauthorized: bad token")
+        );
+        assert!(
+            unreachable(Failure::of_http(403, "no".into()))
+                .outage()
+                .is_some_and(|o| o.starts_with("403 Forbidden"))
+        );
+        // A proxy whose Prometheus is down is an outage; a path it does not serve is not.
+        assert!(
+            unreachable(Failure::of_http(503, "Service Unavailable".into()))
+                .outage()
+                .is_some()
+        );
+        assert_eq!(
+            unreachable(Failure::of_http(404, "Not Found".into())).outage(),
+            None
+        );
+        let bad = PromError::Prometheus {
+            error_type: "bad_data".into(),
+            message: "parse error".into(),
+        };
+        assert_eq!(bad.outage(), None);
+    }
 }

@@ -45,13 +45,18 @@ pub async fn poll_once(
 ) -> Result<MetricsFrame, PromError> {
     let mut defs = cfg.slos.clone();
     if cfg.discover {
-        // Discovery is best effort (a managed Prometheus may not serve /api/v1/rules).
-        if let Ok(rules) = prom.rules().await {
-            for d in discover::discover(&rules) {
-                if !defs.iter().any(|s| s.id == d.id) {
-                    defs.push(d);
+        // Discovery is best effort (a managed Prometheus may not serve /api/v1/rules), but
+        // a Prometheus that cannot be reached is an outage, not "no SLOs".
+        match prom.rules().await {
+            Ok(rules) => {
+                for d in discover::discover(&rules) {
+                    if !defs.iter().any(|s| s.id == d.id) {
+                        defs.push(d);
+                    }
                 }
             }
+            Err(e) if e.outage().is_some() => return Err(e),
+            Err(_) => {}
         }
     }
     let step = step_for(cfg.range_seconds, cfg.width);
@@ -139,20 +144,21 @@ async fn pod_resources(
     Ok(by_pod.into_values().collect())
 }
 
-/// Polls every `cfg.interval` until the sink returns false (the UI is gone).
+/// Polls every `cfg.interval` until the sink returns false (the UI is gone). The sink gets
+/// the frame and, when Prometheus could not be reached, why ([`PromError::outage`]).
 pub fn spawn(
     prom: Prometheus,
     cfg: PollConfig,
-    mut sink: impl FnMut(MetricsFrame) -> bool + Send + 'static,
+    mut sink: impl FnMut(MetricsFrame, Option<String>) -> bool + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut last: Option<MetricsFrame> = None;
         loop {
             let at = chrono::Utc::now().timestamp();
-            let frame = match poll_once(&prom, &cfg, at).await {
+            let (frame, outage) = match poll_once(&prom, &cfg, at).await {
                 Ok(f) => {
                     last = Some(f.clone());
-                    f
+                    (f, None)
                 }
                 Err(e) => {
                     let mut f = last.clone().unwrap_or_else(|| MetricsFrame {
@@ -161,10 +167,10 @@ pub fn spawn(
                         ..MetricsFrame::default()
                     });
                     f.error = Some(e.to_string());
-                    f
+                    (f, e.outage())
                 }
             };
-            if !sink(frame) {
+            if !sink(frame, outage) {
                 return;
             }
             tokio::time::sleep(cfg.interval).await;

@@ -227,6 +227,7 @@ impl App {
                     .as_ref()
                     .is_some_and(|c| c.changes.has_recent(now))
                     || self.flash.is_some()
+                    || self.feeds.prom_down.is_some()
                     || matches!(self.view, View::Watches)
                 {
                     self.dirty = true;
@@ -277,11 +278,14 @@ impl App {
                 self.dirty = true;
                 Vec::new()
             }
-            Msg::QueryDone(result) => {
-                if self.feeds.query_pending.as_deref() == Some(result.query.as_str()) {
-                    self.feeds.query_pending = None;
+            Msg::PromReach(outage) => {
+                if self.feeds.prom_reach(outage, now) {
+                    self.dirty = true;
                 }
-                self.feeds.query = Some(*result);
+                Vec::new()
+            }
+            Msg::QueryDone(result) => {
+                self.feeds.query_done(*result);
                 self.dirty = true;
                 Vec::new()
             }

@@ -1,5 +1,6 @@
 //! What the App keeps from its non-kube sources: the latest Prometheus frame, the last
-//! query result, and the open lesson with the engine's latest evaluation.
+//! query result, whether Prometheus is reachable, and the open lesson with the engine's
+//! latest evaluation.
 
 use std::sync::Arc;
 
@@ -14,6 +15,8 @@ use kdive_core::metrics::frame::MetricsFrame;
 #[derive(Debug, Default)]
 pub struct Feeds {
     pub metrics: Option<MetricsFrame>,
+    /// Prometheus could not be reached by the last request to it.
+    pub prom_down: Option<PromOutage>,
     pub slo_selected: usize,
     pub query: Option<QueryResult>,
     /// Sent and not answered yet.
@@ -23,6 +26,14 @@ pub struct Feeds {
     pub focused_step: Option<(String, usize)>,
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromOutage {
+    /// When the first failed request came back.
+    pub since: DateTime<Utc>,
+    /// The latest failure, named.
+    pub failure: String,
+}
+
 #[derive(Debug)]
 pub struct LessonFeed {
     pub id: String,
@@ -30,6 +41,40 @@ pub struct LessonFeed {
 }
 
 impl Feeds {
+    /// Records whether Prometheus answered; an outage keeps the time it began. Returns
+    /// whether anything shown changed.
+    pub fn prom_reach(&mut self, outage: Option<String>, now: DateTime<Utc>) -> bool {
+        match (outage, &mut self.prom_down) {
+            (None, down) => down.take().is_some(),
+            (Some(failure), Some(down)) => {
+                let changed = down.failure != failure;
+                down.failure = failure;
+                changed
+            }
+            (Some(failure), down @ None) => {
+                *down = Some(PromOutage {
+                    since: now,
+                    failure,
+                });
+                true
+            }
+        }
+    }
+
+    /// A query came back. While Prometheus is unreachable a failed query does not replace
+    /// the last answer: the pane keeps it, with its age, under the outage banner.
+    pub fn query_done(&mut self, result: QueryResult) {
+        if self.query_pending.as_deref() == Some(result.query.as_str()) {
+            self.query_pending = None;
+        }
+        let keep_last = result.result.is_err()
+            && self.prom_down.is_some()
+            && self.query.as_ref().is_some_and(|q| q.result.is_ok());
+        if !keep_last {
+            self.query = Some(result);
+        }
+    }
+
     pub fn open_lesson(&mut self, id: &str) {
         self.lesson = Some(LessonFeed {
             id: id.to_string(),

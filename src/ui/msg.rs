@@ -28,6 +28,9 @@ pub enum Msg {
     Failed(String),
     /// A poll of Prometheus (SLO burn and the resources behind it).
     Metrics(Box<MetricsFrame>),
+    /// Whether the last request to Prometheus reached it: None if it did, else why not
+    /// (named: "connection refused", "timed out after 10s", "401 Unauthorized: ...").
+    PromReach(Option<String>),
     /// The lesson engine evaluated the open lesson.
     Lesson(Box<EngineUpdate>),
     /// A `:query` or `:range` came back.

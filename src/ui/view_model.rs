@@ -72,6 +72,7 @@ impl App {
                 view: view_name(&self.view).into(),
                 watches: panes::status::watch_summary(&self.watches, now),
                 flash: self.flash.as_ref().map(|(t, l, _)| (t.clone(), *l)),
+                prometheus: self.prom_outage(now),
             },
             input: &self.input,
             tree: &self.tree,
@@ -79,6 +80,12 @@ impl App {
             focus: self.focus,
             main: self.main_view(now, panes),
         }
+    }
+
+    /// The outage banner, while Prometheus is unreachable.
+    fn prom_outage(&self, now: DateTime<Utc>) -> Option<String> {
+        let down = self.feeds.prom_down.as_ref()?;
+        Some(panes::status::prom_outage(down.since, &down.failure, now))
     }
 
     fn main_view(&self, now: DateTime<Utc>, panes: &PaneStates) -> MainView<'_> {
@@ -129,6 +136,7 @@ impl App {
                     &self.settled_objects(),
                     self.feeds.slo_selected,
                     now.timestamp(),
+                    self.prom_outage(now),
                 )),
                 (None, Err(reason)) => MainView::NoPrometheus {
                     title: "SLO burn",
@@ -146,7 +154,11 @@ impl App {
                         .as_deref()
                         .is_none_or(|q| q == r.query) =>
                 {
-                    MainView::Query(panes::query::view(r))
+                    MainView::Query(panes::query::view(
+                        r,
+                        self.prom_outage(now),
+                        now.timestamp(),
+                    ))
                 }
                 _ => match (&self.session.prometheus, &self.feeds.query_pending) {
                     (Err(reason), _) => MainView::NoPrometheus {

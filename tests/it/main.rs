@@ -11,6 +11,7 @@ mod iptables_cli;
 mod lab_cli;
 mod lessons_lab;
 mod model_live;
+mod prom_outage;
 mod slo_prometheus;
 mod slo_rules;
 mod tui_app;

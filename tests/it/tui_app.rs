@@ -480,3 +480,79 @@ fn a_lesson_step_points_the_tree_at_its_object() {
     let expected = ObjKey::new(Kind::Service, Some(&ns), "web").id();
     assert_eq!(app.panes.tree.selected().last(), Some(&expected));
 }
+
+#[test]
+fn a_prometheus_outage_is_named_with_its_start_and_goes_when_it_answers() {
+    use kdive::ui::panes::query::QueryResult;
+    use kdive_core::metrics::frame::MetricsFrame;
+    let (mut app, _w) = demo_app();
+    app.session.prometheus = Ok("http://127.0.0.1:9090".into());
+    let up = kdive::sources::prometheus::Series {
+        labels: [("__name__".to_string(), "up".to_string())].into(),
+        points: vec![(now().timestamp() as f64, 1.0)],
+    };
+    app.update(
+        Msg::QueryDone(Box::new(QueryResult {
+            query: "up".into(),
+            range: None,
+            at: now().timestamp(),
+            result: Ok(vec![up]),
+        })),
+        now(),
+    );
+    // The first failed poll starts the outage; later ones keep its start.
+    let failed = |secs| MetricsFrame {
+        prometheus: "http://127.0.0.1:9090".into(),
+        at: later(secs).timestamp(),
+        error: Some("http://127.0.0.1:9090: connection refused".into()),
+        ..MetricsFrame::default()
+    };
+    for secs in [10, 25] {
+        app.update(
+            Msg::PromReach(Some("connection refused".into())),
+            later(secs),
+        );
+        app.update(Msg::Metrics(Box::new(failed(secs))), later(secs));
+    }
+    type_keys(&mut app, ":slo\n", later(30));
+    let text = screen(&mut app, 160, 48, later(30));
+    let banner = "Prometheus unreachable since 09:47:50 (20s ago): connection refused";
+    assert_eq!(
+        text.matches(banner).count(),
+        2,
+        "pane and status bar:\n{text}"
+    );
+    assert!(!text.contains("No SLOs. Pass --slo"), "{text}");
+    // A query that fails for the outage keeps the last answer on screen.
+    app.update(Msg::PromReach(Some("connection refused".into())), later(31));
+    app.update(
+        Msg::QueryDone(Box::new(QueryResult {
+            query: "up".into(),
+            range: None,
+            at: later(31).timestamp(),
+            result: Err("http://127.0.0.1:9090: connection refused".into()),
+        })),
+        later(31),
+    );
+    app.view = View::Query;
+    let text = screen(&mut app, 160, 48, later(32));
+    assert!(
+        text.contains("showing the last answer, from 09:47:40 (32s old)"),
+        "{text}"
+    );
+    assert!(text.contains("up{}"), "{text}");
+    // Prometheus answers again: the banner goes everywhere.
+    app.update(Msg::PromReach(None), later(40));
+    app.update(
+        Msg::Metrics(Box::new(MetricsFrame {
+            prometheus: "http://127.0.0.1:9090".into(),
+            at: later(40).timestamp(),
+            ..MetricsFrame::default()
+        })),
+        later(40),
+    );
+    app.view = View::Slo;
+    let text = screen(&mut app, 160, 48, later(41));
+    assert!(!text.contains("unreachable"), "{text}");
+    assert!(text.contains("No SLOs. Pass --slo"), "{text}");
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kdive::sources::prometheus::Series;
-use kdive::ui::panes::{query, slo};
+use kdive::ui::panes::{query, slo, status};
 use kdive::ui::theme::Theme;
 use kdive_core::metrics::burn::{Measurement, Observation, Ratio};
 use kdive_core::metrics::frame::{MetricsFrame, PodResources, SloFrame};
@@ -188,7 +188,7 @@ fn draw(w: u16, h: u16, f: impl FnOnce(&mut ratatui::Frame)) -> String {
 
 #[test]
 fn slo_pane_worst_first_with_chart_and_causes() {
-    let v = slo::view(&frame(None), &objects(), 0, AT + 5);
+    let v = slo::view(&frame(None), &objects(), 0, AT + 5, None);
     assert_eq!(v.rows[0].name, "demo-web-requests-availability");
     assert_eq!(v.rows[1].name, "demo-api-latency");
     let theme = Theme::mono();
@@ -204,7 +204,7 @@ fn slo_pane_worst_first_with_chart_and_causes() {
 
 #[test]
 fn slo_causes_from_live_objects() {
-    let v = slo::view(&frame(None), &objects(), 0, AT);
+    let v = slo::view(&frame(None), &objects(), 0, AT, None);
     let causes: Vec<String> = v.detail.unwrap().causes.into_iter().map(|c| c.1).collect();
     assert_eq!(
         causes,
@@ -227,6 +227,7 @@ fn slo_pane_stale_frame_says_how_old() {
         &objects(),
         1,
         AT + 95,
+        None,
     );
     assert_eq!(
         v.stale.as_deref(),
@@ -257,6 +258,7 @@ fn query_pane_table_chart_and_error() {
     let range = query::QueryResult {
         query: "sum by (code) (rate(http_requests_total{service=\"web\"}[1m]))".into(),
         range: Some((AT - 600, AT, 20.0)),
+        at: AT,
         result: Ok(vec![
             series(
                 &[("code", "200")],
@@ -272,7 +274,7 @@ fn query_pane_table_chart_and_error() {
             ),
         ]),
     };
-    let v = query::view(&range);
+    let v = query::view(&range, None, AT);
     assert_eq!(v.rows[0].1, "170");
     insta::assert_snapshot!(
         "query_range_80x24",
@@ -285,6 +287,7 @@ fn query_pane_table_chart_and_error() {
     let err = query::QueryResult {
         query: "sum(rate(x[5m]) by".into(),
         range: None,
+        at: AT,
         result: Err(
             "bad_data: invalid parameter \"query\": 1:19: parse error: unexpected <by>".into(),
         ),
@@ -294,7 +297,7 @@ fn query_pane_table_chart_and_error() {
         draw(80, 24, |f| query::render(
             f,
             f.area(),
-            &query::view(&err),
+            &query::view(&err, None, AT),
             true,
             &theme
         ))
@@ -302,7 +305,95 @@ fn query_pane_table_chart_and_error() {
     let nan = query::QueryResult {
         query: "0/0".into(),
         range: None,
+        at: AT,
         result: Ok(vec![series(&[], vec![(AT as f64, f64::NAN)])]),
     };
-    assert_eq!(query::view(&nan).rows[0].1, "NaN");
+    assert_eq!(query::view(&nan, None, AT).rows[0].1, "NaN");
+}
+
+/// Prometheus went away at 10:00:30 and the last good poll was at 10:00:00; the screen is
+/// drawn at 10:01:35.
+fn outage() -> Option<String> {
+    let at = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap();
+    Some(status::prom_outage(
+        at(AT + 30),
+        "connection refused",
+        at(AT + 95),
+    ))
+}
+
+#[test]
+fn slo_pane_unreachable_keeps_the_last_frame_with_its_age() {
+    // What the poller re-sends when Prometheus refuses: the last good frame, its error set.
+    let v = slo::view(
+        &frame(Some("http://127.0.0.1:9090: connection refused")),
+        &objects(),
+        0,
+        AT + 95,
+        outage(),
+    );
+    assert_eq!(
+        v.outage.as_deref(),
+        Some("Prometheus unreachable since 10:00:30 (1m 5s ago): connection refused")
+    );
+    assert_eq!(
+        v.stale.as_deref(),
+        Some("showing the last good poll, from 10:00:00 (1m 35s old)")
+    );
+    assert_eq!(v.rows.len(), 2, "the last frame's SLOs stay");
+    let theme = Theme::mono();
+    insta::assert_snapshot!(
+        "slo_unreachable_80x24",
+        draw(80, 24, |f| slo::render(f, f.area(), &v, true, &theme))
+    );
+}
+
+#[test]
+fn slo_pane_unreachable_before_any_good_poll_is_not_no_slos() {
+    // No good poll yet: the poller sends an empty frame with the error.
+    let empty = MetricsFrame {
+        prometheus: "http://127.0.0.1:9090".into(),
+        at: AT + 90,
+        error: Some("http://127.0.0.1:9090: connection refused".into()),
+        ..MetricsFrame::default()
+    };
+    let v = slo::view(&empty, &objects(), 0, AT + 95, outage());
+    let theme = Theme::mono();
+    let screen = draw(100, 12, |f| slo::render(f, f.area(), &v, true, &theme));
+    assert!(
+        screen.contains("Prometheus unreachable since 10:00:30 (1m 5s ago): connection refused"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("No SLO numbers yet: no poll of Prometheus has succeeded."),
+        "{screen}"
+    );
+    assert!(!screen.contains("No SLOs. Pass --slo"), "{screen}");
+}
+
+#[test]
+fn query_pane_unreachable_keeps_the_last_answer() {
+    let last = query::QueryResult {
+        query: "up".into(),
+        range: None,
+        at: AT,
+        result: Ok(vec![series(
+            &[("__name__", "up"), ("job", "kdive-lab")],
+            vec![(AT as f64, 1.0)],
+        )]),
+    };
+    let v = query::view(&last, outage(), AT + 95);
+    assert_eq!(
+        v.age.as_deref(),
+        Some("showing the last answer, from 10:00:00 (1m 35s old)")
+    );
+    assert_eq!(
+        v.rows,
+        vec![("up{job=\"kdive-lab\"}".to_string(), "1".to_string())]
+    );
+    let theme = Theme::mono();
+    insta::assert_snapshot!(
+        "query_unreachable_80x24",
+        draw(80, 24, |f| query::render(f, f.area(), &v, true, &theme))
+    );
 }

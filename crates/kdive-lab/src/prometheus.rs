@@ -1,19 +1,21 @@
 //! A real Prometheus beside the lab: when a `prometheus` binary is available, kdive starts it
 //! as a child process scraping the lab's `/metrics` every second (bearer token, TLS verified
 //! against the lab's CA) into a temporary data directory, with the Sloth rules of the
-//! shipped demo SLOs loaded, and stops it when the lab stops.
+//! shipped demo SLOs loaded, starts it again when it exits, and stops it when the lab stops.
 //!
 //! Prometheus scrapes and evaluates in wall-clock time: with `--speed 10`, a `[5m]` range
 //! covers five real minutes, in which fifty simulated minutes of traffic happened.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
-
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use super::server::RunningLab;
 use kdive_core::metrics::{Period, spec};
@@ -58,30 +60,52 @@ pub enum PrometheusStartError {
     NotReady { url: String, secs: u64 },
 }
 
-/// A running Prometheus child. Call [`PrometheusChild::stop`]; dropping it kills the process
-/// too (and a kdive that dies without either takes it along through the parent-death signal).
+/// A supervised Prometheus child: when it exits (killed, crashed) it is reaped and started
+/// again on the same port and files after a back-off, so clients reconnect. Call
+/// [`PrometheusChild::stop`]; dropping it stops it too (and a kdive that dies without either
+/// takes it along through the parent-death signal; its directory is then removed by the next
+/// start, see [`remove_stale_dirs`]).
 pub struct PrometheusChild {
     pub url: String,
     pub binary: PathBuf,
     pub dir: PathBuf,
-    child: Child,
+    state: Arc<ChildState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
 }
 
+#[derive(Default)]
+struct ChildState {
+    /// The running process's pid; 0 while it is down.
+    pid: AtomicU32,
+    restarts: AtomicU32,
+}
+
+/// The first wait before a restart; it doubles up to [`BACKOFF_MAX`].
+pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// A child that ran this long crashed afresh: its restart waits [`BACKOFF_MIN`] again.
+const STABLE_AFTER: Duration = Duration::from_secs(60);
+
 impl PrometheusChild {
-    /// SIGTERM, then up to 5s for Prometheus to flush and exit, then SIGKILL; removes the
-    /// data directory.
+    /// The running process's pid (None while it is down between restarts).
+    pub fn pid(&self) -> Option<u32> {
+        Some(self.state.pid.load(Ordering::SeqCst)).filter(|p| *p != 0)
+    }
+
+    /// How many times the child was started again after it exited.
+    pub fn restarts(&self) -> u32 {
+        self.state.restarts.load(Ordering::SeqCst)
+    }
+
+    /// SIGTERM, then up to 5s for Prometheus to flush and exit, then SIGKILL; reaps it and
+    /// removes the data directory.
     pub async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            // SAFETY: sending a signal to our own child by its pid.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGTERM);
-            }
-            if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
-                .await
-                .is_err()
-            {
-                let _ = self.child.kill().await;
-            }
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -89,9 +113,189 @@ impl PrometheusChild {
 
 impl Drop for PrometheusChild {
     fn drop(&mut self) {
-        let _ = self.child.start_kill();
+        // The dropped sender tells the supervisor to stop; should the runtime end first,
+        // the task's `Child` is dropped, which kills it (kill_on_drop) and tokio reaps it.
+        self.stop.take();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// What starts the child, kept to start it again the same way.
+struct Launch {
+    binary: PathBuf,
+    dir: PathBuf,
+    port: u16,
+}
+
+type Tail = Arc<Mutex<Vec<String>>>;
+
+fn spawn_child(l: &Launch) -> std::io::Result<(Child, Tail)> {
+    let mut cmd = Command::new(&l.binary);
+    cmd.arg(format!(
+        "--config.file={}",
+        l.dir.join("prometheus.yml").display()
+    ))
+    .arg(format!(
+        "--storage.tsdb.path={}",
+        l.dir.join("data").display()
+    ))
+    .arg(format!("--web.listen-address=127.0.0.1:{}", l.port))
+    .arg("--storage.tsdb.retention.time=1d")
+    .arg("--log.level=warn")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .kill_on_drop(true);
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe; it only marks the child to get SIGTERM when
+    // this process dies, so a killed kdive leaves no Prometheus behind.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn()?;
+    // Always drain stderr (a full pipe would block Prometheus); keep the last lines for
+    // the message when it exits early.
+    let tail: Tail = Arc::new(Mutex::new(Vec::new()));
+    if let Some(stderr) = child.stderr.take() {
+        let tail = tail.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
+                t.push(line);
+                if t.len() > 3 {
+                    t.remove(0);
+                }
+            }
+        });
+    }
+    Ok((child, tail))
+}
+
+/// SIGTERM, up to 5s to exit, then SIGKILL; always waits, so the child is reaped.
+async fn terminate(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        // SAFETY: sending a signal to our own child by its pid (not yet reaped, so the pid
+        // is still ours).
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGTERM);
+        }
+        if tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .is_err()
+        {
+            let _ = child.kill().await;
+        }
+    }
+}
+
+/// Owns the child: waits on it (reaping it when it exits), starts it again after a back-off,
+/// and terminates it when told to stop (or when the handle is dropped).
+async fn supervise(
+    mut child: Child,
+    launch: Launch,
+    state: Arc<ChildState>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut backoff = BACKOFF_MIN;
+    let mut up_since = Instant::now();
+    loop {
+        let status = tokio::select! {
+            _ = &mut stop => {
+                terminate(&mut child).await;
+                state.pid.store(0, Ordering::SeqCst);
+                return;
+            }
+            status = child.wait() => status,
+        };
+        let pid = state.pid.swap(0, Ordering::SeqCst);
+        if up_since.elapsed() >= STABLE_AFTER {
+            backoff = BACKOFF_MIN;
+        }
+        let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+        tracing::warn!(
+            pid,
+            %status,
+            "the lab's Prometheus exited; starting it again in {}s",
+            backoff.as_secs()
+        );
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = next_backoff(backoff);
+            match spawn_child(&launch) {
+                Ok((c, _)) => {
+                    child = c;
+                    state.pid.store(child.id().unwrap_or(0), Ordering::SeqCst);
+                    state.restarts.fetch_add(1, Ordering::SeqCst);
+                    up_since = Instant::now();
+                    break;
+                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "cannot start the lab's Prometheus again; retrying in {}s",
+                    backoff.as_secs()
+                ),
+            }
+        }
+    }
+}
+
+/// The wait before the next restart: double the last, up to [`BACKOFF_MAX`].
+fn next_backoff(last: Duration) -> Duration {
+    (last * 2).min(BACKOFF_MAX)
+}
+
+/// Temp directories are named `kdive-prometheus-<pid>-<random>`.
+const DIR_PREFIX: &str = "kdive-prometheus-";
+
+/// Removes `kdive-prometheus-<pid>-*` directories in `tmp` whose owning process is gone (a
+/// kdive killed with SIGKILL leaves its directory, token file included). Directories of
+/// live processes, and anything not ours, are kept. Returns what was removed.
+pub fn remove_stale_dirs(tmp: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return Vec::new();
+    };
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(DIR_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let path = entry.path();
+        let ours = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && m.uid() == uid);
+        if ours && !process_alive(pid) && std::fs::remove_dir_all(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
+
+/// Whether a process with this pid exists: signal 0 checks without sending anything;
+/// EPERM means it exists but is not ours.
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 sends nothing.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// Finds `prometheus` on PATH.
@@ -136,8 +340,12 @@ pub async fn start_prometheus_for(
         Some(b) => b.clone(),
         None => find_binary().ok_or(PrometheusStartError::NotFound)?,
     };
-    let dir = std::env::temp_dir().join(format!(
-        "kdive-prometheus-{}-{:08x}",
+    let tmp = std::env::temp_dir();
+    for stale in remove_stale_dirs(&tmp) {
+        tracing::info!(dir = %stale.display(), "removed a dead kdive's Prometheus directory");
+    }
+    let dir = tmp.join(format!(
+        "{DIR_PREFIX}{}-{:08x}",
         std::process::id(),
         rand::random::<u32>()
     ));
@@ -145,68 +353,50 @@ pub async fn start_prometheus_for(
         dir: dir.display().to_string(),
         message: e.to_string(),
     };
-    write_private_dir(&dir, lab, opts.interval).map_err(files_err)?;
-    let port = free_port().map_err(files_err)?;
+    if let Err(e) = write_private_dir(&dir, lab, opts.interval) {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(files_err(e));
+    }
+    let port = match free_port() {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(files_err(e));
+        }
+    };
     let url = format!("http://127.0.0.1:{port}");
-    let mut cmd = Command::new(&binary);
-    cmd.arg(format!(
-        "--config.file={}",
-        dir.join("prometheus.yml").display()
-    ))
-    .arg(format!(
-        "--storage.tsdb.path={}",
-        dir.join("data").display()
-    ))
-    .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-    .arg("--storage.tsdb.retention.time=1d")
-    .arg("--log.level=warn")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .kill_on_drop(true);
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl is async-signal-safe; it only marks the child to get SIGTERM when
-    // this process dies, so a killed kdive leaves no Prometheus behind.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            Ok(())
-        });
+    let launch = Launch {
+        binary: binary.clone(),
+        dir: dir.clone(),
+        port,
+    };
+    let (mut child, tail) = match spawn_child(&launch) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(PrometheusStartError::Spawn {
+                path: binary.display().to_string(),
+                message: e.to_string(),
+            });
+        }
+    };
+    if let Err(e) = wait_ready(&url, &mut child, &tail, opts.ready_timeout).await {
+        terminate(&mut child).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
     }
-    let mut child = cmd.spawn().map_err(|e| PrometheusStartError::Spawn {
-        path: binary.display().to_string(),
-        message: e.to_string(),
-    })?;
-    // Always drain stderr (a full pipe would block Prometheus); keep the last lines for
-    // the message when it exits early.
-    let tail = Arc::new(Mutex::new(Vec::<String>::new()));
-    if let Some(stderr) = child.stderr.take() {
-        let tail = tail.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
-                t.push(line);
-                if t.len() > 3 {
-                    t.remove(0);
-                }
-            }
-        });
-    }
-    let ready = wait_ready(&url, &mut child, &tail, opts.ready_timeout).await;
-    let prom = PrometheusChild {
-        url: url.clone(),
+    let state = Arc::new(ChildState::default());
+    state.pid.store(child.id().unwrap_or(0), Ordering::SeqCst);
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let task = tokio::spawn(supervise(child, launch, state.clone(), stop_rx));
+    Ok(PrometheusChild {
+        url,
         binary,
         dir,
-        child,
-    };
-    match ready {
-        Ok(()) => Ok(prom),
-        Err(e) => {
-            prom.stop().await;
-            Err(e)
-        }
-    }
+        state,
+        stop: Some(stop_tx),
+        task: Some(task),
+    })
 }
 
 fn write_private_dir(dir: &Path, lab: &RunningLab, interval: Duration) -> std::io::Result<()> {
@@ -298,5 +488,20 @@ async fn wait_ready(
             });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restarts_back_off_from_1s_doubling_to_30s() {
+        let mut waits = vec![BACKOFF_MIN];
+        for _ in 0..6 {
+            waits.push(next_backoff(*waits.last().unwrap()));
+        }
+        let secs: Vec<u64> = waits.iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30]);
     }
 }

@@ -23,8 +23,8 @@ pub fn spawn_slo_poller(prom: Prometheus, tx: UnboundedSender<Msg>) -> tokio::ta
         range_seconds: 3600.0,
         width: 100,
     };
-    slo_poll::spawn(prom, cfg, move |frame| {
-        tx.send(Msg::Metrics(Box::new(frame))).is_ok()
+    slo_poll::spawn(prom, cfg, move |frame, outage| {
+        tx.send(Msg::PromReach(outage)).is_ok() && tx.send(Msg::Metrics(Box::new(frame))).is_ok()
     })
 }
 
@@ -41,9 +41,13 @@ pub fn spawn_query(prom: Prometheus, expr: String, range: bool, tx: UnboundedSen
         } else {
             (prom.instant(&expr, None).await, None)
         };
+        let _ = tx.send(Msg::PromReach(
+            result.as_ref().err().and_then(|e| e.outage()),
+        ));
         let _ = tx.send(Msg::QueryDone(Box::new(QueryResult {
             query: expr,
             range: span,
+            at: now,
             result: result.map_err(|e| e.to_string()),
         })));
     });

@@ -11,6 +11,7 @@ use crate::sources::prometheus::Series;
 use crate::ui::theme::{Health, Theme};
 
 use super::fit;
+use kdive_core::metrics::burn::human_duration;
 
 /// A query and what Prometheus answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,12 +19,18 @@ pub struct QueryResult {
     pub query: String,
     /// Range queries: (start, end, step) in seconds.
     pub range: Option<(i64, i64, f64)>,
+    /// When it was sent (unix seconds).
+    pub at: i64,
     pub result: Result<Vec<Series>, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryView {
     pub query: String,
+    /// Prometheus cannot be reached: since when, and why.
+    pub outage: Option<String>,
+    /// How old the answer shown is, while Prometheus is unreachable.
+    pub age: Option<String>,
     pub error: Option<String>,
     /// (labels, last value) per series.
     pub rows: Vec<(String, String)>,
@@ -56,16 +63,33 @@ fn value_text(v: f64) -> String {
     }
 }
 
-pub fn view(r: &QueryResult) -> QueryView {
+/// `outage`: the banner while Prometheus is unreachable; `now` ages the answer kept then.
+pub fn view(r: &QueryResult, outage: Option<String>, now: i64) -> QueryView {
+    let age = match (&outage, &r.result) {
+        (Some(_), Ok(_)) => {
+            let when = chrono::DateTime::from_timestamp(r.at, 0)
+                .map(|t| t.format("%H:%M:%S").to_string())
+                .unwrap_or_default();
+            Some(format!(
+                "showing the last answer, from {when} ({} old)",
+                human_duration((now - r.at).max(0) as f64)
+            ))
+        }
+        _ => None,
+    };
     match &r.result {
         Err(e) => QueryView {
             query: r.query.clone(),
+            outage,
+            age,
             error: Some(e.clone()),
             rows: Vec::new(),
             series: Vec::new(),
         },
         Ok(series) => QueryView {
             query: r.query.clone(),
+            outage,
+            age,
             error: None,
             rows: series
                 .iter()
@@ -102,6 +126,19 @@ pub fn lines(v: &QueryView, theme: &Theme, width: u16) -> Vec<Line<'static>> {
         Span::styled("› ", theme.accent()),
         Span::raw(v.query.clone()),
     ])];
+    let inner = (width as usize).saturating_sub(2);
+    if let Some(o) = &v.outage {
+        out.push(Line::from(Span::styled(
+            fit(o, inner),
+            theme.health(Health::Bad),
+        )));
+    }
+    if let Some(a) = &v.age {
+        out.push(Line::from(Span::styled(
+            fit(a, inner),
+            theme.health(Health::Warn),
+        )));
+    }
     if let Some(e) = &v.error {
         out.push(Line::from(Span::styled(
             e.clone(),

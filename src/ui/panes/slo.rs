@@ -53,7 +53,9 @@ pub struct SloDetail {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SloView {
     pub header: String,
-    /// Prometheus failed on the last poll; the numbers are from `header`'s time.
+    /// Prometheus cannot be reached: since when, and why.
+    pub outage: Option<String>,
+    /// The last poll failed; the numbers are from `header`'s time.
     pub stale: Option<String>,
     pub rows: Vec<SloRow>,
     pub detail: Option<SloDetail>,
@@ -80,8 +82,15 @@ fn burn_text(v: Option<f64>) -> String {
 }
 
 /// Rows worst first, with the selected SLO's detail. `frame.slos` is already sorted by
-/// the poller; `now` only ages the stale note.
-pub fn view(frame: &MetricsFrame, objs: &Objects, selected: usize, now: i64) -> SloView {
+/// the poller; `now` only ages the stale note. `outage`: the banner while Prometheus is
+/// unreachable (the frame is then the last good poll's, re-sent).
+pub fn view(
+    frame: &MetricsFrame,
+    objs: &Objects,
+    selected: usize,
+    now: i64,
+    outage: Option<String>,
+) -> SloView {
     let rows = frame.slos.iter().map(row).collect();
     let detail = frame
         .slos
@@ -104,14 +113,22 @@ pub fn view(frame: &MetricsFrame, objs: &Objects, selected: usize, now: i64) -> 
     let when = chrono::DateTime::from_timestamp(frame.at, 0)
         .map(|t| t.format("%H:%M:%S").to_string())
         .unwrap_or_default();
+    let age = human_duration((now - frame.at).max(0) as f64);
+    let stale = match (&outage, &frame.error) {
+        // The banner names the failure; say only how old the numbers shown are.
+        (Some(_), _) if !frame.slos.is_empty() => Some(format!(
+            "showing the last good poll, from {when} ({age} old)"
+        )),
+        (Some(_), _) => None,
+        (None, Some(e)) => Some(format!(
+            "stale: numbers are {age} old; last poll failed: {e}"
+        )),
+        (None, None) => None,
+    };
     SloView {
         header: format!("Prometheus {} at {when}", frame.prometheus),
-        stale: frame.error.as_ref().map(|e| {
-            format!(
-                "stale: numbers are {} old; last poll failed: {e}",
-                human_duration((now - frame.at).max(0) as f64)
-            )
-        }),
+        outage,
+        stale,
         rows,
         detail,
     }
@@ -353,11 +370,23 @@ pub fn lines(v: &SloView, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let mut out = vec![Line::from(Span::styled(v.header.clone(), theme.muted()))];
     // Lines are cut to the pane (inside its border) so the table's height is its line count.
     let inner = (width as usize).saturating_sub(2);
+    if let Some(s) = &v.outage {
+        out.push(Line::from(Span::styled(
+            fit(s, inner),
+            theme.health(Health::Bad),
+        )));
+    }
     if let Some(s) = &v.stale {
         out.push(Line::from(Span::styled(
             fit(s, inner),
             theme.health(Health::Warn),
         )));
+    }
+    if v.rows.is_empty() && (v.outage.is_some() || v.stale.is_some()) {
+        out.push(Line::from(
+            "No SLO numbers yet: no poll of Prometheus has succeeded.",
+        ));
+        return out;
     }
     if v.rows.is_empty() {
         out.push(Line::from(

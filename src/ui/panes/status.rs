@@ -21,6 +21,19 @@ pub struct StatusView {
     pub view: String,
     pub watches: (Health, String),
     pub flash: Option<(String, Level)>,
+    /// Prometheus is unreachable: [`prom_outage`]'s words.
+    pub prometheus: Option<String>,
+}
+
+/// "Prometheus unreachable since 10:01:35 (1m 35s ago): connection refused", for the status
+/// bar and the SLO and Query panes.
+pub fn prom_outage(since: DateTime<Utc>, failure: &str, now: DateTime<Utc>) -> String {
+    let ago = (now - since).num_seconds().max(0) as f64;
+    format!(
+        "Prometheus unreachable since {} ({} ago): {failure}",
+        since.format("%H:%M:%S"),
+        kdive_core::metrics::burn::human_duration(ago)
+    )
 }
 
 /// One phrase for all watches: "13/13 synced", or what is wrong with which.
@@ -104,6 +117,11 @@ pub fn status_line(v: &StatusView, theme: &Theme) -> Line<'static> {
         glyph(v.watches.0, theme),
         Span::raw(format!(" {}", v.watches.1)),
     ];
+    if let Some(text) = &v.prometheus {
+        spans.push(Span::raw("  │ "));
+        spans.push(glyph(Health::Bad, theme));
+        spans.push(Span::styled(format!(" {text}"), theme.health(Health::Bad)));
+    }
     if let Some((text, level)) = &v.flash {
         let style = match level {
             Level::Error => theme.health(Health::Bad),

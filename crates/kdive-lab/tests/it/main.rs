@@ -10,5 +10,6 @@ mod kube_rs;
 mod kubectl;
 mod kubelet;
 mod metadata;
+mod prometheus;
 mod storage;
 mod traffic;
