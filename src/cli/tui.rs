@@ -134,7 +134,16 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (stores, writers) = ksrc::stores();
-    let watches = ksrc::spawn_watches(client.clone(), &watch_scope, writers, sink(&tx));
+    let lab_bookmarks = lab_handle
+        .as_ref()
+        .map(|h: &LabHandle| h.options.bookmark_interval);
+    let watches = ksrc::spawn_watches(
+        client.clone(),
+        &watch_scope,
+        writers,
+        sink(&tx),
+        crate::ui::effects::stall_after(lab_bookmarks, &context),
+    );
     let poller = prometheus
         .as_ref()
         .ok()
@@ -155,6 +164,7 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         scope: watch_scope,
         watches,
         lab: Arc::new(tokio::sync::Mutex::new(lab_handle)),
+        lab_bookmarks,
         current: Arc::new(std::sync::Mutex::new((client, context.clone()))),
         prometheus: prometheus.ok(),
         lessons,

@@ -301,14 +301,27 @@ pub enum Scope {
     Namespace(String),
 }
 
-/// Starts one watch task per kind. Abort the handles to stop them.
+/// How long a watch may hear nothing, not even a bookmark, before it counts the server as
+/// stalled and starts over: twice the interval at which the server promises to say
+/// something (the lab's bookmark interval; elsewhere the watch timeout kube-rs asks for,
+/// when the server must close the watch).
+pub fn stall_window(bookmark_interval: Option<Duration>) -> Duration {
+    2 * bookmark_interval.unwrap_or(Duration::from_secs(u64::from(WATCH_TIMEOUT_SECS)))
+}
+
+/// Starts one watch task per kind. Abort the handles to stop them. A watch silent for
+/// `stall_after` is restarted (see [`stall_window`]).
 pub fn spawn_watches(
     client: kube::Client,
     scope: &Scope,
     writers: Writers,
     sink: Sink,
+    stall_after: Duration,
 ) -> Vec<JoinHandle<()>> {
-    let c = &client;
+    let c = &Watching {
+        client,
+        stall_after,
+    };
     let w = writers;
     vec![
         spawn(
@@ -388,15 +401,21 @@ pub fn spawn_watches(
 /// The raw list and watch requests of one resource: items arrive as JSON and are decoded
 /// one by one, so an object the schema cannot read is skipped (and named) instead of
 /// failing the whole list or stopping the watch.
+struct Watching {
+    client: kube::Client,
+    stall_after: Duration,
+}
+
 struct Raw {
     client: kube::Client,
+    stall_after: Duration,
     request: kube::core::Request,
     /// `as=PartialObjectMetadata(List)`: Secrets, whose values must not be fetched.
     metadata_only: bool,
 }
 
 impl Raw {
-    fn new<K>(client: &kube::Client, scope: Option<&Scope>, metadata_only: bool) -> Raw
+    fn new<K>(w: &Watching, scope: Option<&Scope>, metadata_only: bool) -> Raw
     where
         K: Resource,
         K::DynamicType: Default,
@@ -406,7 +425,8 @@ impl Raw {
             _ => None,
         };
         Raw {
-            client: client.clone(),
+            client: w.client.clone(),
+            stall_after: w.stall_after,
             request: kube::core::Request::new(K::url_path(&Default::default(), ns)),
             metadata_only,
         }
@@ -467,8 +487,8 @@ impl<K: Resource> Full<K>
 where
     K::DynamicType: Default,
 {
-    fn new(client: &kube::Client, scope: Option<&Scope>) -> Self {
-        Full(Raw::new::<K>(client, scope, false), PhantomData)
+    fn new(w: &Watching, scope: Option<&Scope>) -> Self {
+        Full(Raw::new::<K>(w, scope, false), PhantomData)
     }
 }
 /// Pods, kept as [`StoredPod`]s sharing their namespaces' names.
@@ -686,12 +706,23 @@ where
 {
     loop {
         let wp = WatchParams::default().timeout(WATCH_TIMEOUT_SECS);
-        let mut stream = match api.raw().watch(&wp, &rv).await {
-            Ok(s) => s,
-            Err(e) => return short_error(&e),
+        let stall = api.raw().stall_after;
+        let stalled = || {
+            format!(
+                "the server stopped answering: nothing for {}s, not even a bookmark",
+                stall.as_secs()
+            )
+        };
+        let mut stream = match tokio::time::timeout(stall, api.raw().watch(&wp, &rv)).await {
+            Err(_) => return stalled(),
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return short_error(&e),
         };
         loop {
-            let next = match stream.try_next().await {
+            let Ok(next) = tokio::time::timeout(stall, stream.try_next()).await else {
+                return stalled();
+            };
+            let next = match next {
                 Ok(Some(ev)) => ev,
                 // The server ended the watch (its timeout): watch again from where we are.
                 Ok(None) => break,

@@ -652,7 +652,13 @@ async fn bench() {
             }
         })
     };
-    let watches = kdive::sources::kube::spawn_watches(client, &Scope::All, writers, sink);
+    let watches = kdive::sources::kube::spawn_watches(
+        client,
+        &Scope::All,
+        writers,
+        sink,
+        kdive::sources::kube::stall_window(None),
+    );
     let mut app = App::new(stores, Session::default(), None);
     let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal");
 

@@ -83,7 +83,13 @@ async fn watches_fill_stores_follow_changes_and_resync_after_a_restart() {
         Arc::new(move |m| seen.lock().unwrap().push(m))
     };
     let (stores, writers) = ksrc::stores();
-    let handles = ksrc::spawn_watches(client.clone(), &Scope::All, writers, sink);
+    let handles = ksrc::spawn_watches(
+        client.clone(),
+        &Scope::All,
+        writers,
+        sink,
+        ksrc::stall_window(None),
+    );
     until("all watches synced", || {
         all_in_state(&seen, |s| *s == WatchState::Synced)
     })

@@ -76,6 +76,18 @@ async fn serve(State(f): State<Arc<Faults>>, OriginalUri(uri): OriginalUri) -> R
         .unwrap()
 }
 
+/// The fault-injecting server, and a client of it.
+async fn faulty_server() -> (kube::Client, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = Router::new()
+        .fallback(serve)
+        .with_state(Arc::new(Faults::default()));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = kube::Config::new(url.parse().unwrap());
+    (kube::Client::try_from(config).unwrap(), server)
+}
+
 fn names(stores: &ksrc::Stores) -> BTreeSet<String> {
     stores
         .config_maps
@@ -87,15 +99,7 @@ fn names(stores: &ksrc::Stores) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undecodable_objects_are_left_out_and_named_and_the_watch_goes_on() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = Router::new()
-        .fallback(serve)
-        .with_state(Arc::new(Faults::default()));
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let config = kube::Config::new(url.parse().unwrap());
-    let client = kube::Client::try_from(config).unwrap();
+    let (client, server) = faulty_server().await;
     let (stores, writers) = ksrc::stores();
     let stats: Arc<Mutex<WatchStats>> = Arc::default();
     let listed: Arc<Mutex<Vec<ksrc::Skipped>>> = Arc::default();
@@ -117,7 +121,7 @@ async fn undecodable_objects_are_left_out_and_named_and_the_watch_goes_on() {
             _ => {}
         }
     });
-    let tasks = ksrc::spawn_watches(client, &Scope::All, writers, sink);
+    let tasks = ksrc::spawn_watches(client, &Scope::All, writers, sink, Duration::from_secs(60));
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let want: BTreeSet<String> = ["bad", "third"].map(String::from).into();
@@ -182,4 +186,64 @@ fn a_list_names_each_object_it_left_out_and_replaces_the_set() {
     s.skipped(true, vec![skip("z")]);
     let left: Vec<_> = s.skipped.values().map(|o| o.name.as_str()).collect();
     assert_eq!(left, ["z"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_that_hears_nothing_is_named_stalled_and_started_over() {
+    // Its watches answer and then say nothing, not even a bookmark (as a SIGSTOPped
+    // server would): after the stall window the watch is restarted with a fresh list.
+    let (client, server) = faulty_server().await;
+    let (_stores, writers) = ksrc::stores();
+    let seen: Arc<Mutex<Vec<KubeMsg>>> = Arc::default();
+    let log = seen.clone();
+    let sink: ksrc::Sink = Arc::new(move |m| log.lock().unwrap().push(m));
+    let tasks = ksrc::spawn_watches(client, &Scope::All, writers, sink, Duration::from_secs(1));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let namespace_lists = |seen: &[KubeMsg]| {
+        seen.iter()
+            .filter(|m| {
+                matches!(m, KubeMsg::Note(n) if n.kind == Kind::Namespace
+                && n.ty == ksrc::NoteType::Listed)
+            })
+            .count()
+    };
+    loop {
+        let stalled = {
+            let seen = seen.lock().unwrap();
+            let stalled = seen.iter().find_map(|m| match m {
+                KubeMsg::State(Kind::Namespace, ksrc::WatchState::Reconnecting { error, .. }) => {
+                    Some(error.clone())
+                }
+                _ => None,
+            });
+            stalled.filter(|_| namespace_lists(&seen) >= 2)
+        };
+        if let Some(error) = stalled {
+            assert_eq!(
+                error,
+                "the server stopped answering: nothing for 1s, not even a bookmark"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no stall and relist: {:?}",
+            seen.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for t in tasks {
+        t.abort();
+    }
+    server.abort();
+}
+
+#[test]
+fn the_stall_window_is_twice_what_the_server_promises() {
+    assert_eq!(
+        ksrc::stall_window(Some(Duration::from_secs(60))),
+        Duration::from_secs(120)
+    );
+    // Elsewhere the server must at least close the watch at kube-rs's 290 s timeout.
+    assert_eq!(ksrc::stall_window(None), Duration::from_secs(580));
 }

@@ -43,6 +43,9 @@ pub struct LiveEffects {
     pub(crate) watches: Vec<tokio::task::JoinHandle<()>>,
     /// The in-process lab, when kdive runs one: the capability `:lab restart` asks for.
     pub(crate) lab: Arc<tokio::sync::Mutex<Option<LabHandle>>>,
+    /// The lab's bookmark interval, when kdive runs one (its context's watches expect a
+    /// bookmark that often).
+    pub(crate) lab_bookmarks: Option<std::time::Duration>,
     /// The client and name of the context being watched (lessons run against it); a
     /// context switch replaces them once its client is built.
     pub(crate) current: Arc<std::sync::Mutex<(kube::Client, String)>>,
@@ -56,6 +59,15 @@ pub struct LiveEffects {
 pub struct LabHandle {
     pub running: RunningLab,
     pub options: LabOptions,
+}
+
+/// How long a watch of `context` may stay silent before it is restarted: the lab's context
+/// promises a bookmark every `lab_bookmarks`; other servers only their watch timeout.
+pub fn stall_after(
+    lab_bookmarks: Option<std::time::Duration>,
+    context: &str,
+) -> std::time::Duration {
+    ksrc::stall_window(lab_bookmarks.filter(|_| context == kdive_lab::kubeconfig::NAME))
 }
 
 /// Tasks that end with their owner.
@@ -104,6 +116,7 @@ impl Effects for LiveEffects {
                 let scope = self.scope.clone();
                 let tx2 = tx.clone();
                 let current = self.current.clone();
+                let stall = stall_after(self.lab_bookmarks, &name);
                 // The new watches start once the client is built. The task owns them and
                 // aborts them when it is aborted (a dropped JoinHandle would only detach).
                 let handle = tokio::spawn(async move {
@@ -120,6 +133,7 @@ impl Effects for LiveEffects {
                                 &scope,
                                 writers,
                                 sink(&tx2),
+                                stall,
                             ));
                             std::future::pending::<()>().await;
                         }
