@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::{ClusterArgs, InputError};
 use crate::sources::kube::{self as ksrc, Scope};
+use crate::sources::kubeconfig_file::KubeconfigFiles;
 use crate::ui::app::{App, Session};
 use crate::ui::effects::feeds::spawn_slo_poller;
 use crate::ui::effects::{LabHandle, LiveEffects, sink};
@@ -159,8 +160,17 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         lessons: lessons.clone(),
     };
     let mut app = App::new(stores, session, scope);
+    // The lab's own kubeconfig is rewritten only by a restart with the same identity.
+    let kubeconfig_files = match &lab_path {
+        Some(_) => None,
+        None => Some(KubeconfigFiles::locate(args.cluster.kubeconfig.as_deref())),
+    };
+    let kubeconfig_watch = kubeconfig_files
+        .clone()
+        .map(|f| crate::sources::kubeconfig_file::spawn_watch(f, tx.clone()));
     let mut effects = LiveEffects {
         kubeconfig: target.kubeconfig.clone(),
+        kubeconfig_files,
         scope: watch_scope,
         watches,
         lab: Arc::new(tokio::sync::Mutex::new(lab_handle)),
@@ -191,6 +201,9 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
     };
     input.abort();
     signals.abort();
+    if let Some(w) = kubeconfig_watch {
+        w.abort();
+    }
     for w in effects.watches.drain(..) {
         w.abort();
     }

@@ -2,6 +2,7 @@
 
 pub mod failure;
 pub mod kube;
+pub mod kubeconfig_file;
 pub mod lesson;
 pub mod lesson_engine;
 pub mod prometheus;

@@ -246,6 +246,19 @@ impl App {
                 self.say(format!("context {context}"), Level::Info, now);
                 Vec::new()
             }
+            Msg::KubeconfigChanged => {
+                let context = self.session.context.clone();
+                self.say(
+                    format!("the kubeconfig changed on disk: reconnecting to {context}"),
+                    Level::Info,
+                    now,
+                );
+                vec![Cmd::SwitchContext(context)]
+            }
+            Msg::Contexts(contexts) => {
+                self.session.contexts = contexts;
+                Vec::new()
+            }
             Msg::Info(text) => {
                 self.say(text, Level::Info, now);
                 Vec::new()

@@ -163,16 +163,10 @@ impl App {
                     .join("  ");
                 self.say(format!("contexts: {list}"), Level::Info, now);
             }
+            // The kubeconfig is read again first: a context added since is found.
             (ArgKind::Context, Some(ctx)) => {
-                if self.session.contexts.iter().any(|c| c == ctx) {
-                    self.say(format!("switching to context {ctx}"), Level::Info, now);
-                    return vec![Cmd::SwitchContext(ctx.to_string())];
-                }
-                self.say(
-                    format!("context {ctx:?} is not in the kubeconfig"),
-                    Level::Error,
-                    now,
-                );
+                self.say(format!("switching to context {ctx}"), Level::Info, now);
+                return vec![Cmd::SwitchContext(ctx.to_string())];
             }
             // Whether there is a lab to restart is the effects' to say (see `ui/effects.rs`).
             (ArgKind::LabAction, Some("restart")) => return vec![Cmd::RestartLab],

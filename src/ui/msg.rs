@@ -22,6 +22,10 @@ pub enum Msg {
         stores: Stores,
         context: String,
     },
+    /// The kubeconfig files changed on disk (and still read): reconnect with them.
+    KubeconfigChanged,
+    /// The contexts of the kubeconfig as last read.
+    Contexts(Vec<String>),
     /// An effect reports progress; shown in the status bar.
     Info(String),
     /// An effect failed; shown in the status bar.
@@ -41,7 +45,7 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cmd {
     Quit,
-    /// Watch another kubeconfig context (new client, new stores).
+    /// Read the kubeconfig files again and watch this context (new client, new stores).
     SwitchContext(String),
     /// Stop the in-process lab and start it again on the same port, CA and token.
     RestartLab,

@@ -147,14 +147,21 @@ fn quit_context_and_lab_commands_return_effects() {
         type_keys(&mut app, ":ctx staging\n", now()),
         vec![Cmd::SwitchContext("staging".into())]
     );
-    assert!(type_keys(&mut app, ":ctx prod\n", now()).is_empty());
-    assert!(
-        app.flash
-            .as_ref()
-            .unwrap()
-            .0
-            .contains("not in the kubeconfig")
+    // A context the App has not heard of may have been added to the file since: the
+    // effects read the kubeconfig again and say whether it is there.
+    assert_eq!(
+        type_keys(&mut app, ":ctx prod\n", now()),
+        vec![Cmd::SwitchContext("prod".into())]
     );
+    // The files changed on disk: reconnect to the current context with what they say now.
+    let current = app.session.context.clone();
+    assert_eq!(
+        app.update(Msg::KubeconfigChanged, now()),
+        vec![Cmd::SwitchContext(current)]
+    );
+    assert!(app.flash.as_ref().unwrap().0.contains("kubeconfig changed"));
+    app.update(Msg::Contexts(vec!["a".into(), "prod".into()]), now());
+    assert_eq!(app.session.contexts, ["a", "prod"]);
     assert_eq!(
         type_keys(&mut app, ":lab restart\n", now()),
         vec![Cmd::RestartLab]

@@ -236,6 +236,69 @@ fn sigterm_ends_the_tui_and_restores_the_terminal() {
     );
 }
 
+/// Runs `kdive lab` on `addr` (a new CA and token each time), writing its kubeconfig to
+/// `kc`; returns once kubectl gets an answer with that kubeconfig.
+fn start_lab(bin: &str, addr: &str, kc: &Path, old: &str) -> std::process::Child {
+    let child = Command::new(bin)
+        .args(["lab", "--empty", "--no-prometheus", "--addr", addr])
+        .arg("--kubeconfig-out")
+        .arg(kc)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("kdive lab starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let written = std::fs::read_to_string(kc).unwrap_or_default();
+        let answers = written != old
+            && !written.is_empty()
+            && Command::new("kubectl")
+                .args(["get", "--raw", "/version"])
+                .env("KUBECONFIG", kc)
+                .output()
+                .is_ok_and(|o| o.status.success());
+        if answers {
+            return child;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the lab on {addr} did not answer"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_lab_restarted_with_a_new_ca_and_token_is_followed_through_the_rewritten_kubeconfig() {
+    if !have("tmux") || !have("kubectl") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_kdive");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let mut first = start_lab(bin, &addr, &kc, "");
+    let t = Tmux::start(&format!(
+        "{bin} -A --kubeconfig {} 2>{}",
+        kc.display(),
+        dir.path().join("stderr").display()
+    ));
+    t.wait_for(&["watches 13/13 synced"], 30);
+
+    // Same port, new CA and token: the old client can only fail (refused, then TLS).
+    let before = std::fs::read_to_string(&kc).unwrap();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let mut second = start_lab(bin, &addr, &kc, &before);
+    kubectl(&kc, &["create", "namespace", "second-lab"]);
+    t.wait_for(&["second-lab", "watches 13/13 synced"], 40);
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
+
 #[test]
 fn without_a_kubeconfig_it_suggests_the_lab() {
     let dir = tempfile::tempdir().unwrap();

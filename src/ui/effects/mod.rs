@@ -12,6 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::msg::{Cmd, Msg};
 use crate::sources::kube::{self as ksrc, KubeMsg, Scope};
+use crate::sources::kubeconfig_file::KubeconfigFiles;
 use crate::sources::prometheus::Prometheus;
 use kdive_core::lesson::format::Lesson;
 use kdive_lab::{self as lab, LabOptions, RunningLab};
@@ -39,6 +40,8 @@ pub fn sink(tx: &UnboundedSender<Msg>) -> ksrc::Sink {
 /// The explorer's effects on a live cluster, and on the lab when kdive runs one.
 pub struct LiveEffects {
     pub(crate) kubeconfig: Kubeconfig,
+    /// Where the kubeconfig came from, read again on every context switch.
+    pub(crate) kubeconfig_files: Option<KubeconfigFiles>,
     pub(crate) scope: Scope,
     pub(crate) watches: Vec<tokio::task::JoinHandle<()>>,
     /// The in-process lab, when kdive runs one: the capability `:lab restart` asks for.
@@ -108,6 +111,31 @@ impl Effects for LiveEffects {
                 }
             },
             Cmd::SwitchContext(name) => {
+                if let Some(files) = &self.kubeconfig_files {
+                    match files.read() {
+                        Ok(k) => {
+                            self.kubeconfig = k;
+                            let names = self.kubeconfig.contexts.iter().map(|c| c.name.clone());
+                            let _ = tx.send(Msg::Contexts(names.collect()));
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Msg::Failed(format!("{e}; using the one read before")));
+                        }
+                    }
+                }
+                if !self.kubeconfig.contexts.iter().any(|c| c.name == name) {
+                    let names: Vec<&str> = self
+                        .kubeconfig
+                        .contexts
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect();
+                    let _ = tx.send(Msg::Failed(format!(
+                        "context {name:?} is not in the kubeconfig (contexts: {})",
+                        names.join(", ")
+                    )));
+                    return;
+                }
                 for w in self.watches.drain(..) {
                     w.abort();
                 }
