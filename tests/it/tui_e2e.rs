@@ -239,7 +239,7 @@ fn sigterm_ends_the_tui_and_restores_the_terminal() {
 /// Runs `kdive lab` on `addr` (a new CA and token each time), writing its kubeconfig to
 /// `kc`; returns once kubectl gets an answer with that kubeconfig.
 fn start_lab(bin: &str, addr: &str, kc: &Path, old: &str) -> std::process::Child {
-    let child = Command::new(bin)
+    let mut child = Command::new(bin)
         .args(["lab", "--empty", "--no-prometheus", "--addr", addr])
         .arg("--kubeconfig-out")
         .arg(kc)
@@ -260,10 +260,11 @@ fn start_lab(bin: &str, addr: &str, kc: &Path, old: &str) -> std::process::Child
         if answers {
             return child;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the lab on {addr} did not answer"
-        );
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the lab on {addr} did not answer");
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
 }
