@@ -247,8 +247,18 @@ fn start_lab(bin: &str, addr: &str, kc: &Path, old: &str) -> std::process::Child
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("kdive lab starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    if !answers_within(kc, old, Duration::from_secs(30)) {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the lab on {addr} did not answer");
+    }
+    child
+}
+
+/// Whether `kc` is rewritten (differs from `old`) and kubectl gets an answer with it.
+fn answers_within(kc: &Path, old: &str, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
         let written = std::fs::read_to_string(kc).unwrap_or_default();
         let answers = written != old
             && !written.is_empty()
@@ -258,15 +268,11 @@ fn start_lab(bin: &str, addr: &str, kc: &Path, old: &str) -> std::process::Child
                 .output()
                 .is_ok_and(|o| o.status.success());
         if answers {
-            return child;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the lab on {addr} did not answer");
+            return true;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    false
 }
 
 #[test]
