@@ -281,6 +281,47 @@ pub fn go_int_or_string(v: &Value) -> String {
     }
 }
 
+/// `%+v` of a decoded JSON value (`map[string]interface{}`: maps sorted by key, integers
+/// as int64, other numbers as float64, `<nil>` for null).
+pub fn go_plus_v(v: &Value) -> String {
+    match v {
+        Value::Null => "<nil>".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) if !n.is_f64() => n.to_string(),
+        Value::Number(n) => go_float(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(go_plus_v).collect();
+            format!("[{}]", inner.join(" "))
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let inner: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("{k}:{}", go_plus_v(v)))
+                .collect();
+            format!("map[{}]", inner.join(" "))
+        }
+    }
+}
+
+/// `%v` of a float64: the shortest form, with an exponent below 1e-4 and from 1e21.
+fn go_float(f: f64) -> String {
+    let a = f.abs();
+    if a != 0.0 && !(1e-4..1e21).contains(&a) {
+        let s = format!("{f:e}");
+        // Rust writes `1e21` and `1.5e-7`; Go writes `1e+21` and `1.5e-07`.
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let (sign, digits) = match exp.strip_prefix('-') {
+            Some(d) => ('-', d),
+            None => ('+', exp),
+        };
+        return format!("{mantissa}e{sign}{digits:0>2}");
+    }
+    format!("{f}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,6 +380,15 @@ mod tests {
             "Deployment.apps \"web\" is invalid: [spec.replicas: Invalid value: -1: must be greater than or equal to 0, spec.selector: Required value]"
         );
         assert_eq!(invalid_message("Pod", "p", &[]), "Pod \"p\" is invalid");
+    }
+
+    #[test]
+    fn go_plus_v_prints_decoded_patches() {
+        let patch = json!({"spec": {"replicas": "three", "b": [1, 1.5, null, true]}, "a": 1e21});
+        assert_eq!(
+            go_plus_v(&patch),
+            "map[a:1e+21 spec:map[b:[1 1.5 <nil> true] replicas:three]]"
+        );
     }
 
     #[test]

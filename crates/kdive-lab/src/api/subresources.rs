@@ -2,6 +2,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kdive_core::field_errors::{BadValue, FieldError};
+use kdive_core::object_validation::IS_NEGATIVE_ERROR_MSG;
 use kdive_core::selector::LabelSelector;
 use serde_json::{Value, json};
 
@@ -78,10 +80,11 @@ pub fn write_scale(
             if replicas < 0 {
                 return Err(StoreError::Invalid {
                     name: name.to_string(),
-                    field: "spec.replicas".into(),
-                    message: format!(
-                        "Invalid value: {replicas}: must be greater than or equal to 0"
-                    ),
+                    errors: vec![FieldError::invalid(
+                        "spec.replicas",
+                        BadValue::Int(replicas),
+                        IS_NEGATIVE_ERROR_MSG,
+                    )],
                 });
             }
             let mut next = parent.clone();
@@ -100,14 +103,7 @@ pub fn write_scale(
             }
             Ok(next)
         })
-        .map_err(|e| match e {
-            StoreError::Invalid {
-                name,
-                field,
-                message,
-            } => ApiError::invalid(res.info(), &name, &field, "FieldValueInvalid", &message),
-            other => ApiError::from_store(other, res.info(), name),
-        })?;
+        .map_err(|e| ApiError::from_store(e, res.info(), name))?;
     Ok(value_response(StatusCode::OK, &scale_of(&stored.value())))
 }
 
