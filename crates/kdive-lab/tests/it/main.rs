@@ -12,3 +12,4 @@ mod kubelet;
 mod metadata;
 mod storage;
 mod traffic;
+mod validation;
