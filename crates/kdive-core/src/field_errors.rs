@@ -259,8 +259,14 @@ pub fn go_label_selector(selector: &Value) -> String {
                     format!(
                         "v1.LabelSelectorRequirement{{Key:{}, Operator:{}, Values:{}}}",
                         go_quote(r.get("key").and_then(Value::as_str).unwrap_or_default()),
-                        go_quote(r.get("operator").and_then(Value::as_str).unwrap_or_default()),
-                        go_string_slice(r.get("values").and_then(Value::as_array).map(Vec::as_slice)),
+                        go_quote(
+                            r.get("operator")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                        ),
+                        go_string_slice(
+                            r.get("values").and_then(Value::as_array).map(Vec::as_slice)
+                        ),
                     )
                 })
                 .collect();
@@ -273,7 +279,10 @@ pub fn go_label_selector(selector: &Value) -> String {
 /// `%#v` of an `intstr.IntOrString` from its JSON (a number or a string).
 pub fn go_int_or_string(v: &Value) -> String {
     match v {
-        Value::String(s) => format!("intstr.IntOrString{{Type:1, IntVal:0, StrVal:{}}}", go_quote(s)),
+        Value::String(s) => format!(
+            "intstr.IntOrString{{Type:1, IntVal:0, StrVal:{}}}",
+            go_quote(s)
+        ),
         other => format!(
             "intstr.IntOrString{{Type:0, IntVal:{}, StrVal:\"\"}}",
             other.as_i64().unwrap_or(0)
@@ -369,7 +378,11 @@ mod tests {
 
     #[test]
     fn invalid_message_brackets_only_several_errors_and_drops_duplicates() {
-        let a = FieldError::invalid("spec.replicas", BadValue::Int(-1), "must be greater than or equal to 0");
+        let a = FieldError::invalid(
+            "spec.replicas",
+            BadValue::Int(-1),
+            "must be greater than or equal to 0",
+        );
         let b = FieldError::required("spec.selector", "");
         assert_eq!(
             invalid_message("Deployment.apps", "web", std::slice::from_ref(&a)),

@@ -35,7 +35,9 @@ const PROTOCOLS: &[&str] = &["SCTP", "TCP", "UDP"];
 pub enum Write<'a> {
     Create,
     /// An update of the main resource; `old` is the stored object.
-    Update { old: &'a Value },
+    Update {
+        old: &'a Value,
+    },
     /// An update of `/status`: metadata only (the spec is the stored one).
     Status,
 }
@@ -117,7 +119,11 @@ fn nonnegative(v: &Value, key: &str, path: &str, errs: &mut Vec<FieldError>) {
 /// name: labels, annotations, owner references, and finalizers on create.
 fn object_meta(meta: &Value, path: &str, create: bool, errs: &mut Vec<FieldError>) {
     labels(object(meta, "labels"), &format!("{path}.labels"), errs);
-    annotations(object(meta, "annotations"), &format!("{path}.annotations"), errs);
+    annotations(
+        object(meta, "annotations"),
+        &format!("{path}.annotations"),
+        errs,
+    );
     owner_references(meta, &format!("{path}.ownerReferences"), errs);
     if create {
         finalizers(meta, &format!("{path}.finalizers"), errs);
@@ -210,7 +216,11 @@ fn finalizers(meta: &Value, path: &str, errs: &mut Vec<FieldError>) {
 
 /// `ValidateLabelSelector` with `ValidateLabelSelectorRequirement`.
 fn label_selector(sel: &Value, path: &str, errs: &mut Vec<FieldError>) {
-    labels(object(sel, "matchLabels"), &format!("{path}.matchLabels"), errs);
+    labels(
+        object(sel, "matchLabels"),
+        &format!("{path}.matchLabels"),
+        errs,
+    );
     let exprs = sel.get("matchExpressions").and_then(Value::as_array);
     for (i, r) in exprs.into_iter().flatten().enumerate() {
         let p = format!("{path}.matchExpressions[{i}]");
@@ -252,8 +262,11 @@ fn label_selector(sel: &Value, path: &str, errs: &mut Vec<FieldError>) {
     }
 }
 
+/// A selector's labels (sorted) and expressions.
+type SelectorParts = (Vec<(String, Value)>, Vec<Value>);
+
 /// A selector compared as `apiequality.Semantic` does: empty and missing are equal.
-fn semantic_selector(sel: &Value) -> Option<(Vec<(String, Value)>, Vec<Value>)> {
+fn semantic_selector(sel: &Value) -> Option<SelectorParts> {
     let sel = sel.as_object()?;
     let mut labels: Vec<(String, Value)> = sel
         .get("matchLabels")
@@ -271,14 +284,21 @@ fn semantic_selector(sel: &Value) -> Option<(Vec<(String, Value)>, Vec<Value>)> 
 
 /// The selector checks shared by the workloads: required, valid, not empty, then the
 /// template's labels must match it (`LabelSelectorAsSelector` of nil selects nothing).
-fn workload_selector(spec: &Value, kind_word: &str, errs: &mut Vec<FieldError>) -> Option<LabelSelector> {
+fn workload_selector(
+    spec: &Value,
+    kind_word: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<LabelSelector> {
     let sel = spec.get("selector").filter(|s| !s.is_null());
     match sel {
         None => errs.push(FieldError::required("spec.selector", "")),
         Some(sel) => {
             label_selector(sel, "spec.selector", errs);
             let n = object(sel, "matchLabels").map_or(0, Map::len)
-                + sel.get("matchExpressions").and_then(Value::as_array).map_or(0, Vec::len);
+                + sel
+                    .get("matchExpressions")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
             if n == 0 {
                 errs.push(FieldError::invalid(
                     "spec.selector",
@@ -291,12 +311,10 @@ fn workload_selector(spec: &Value, kind_word: &str, errs: &mut Vec<FieldError>) 
     LabelSelector::from_label_selector_json(sel.unwrap_or(&Value::Null)).ok()
 }
 
-fn template_labels_match(
-    selector: &LabelSelector,
-    template: &Value,
-    errs: &mut Vec<FieldError>,
-) {
-    let labels = template.pointer("/metadata/labels").and_then(Value::as_object);
+fn template_labels_match(selector: &LabelSelector, template: &Value, errs: &mut Vec<FieldError>) {
+    let labels = template
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object);
     let empty = Map::new();
     if !selector.is_everything() && !selector.matches(labels.unwrap_or(&empty)) {
         errs.push(FieldError::invalid(
@@ -357,7 +375,10 @@ fn replica_set_template(
     pod_template(template, "spec.template", errs);
     let pod = template.get("spec").unwrap_or(&Value::Null);
     restart_policy_always(pod, errs);
-    if pod.get("activeDeadlineSeconds").is_some_and(|v| !v.is_null()) {
+    if pod
+        .get("activeDeadlineSeconds")
+        .is_some_and(|v| !v.is_null())
+    {
         errs.push(FieldError::forbidden(
             "spec.template.spec.activeDeadlineSeconds",
             "activeDeadlineSeconds in ReplicaSet is not Supported",
@@ -471,7 +492,12 @@ fn stateful_set_spec(spec: &Value, errs: &mut Vec<FieldError>) {
         ));
     }
     if let Some(rolling) = spec.pointer("/updateStrategy/rollingUpdate") {
-        nonnegative(rolling, "partition", "spec.updateStrategy.rollingUpdate", errs);
+        nonnegative(
+            rolling,
+            "partition",
+            "spec.updateStrategy.rollingUpdate",
+            errs,
+        );
     }
     nonnegative(spec, "replicas", "spec", errs);
     nonnegative(spec, "minReadySeconds", "spec", errs);
@@ -490,10 +516,17 @@ fn stateful_set_spec(spec: &Value, errs: &mut Vec<FieldError>) {
     let meta = template.get("metadata").unwrap_or(&Value::Null);
     // `ValidatePodTemplateSpecForStatefulSet` names these without `metadata`.
     labels(object(meta, "labels"), "spec.template.labels", errs);
-    annotations(object(meta, "annotations"), "spec.template.annotations", errs);
+    annotations(
+        object(meta, "annotations"),
+        "spec.template.annotations",
+        errs,
+    );
     let pod = template.get("spec").unwrap_or(&Value::Null);
     restart_policy_always(pod, errs);
-    if pod.get("activeDeadlineSeconds").is_some_and(|v| !v.is_null()) {
+    if pod
+        .get("activeDeadlineSeconds")
+        .is_some_and(|v| !v.is_null())
+    {
         errs.push(FieldError::forbidden(
             "spec.template.spec.activeDeadlineSeconds",
             "activeDeadlineSeconds in StatefulSet is not Supported",
@@ -554,8 +587,16 @@ fn is_empty_value(v: &Value) -> bool {
 fn pod_template(template: &Value, path: &str, errs: &mut Vec<FieldError>) {
     let meta = template.get("metadata").unwrap_or(&Value::Null);
     labels(object(meta, "labels"), &format!("{path}.labels"), errs);
-    annotations(object(meta, "annotations"), &format!("{path}.annotations"), errs);
-    pod_spec(template.get("spec").unwrap_or(&Value::Null), &format!("{path}.spec"), errs);
+    annotations(
+        object(meta, "annotations"),
+        &format!("{path}.annotations"),
+        errs,
+    );
+    pod_spec(
+        template.get("spec").unwrap_or(&Value::Null),
+        &format!("{path}.spec"),
+        errs,
+    );
 }
 
 /// The parts of `ValidatePodSpec` the lab reproduces: containers (names, images, ports),
@@ -623,7 +664,11 @@ pub fn port_name_problems(name: &str) -> Vec<String> {
         errs.push(crate::validation::max_len_error(15));
     }
     let b = name.as_bytes();
-    if b.is_empty() || !b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-') {
+    if b.is_empty()
+        || !b
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+    {
         errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".into());
     }
     if !b.iter().any(u8::is_ascii_lowercase) {
@@ -778,7 +823,10 @@ fn service_spec(spec: &Value, errs: &mut Vec<FieldError>) {
         ));
     }
     if let Some(t) = svc_type
-        && !matches!(t, "ClusterIP" | "ExternalName" | "LoadBalancer" | "NodePort")
+        && !matches!(
+            t,
+            "ClusterIP" | "ExternalName" | "LoadBalancer" | "NodePort"
+        )
     {
         errs.push(FieldError::not_supported(
             "spec.type",
@@ -819,7 +867,9 @@ fn config_data(obj: &Value, secret: bool, errs: &mut Vec<FieldError>) {
         [("data", "data", false), ("binaryData", "binaryData", true)]
     };
     for (bag, name, bytes) in bags {
-        let Some(map) = object(obj, bag) else { continue };
+        let Some(map) = object(obj, bag) else {
+            continue;
+        };
         for (key, value) in sorted(map) {
             let path = format!("{name}[{key}]");
             for msg in config_key_problems(key) {

@@ -70,16 +70,22 @@ fn a_selector_that_misses_the_template_and_an_empty_one() {
     spec["selector"] = json!({"matchLabels": {"app": "api"}});
     assert_eq!(
         messages("Deployment", &deployment(spec.clone())),
-        ["spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"web\"}: `selector` does not match template `labels`"]
+        [
+            "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"web\"}: `selector` does not match template `labels`"
+        ]
     );
     spec["selector"] = json!({});
     assert_eq!(
         messages("ReplicaSet", &deployment(spec.clone())),
-        ["spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for deployment"]
+        [
+            "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for deployment"
+        ]
     );
     assert_eq!(
         messages("StatefulSet", &deployment(spec)),
-        ["spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for statefulset"]
+        [
+            "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for statefulset"
+        ]
     );
 }
 
@@ -98,7 +104,11 @@ fn label_keys_and_values_follow_validate_labels() {
     let big = "a".repeat(1 << 20);
     let errs = messages("ConfigMap", &json!({"metadata": {"labels": {"a": big}}}));
     assert_eq!(errs.len(), 1);
-    assert!(errs[0].ends_with("\": must be no more than 63 characters"), "{}", &errs[0][..80]);
+    assert!(
+        errs[0].ends_with("\": must be no more than 63 characters"),
+        "{}",
+        &errs[0][..80]
+    );
 }
 
 #[test]
@@ -106,12 +116,24 @@ fn annotations_keys_and_total_size() {
     let obj = json!({"metadata": {"annotations": {"Example.com/Ok": "x", "bad key": "y"}}});
     assert_eq!(
         messages("ConfigMap", &obj),
-        ["metadata.annotations: Invalid value: \"bad key\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"]
+        [
+            "metadata.annotations: Invalid value: \"bad key\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+        ]
     );
     let exactly = "v".repeat(TOTAL_ANNOTATION_SIZE_LIMIT_B - 1);
-    assert!(messages("ConfigMap", &json!({"metadata": {"annotations": {"a": exactly}}})).is_empty());
+    assert!(
+        messages(
+            "ConfigMap",
+            &json!({"metadata": {"annotations": {"a": exactly}}})
+        )
+        .is_empty()
+    );
     let over = "v".repeat(TOTAL_ANNOTATION_SIZE_LIMIT_B);
-    let errs = validate("ConfigMap", &json!({"metadata": {"annotations": {"a": over}}}), Write::Create);
+    let errs = validate(
+        "ConfigMap",
+        &json!({"metadata": {"annotations": {"a": over}}}),
+        Write::Create,
+    );
     assert_eq!(errs[0].kind, ErrorType::TooLong);
     assert_eq!(
         errs[0].to_string(),
@@ -163,17 +185,22 @@ fn workload_templates_must_restart_always() {
     spec["template"]["spec"]["restartPolicy"] = json!("Never");
     assert_eq!(
         messages("ReplicaSet", &deployment(spec)),
-        ["spec.template.spec.restartPolicy: Unsupported value: \"Never\": supported values: \"Always\""]
+        [
+            "spec.template.spec.restartPolicy: Unsupported value: \"Never\": supported values: \"Always\""
+        ]
     );
 }
 
 #[test]
 fn rolling_update_parameters() {
     let mut spec = valid_spec();
-    spec["strategy"] = json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}});
+    spec["strategy"] =
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}});
     assert_eq!(
         messages("Deployment", &deployment(spec.clone())),
-        ["spec.strategy.rollingUpdate.maxUnavailable: Invalid value: intstr.IntOrString{Type:0, IntVal:0, StrVal:\"\"}: may not be 0 when `maxSurge` is 0"]
+        [
+            "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: intstr.IntOrString{Type:0, IntVal:0, StrVal:\"\"}: may not be 0 when `maxSurge` is 0"
+        ]
     );
     spec["strategy"] = json!({"rollingUpdate": {"maxUnavailable": "150%", "maxSurge": -1}});
     assert_eq!(
@@ -247,7 +274,9 @@ fn updates_keep_selectors_and_statefulset_fields() {
         .collect();
     assert_eq!(
         errs,
-        ["spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"web\", \"tier\":\"x\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"]
+        [
+            "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"web\", \"tier\":\"x\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"
+        ]
     );
     let mut sts = old.clone();
     sts["spec"]["serviceName"] = json!("a");

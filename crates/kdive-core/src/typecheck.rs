@@ -238,10 +238,15 @@ impl Ctx {
                 let f = n.as_f64().unwrap_or(f64::NAN);
                 if f.trunc() == f && f.is_finite() {
                     let i = f as i64;
-                    *v = Value::from(if matches!(ty, Ty::I32) { i64::from(i as i32) } else { i });
+                    *v = Value::from(if matches!(ty, Ty::I32) {
+                        i64::from(i as i32)
+                    } else {
+                        i
+                    });
                 } else {
-                    self.first
-                        .get_or_insert_with(|| format!("cannot convert float64 to {}", ty.go_kind()));
+                    self.first.get_or_insert_with(|| {
+                        format!("cannot convert float64 to {}", ty.go_kind())
+                    });
                 }
             }
         }

@@ -11,18 +11,25 @@ fn json_error(kind: &str, mut v: Value) -> Option<String> {
 
 #[test]
 fn replicas_of_the_wrong_type_are_decoding_errors() {
-    let d = |r: Value| json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": r}});
+    let d =
+        |r: Value| json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": r}});
     assert_eq!(
         json_error("Deployment", d(json!("three"))).as_deref(),
-        Some("json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32")
+        Some(
+            "json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"
+        )
     );
     assert_eq!(
         json_error("Deployment", d(json!(2147483648i64))).as_deref(),
-        Some("json: cannot unmarshal number 2147483648 into Go struct field DeploymentSpec.spec.replicas of type int32")
+        Some(
+            "json: cannot unmarshal number 2147483648 into Go struct field DeploymentSpec.spec.replicas of type int32"
+        )
     );
     assert_eq!(
         json_error("Deployment", d(json!(1.5))).as_deref(),
-        Some("json: cannot unmarshal number 1.5 into Go struct field DeploymentSpec.spec.replicas of type int32")
+        Some(
+            "json: cannot unmarshal number 1.5 into Go struct field DeploymentSpec.spec.replicas of type int32"
+        )
     );
     // -1 decodes; validation rejects it later.
     assert_eq!(json_error("Deployment", d(json!(-1))), None);
@@ -40,24 +47,32 @@ fn map_values_and_nested_lists_name_the_innermost_struct() {
     let labels = json!({"metadata": {"name": "x", "labels": {"n": 5}}});
     assert_eq!(
         json_error("Namespace", labels).as_deref(),
-        Some("json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string")
+        Some(
+            "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string"
+        )
     );
     let port = json!({"spec": {"template": {"spec": {"containers": [
         {"name": "a", "image": "i", "ports": [{"containerPort": "80"}]}
     ]}}}});
     assert_eq!(
         json_error("Deployment", port).as_deref(),
-        Some("json: cannot unmarshal string into Go struct field ContainerPort.spec.template.spec.containers.ports.containerPort of type int32")
+        Some(
+            "json: cannot unmarshal string into Go struct field ContainerPort.spec.template.spec.containers.ports.containerPort of type int32"
+        )
     );
     let spec = json!({"spec": "x"});
     assert_eq!(
         json_error("Service", spec).as_deref(),
-        Some("json: cannot unmarshal string into Go struct field Service.spec of type v1.ServiceSpec")
+        Some(
+            "json: cannot unmarshal string into Go struct field Service.spec of type v1.ServiceSpec"
+        )
     );
     let labels_list = json!({"metadata": {"labels": ["a"]}});
     assert_eq!(
         json_error("Pod", labels_list).as_deref(),
-        Some("json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type map[string]string")
+        Some(
+            "json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type map[string]string"
+        )
     );
 }
 
@@ -69,7 +84,9 @@ fn the_first_error_in_document_order_wins() {
     .unwrap();
     assert_eq!(
         json_error("Deployment", v).as_deref(),
-        Some("json: cannot unmarshal number into Go struct field LabelSelector.spec.selector.matchLabels of type string")
+        Some(
+            "json: cannot unmarshal number into Go struct field LabelSelector.spec.selector.matchLabels of type string"
+        )
     );
 }
 
@@ -80,7 +97,9 @@ fn int_or_string_takes_either() {
     assert_eq!(json_error("Service", svc(json!(8080))), None);
     assert_eq!(
         json_error("Service", svc(json!(true))).as_deref(),
-        Some("json: cannot unmarshal bool into Go struct field ServicePort.spec.ports.targetPort of type int32")
+        Some(
+            "json: cannot unmarshal bool into Go struct field ServicePort.spec.ports.targetPort of type int32"
+        )
     );
 }
 

@@ -128,8 +128,12 @@ impl ApiError {
             }
         }
         details.insert("causes".into(), Value::Array(causes));
-        Self::new(422, "Invalid", invalid_message(qualified_kind, name, errors))
-            .with_details(Value::Object(details))
+        Self::new(
+            422,
+            "Invalid",
+            invalid_message(qualified_kind, name, errors),
+        )
+        .with_details(Value::Object(details))
     }
 
     /// 422 Invalid with one cause; `details.kind` is the Kind here, not the resource.

@@ -16,7 +16,13 @@ use serde_json::{Value, json};
 const DEPLOYS: &str = "/apis/apps/v1/namespaces/default/deployments";
 const CONFIG_MAPS: &str = "/api/v1/namespaces/default/configmaps";
 
-async fn send(client: &kube::Client, method: &str, path: &str, ct: &str, body: &Value) -> (u16, Value) {
+async fn send(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    ct: &str,
+    body: &Value,
+) -> (u16, Value) {
     let req = Request::builder()
         .method(method)
         .uri(path)
@@ -33,7 +39,10 @@ async fn send(client: &kube::Client, method: &str, path: &str, ct: &str, body: &
 }
 
 async fn get(client: &kube::Client, path: &str) -> (u16, Value) {
-    let req = Request::builder().uri(path).body(Vec::new().into()).unwrap();
+    let req = Request::builder()
+        .uri(path)
+        .body(Vec::new().into())
+        .unwrap();
     let resp = client.send(req).await.expect("a response");
     let code = resp.status().as_u16();
     let bytes = http_body_util::BodyExt::collect(resp.into_body())
@@ -99,11 +108,22 @@ async fn invalid_creates_list_every_field_error_and_store_nothing() {
     let c = lab.client().await;
 
     // One error: no brackets.
-    let r = send(&c, "POST", DEPLOYS, "application/json", &deployment(json!(-1))).await;
+    let r = send(
+        &c,
+        "POST",
+        DEPLOYS,
+        "application/json",
+        &deployment(json!(-1)),
+    )
+    .await;
     assert_invalid(
         &r,
         "Deployment.apps \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0",
-        &[("FieldValueInvalid", "spec.replicas", "Invalid value: -1: must be greater than or equal to 0")],
+        &[(
+            "FieldValueInvalid",
+            "spec.replicas",
+            "Invalid value: -1: must be greater than or equal to 0",
+        )],
     );
     assert_eq!(r.1["details"]["name"], "web");
     assert_eq!(r.1["details"]["group"], "apps");
@@ -123,11 +143,17 @@ async fn invalid_creates_list_every_field_error_and_store_nothing() {
         ("FieldValueInvalid", "spec.replicas", "Invalid value: -2: must be greater than or equal to 0".to_string()),
         ("FieldValueInvalid", "spec.template.metadata.labels", "Invalid value: map[string]string{\"app\":\"web\"}: `selector` does not match template `labels`".to_string()),
     ];
-    let cause_refs: Vec<(&str, &str, &str)> = causes.iter().map(|(r, f, m)| (*r, *f, m.as_str())).collect();
+    let cause_refs: Vec<(&str, &str, &str)> = causes
+        .iter()
+        .map(|(r, f, m)| (*r, *f, m.as_str()))
+        .collect();
     let joined: Vec<String> = causes.iter().map(|(_, f, m)| format!("{f}: {m}")).collect();
     assert_invalid(
         &r,
-        &format!("Deployment.apps \"web\" is invalid: [{}]", joined.join(", ")),
+        &format!(
+            "Deployment.apps \"web\" is invalid: [{}]",
+            joined.join(", ")
+        ),
         &cause_refs,
     );
 
@@ -145,7 +171,9 @@ async fn invalid_creates_list_every_field_error_and_store_nothing() {
     let r = send(&c, "POST", CONFIG_MAPS, "application/json", &cm).await;
     assert_eq!(r.0, 422, "{}", r.1["message"]);
     assert_eq!(
-        r.1["details"]["causes"][0]["message"].as_str().map(|m| m.ends_with("\": must be no more than 63 characters")),
+        r.1["details"]["causes"][0]["message"]
+            .as_str()
+            .map(|m| m.ends_with("\": must be no more than 63 characters")),
         Some(true)
     );
     cm["metadata"]["labels"] = json!({});
@@ -154,17 +182,32 @@ async fn invalid_creates_list_every_field_error_and_store_nothing() {
     assert_invalid(
         &r,
         "ConfigMap \"big\" is invalid: metadata.annotations: Too long: may not be more than 262144 bytes",
-        &[("FieldValueTooLong", "metadata.annotations", "Too long: may not be more than 262144 bytes")],
+        &[(
+            "FieldValueTooLong",
+            "metadata.annotations",
+            "Too long: may not be more than 262144 bytes",
+        )],
     );
 
     // Service ports out of range.
     let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
         "spec": {"selector": {"app": "web"}, "ports": [{"port": 70000, "targetPort": 0}]}});
-    let r = send(&c, "POST", "/api/v1/namespaces/default/services", "application/json", &svc).await;
+    let r = send(
+        &c,
+        "POST",
+        "/api/v1/namespaces/default/services",
+        "application/json",
+        &svc,
+    )
+    .await;
     assert_invalid(
         &r,
         "Service \"web\" is invalid: spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive",
-        &[("FieldValueInvalid", "spec.ports[0].port", "Invalid value: 70000: must be between 1 and 65535, inclusive")],
+        &[(
+            "FieldValueInvalid",
+            "spec.ports[0].port",
+            "Invalid value: 70000: must be between 1 and 65535, inclusive",
+        )],
     );
 
     for path in [
@@ -181,12 +224,26 @@ async fn invalid_creates_list_every_field_error_and_store_nothing() {
 async fn wrong_json_types_are_decoding_errors() {
     let lab = TestLab::start().await;
     let c = lab.client().await;
-    let r = send(&c, "POST", DEPLOYS, "application/json", &deployment(json!("three"))).await;
+    let r = send(
+        &c,
+        "POST",
+        DEPLOYS,
+        "application/json",
+        &deployment(json!("three")),
+    )
+    .await;
     assert_bad_request(
         &r,
         "Deployment in version \"v1\" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32",
     );
-    let r = send(&c, "POST", DEPLOYS, "application/json", &deployment(json!(1u64 << 31))).await;
+    let r = send(
+        &c,
+        "POST",
+        DEPLOYS,
+        "application/json",
+        &deployment(json!(1u64 << 31)),
+    )
+    .await;
     assert_bad_request(
         &r,
         "Deployment in version \"v1\" cannot be handled as a Deployment: json: cannot unmarshal number 2147483648 into Go struct field DeploymentSpec.spec.replicas of type int32",
@@ -207,25 +264,71 @@ async fn updates_and_every_patch_type_validate_the_result() {
     let lab = TestLab::start().await;
     let c = lab.client().await;
     let web = format!("{DEPLOYS}/web");
-    let (code, _) = send(&c, "POST", DEPLOYS, "application/json", &deployment(json!(2))).await;
+    let (code, _) = send(
+        &c,
+        "POST",
+        DEPLOYS,
+        "application/json",
+        &deployment(json!(2)),
+    )
+    .await;
     assert_eq!(code, 201);
     let negative = "Deployment.apps \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0";
-    let cause = [("FieldValueInvalid", "spec.replicas", "Invalid value: -1: must be greater than or equal to 0")];
+    let cause = [(
+        "FieldValueInvalid",
+        "spec.replicas",
+        "Invalid value: -1: must be greater than or equal to 0",
+    )];
 
     let r = send(&c, "PUT", &web, "application/json", &deployment(json!(-1))).await;
     assert_invalid(&r, negative, &cause);
-    let r = send(&c, "PATCH", &web, "application/merge-patch+json", &json!({"spec": {"replicas": -1}})).await;
+    let r = send(
+        &c,
+        "PATCH",
+        &web,
+        "application/merge-patch+json",
+        &json!({"spec": {"replicas": -1}}),
+    )
+    .await;
     assert_invalid(&r, negative, &cause);
-    let r = send(&c, "PATCH", &web, "application/strategic-merge-patch+json", &json!({"spec": {"replicas": -1}})).await;
+    let r = send(
+        &c,
+        "PATCH",
+        &web,
+        "application/strategic-merge-patch+json",
+        &json!({"spec": {"replicas": -1}}),
+    )
+    .await;
     assert_invalid(&r, negative, &cause);
-    let r = send(&c, "PATCH", &web, "application/json-patch+json", &json!([{"op": "replace", "path": "/spec/replicas", "value": -1}])).await;
+    let r = send(
+        &c,
+        "PATCH",
+        &web,
+        "application/json-patch+json",
+        &json!([{"op": "replace", "path": "/spec/replicas", "value": -1}]),
+    )
+    .await;
     assert_invalid(&r, negative, &cause);
     let apply = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": -1}});
-    let r = send(&c, "PATCH", &format!("{web}?fieldManager=t&force=true"), "application/apply-patch+yaml", &apply).await;
+    let r = send(
+        &c,
+        "PATCH",
+        &format!("{web}?fieldManager=t&force=true"),
+        "application/apply-patch+yaml",
+        &apply,
+    )
+    .await;
     assert_invalid(&r, negative, &cause);
 
     // A label with a space through a patch.
-    let r = send(&c, "PATCH", &web, "application/merge-patch+json", &json!({"metadata": {"labels": {"app": "a b"}}})).await;
+    let r = send(
+        &c,
+        "PATCH",
+        &web,
+        "application/merge-patch+json",
+        &json!({"metadata": {"labels": {"app": "a b"}}}),
+    )
+    .await;
     assert_eq!(r.0, 422, "{}", r.1);
     assert_eq!(r.1["details"]["causes"][0]["field"], "metadata.labels");
 
@@ -234,29 +337,61 @@ async fn updates_and_every_patch_type_validate_the_result() {
     assert_invalid(
         &r,
         "Deployment.apps \"web\" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"web\", \"v\":\"2\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable",
-        &[("FieldValueInvalid", "spec.selector", "Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"web\", \"v\":\"2\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable")],
+        &[(
+            "FieldValueInvalid",
+            "spec.selector",
+            "Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"web\", \"v\":\"2\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable",
+        )],
     );
 
     // Wrong types in a patch: the patched object does not decode (handlers/patch.go).
-    let r = send(&c, "PATCH", &web, "application/merge-patch+json", &json!({"spec": {"replicas": "three"}})).await;
+    let r = send(
+        &c,
+        "PATCH",
+        &web,
+        "application/merge-patch+json",
+        &json!({"spec": {"replicas": "three"}}),
+    )
+    .await;
     assert_eq!(r.0, 422, "{}", r.1);
     assert_eq!(r.1["reason"], "Invalid");
     assert_eq!(r.1["details"]["causes"][0]["field"], "patch");
     assert!(r.1["details"].get("kind").is_none(), "{}", r.1);
     let msg = r.1["message"].as_str().unwrap();
-    assert!(msg.starts_with(" \"\" is invalid: patch: Invalid value: \"{"), "{msg}");
+    assert!(
+        msg.starts_with(" \"\" is invalid: patch: Invalid value: \"{"),
+        "{msg}"
+    );
     assert!(
         msg.ends_with("\": json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"),
         "{msg}"
     );
-    let r = send(&c, "PATCH", &web, "application/strategic-merge-patch+json", &json!({"spec": {"replicas": "three"}})).await;
+    let r = send(
+        &c,
+        "PATCH",
+        &web,
+        "application/strategic-merge-patch+json",
+        &json!({"spec": {"replicas": "three"}}),
+    )
+    .await;
     assert_invalid(
         &r,
         " \"\" is invalid: patch: Invalid value: \"map[spec:map[replicas:three]]\": unrecognized type: int32",
-        &[("FieldValueInvalid", "patch", "Invalid value: \"map[spec:map[replicas:three]]\": unrecognized type: int32")],
+        &[(
+            "FieldValueInvalid",
+            "patch",
+            "Invalid value: \"map[spec:map[replicas:three]]\": unrecognized type: int32",
+        )],
     );
     // The strategic path converts 2^31 into an int32 the way Go does: it wraps.
-    let r = send(&c, "PATCH", &web, "application/strategic-merge-patch+json", &json!({"spec": {"replicas": 1u64 << 31}})).await;
+    let r = send(
+        &c,
+        "PATCH",
+        &web,
+        "application/strategic-merge-patch+json",
+        &json!({"spec": {"replicas": 1u64 << 31}}),
+    )
+    .await;
     assert_eq!(
         r.1["details"]["causes"][0]["message"],
         "Invalid value: -2147483648: must be greater than or equal to 0",
@@ -277,13 +412,18 @@ async fn updates_and_every_patch_type_validate_the_result() {
 async fn kubectl_shows_the_servers_words() {
     let lab = TestLab::start().await;
     let manifest = serde_json::to_string(&deployment(json!(-1))).unwrap();
-    let Some(out) = lab.kubectl_stdin(&["apply", "-f", "-"], Some(&manifest)).await else {
+    let Some(out) = lab
+        .kubectl_stdin(&["apply", "-f", "-"], Some(&manifest))
+        .await
+    else {
         return;
     };
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
-        err.contains("is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"),
+        err.contains(
+            "is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"
+        ),
         "{err}"
     );
     let manifest = serde_json::to_string(&deployment(json!("three"))).unwrap();
