@@ -302,12 +302,13 @@ pub fn patch(
     let info = res.info();
     if patch_type == PatchType::Apply {
         if q.field_manager.as_deref().unwrap_or("").is_empty() {
-            return Err(ApiError::invalid(
+            return Err(ApiError::invalid_errors(
                 info,
                 name,
-                "fieldManager",
-                "FieldValueRequired",
-                "Required value: is required for apply patch",
+                &[FieldError::required(
+                    "fieldManager",
+                    "is required for apply patch",
+                )],
             ));
         }
         if st.store.get(res, ns, name).is_none() && scope != UpdateScope::Status {

@@ -84,12 +84,13 @@ impl ApiError {
                 Self::new(404, "NotFound", format!("namespaces {ns:?} not found"))
                     .with_details(json!({"name": ns, "kind": "namespaces"}))
             }
-            StoreError::NameRequired => Self::invalid(
+            StoreError::NameRequired => Self::invalid_errors(
                 res,
                 name,
-                "metadata.name",
-                "FieldValueRequired",
-                "Required value: name or generateName is required",
+                &[FieldError::required(
+                    "metadata.name",
+                    "name or generateName is required",
+                )],
             ),
             StoreError::Invalid { name: n, errors } => Self::invalid_errors(res, &n, &errors),
             StoreError::BadRequest(m) => Self::bad_request(m),
@@ -134,22 +135,6 @@ impl ApiError {
             invalid_message(qualified_kind, name, errors),
         )
         .with_details(Value::Object(details))
-    }
-
-    /// 422 Invalid with one cause; `details.kind` is the Kind here, not the resource.
-    pub fn invalid(res: &Resource, name: &str, field: &str, cause: &str, message: &str) -> Self {
-        Self::new(
-            422,
-            "Invalid",
-            format!(
-                "{} {name:?} is invalid: {field}: {message}",
-                res.qualified_kind()
-            ),
-        )
-        .with_details(json!({
-            "name": name, "group": res.group, "kind": res.kind,
-            "causes": [{"reason": cause, "message": message, "field": field}]
-        }))
     }
 
     pub fn to_json(&self) -> Value {
