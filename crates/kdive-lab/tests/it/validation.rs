@@ -445,3 +445,70 @@ async fn kubectl_shows_the_servers_words() {
     assert_eq!(common::stdout(&out).trim(), "", "nothing was stored");
     lab.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_and_service_ports_follow_core_validation() {
+    let lab = TestLab::start().await;
+    let c = lab.client().await;
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "app", "image": "nginx",
+            "ports": [{"containerPort": 70000}, {"containerPort": 80, "name": "Web"}]}]}});
+    let r = send(
+        &c,
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        "application/json",
+        &pod,
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Pod \"p\" is invalid: [spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive, spec.containers[0].ports[1].name: Invalid value: \"Web\": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)]",
+        &[
+            (
+                "FieldValueInvalid",
+                "spec.containers[0].ports[0].containerPort",
+                "Invalid value: 70000: must be between 1 and 65535, inclusive",
+            ),
+            (
+                "FieldValueInvalid",
+                "spec.containers[0].ports[1].name",
+                "Invalid value: \"Web\": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)",
+            ),
+        ],
+    );
+    assert!(r.1["details"].get("group").is_none(), "core group: omitted");
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}, {"port": 81}]}});
+    let r = send(
+        &c,
+        "POST",
+        "/api/v1/namespaces/default/services",
+        "application/json",
+        &svc,
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Service \"web\" is invalid: spec.ports[1].name: Required value",
+        &[("FieldValueRequired", "spec.ports[1].name", "Required value")],
+    );
+    assert_eq!(get(&c, "/api/v1/namespaces/default/pods/p").await.0, 404);
+    assert_eq!(
+        get(&c, "/api/v1/namespaces/default/services/web").await.0,
+        404
+    );
+    // A valid pod still goes in.
+    let ok = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "app", "image": "nginx", "ports": [{"containerPort": 80, "name": "web"}]}]}});
+    let r = send(
+        &c,
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        "application/json",
+        &ok,
+    )
+    .await;
+    assert_eq!(r.0, 201, "{}", r.1);
+    lab.stop().await;
+}
