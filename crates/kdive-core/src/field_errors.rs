@@ -315,6 +315,30 @@ pub fn go_plus_v(v: &Value) -> String {
     }
 }
 
+/// `%#v` of a decoded JSON value held in an `interface{}`.
+pub fn go_sharp_v(v: &Value) -> String {
+    match v {
+        Value::Null => "interface {}(nil)".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) if !n.is_f64() => n.to_string(),
+        Value::Number(n) => go_float(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => go_quote(s),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(go_sharp_v).collect();
+            format!("[]interface {{}}{{{}}}", inner.join(", "))
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let inner: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("{}:{}", go_quote(k), go_sharp_v(v)))
+                .collect();
+            format!("map[string]interface {{}}{{{}}}", inner.join(", "))
+        }
+    }
+}
+
 /// `%v` of a float64: the shortest form, with an exponent below 1e-4 and from 1e21.
 fn go_float(f: f64) -> String {
     let a = f.abs();

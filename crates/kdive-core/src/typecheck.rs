@@ -81,6 +81,9 @@ pub enum Decoding {
     Json,
     /// `DefaultUnstructuredConverter.FromUnstructured` (strategic merge patches).
     Unstructured,
+    /// structured-merge-diff's typed conversion of an apply patch (`ObjectToTyped`); its
+    /// numbers then convert as `Unstructured` does.
+    Apply,
 }
 
 /// The first type error, in document order, as the decoder words it; for `Unstructured`,
@@ -91,6 +94,7 @@ pub fn check(kind: &str, obj: &mut Value, decoding: Decoding) -> Option<String> 
         decoding,
         first: None,
         stack: Vec::new(),
+        smd_path: String::new(),
     };
     ctx.walk_struct(schema, obj, Some(kind));
     ctx.first
@@ -101,6 +105,8 @@ struct Ctx {
     first: Option<String>,
     /// Struct names and JSON field names down to the current value (the error context).
     stack: Vec<(String, &'static str)>,
+    /// structured-merge-diff's path of the current value (`.spec.containers[name="web"]`).
+    smd_path: String,
 }
 
 impl Ctx {
@@ -127,6 +133,7 @@ impl Ctx {
                 }
             }
             Decoding::Unstructured => unstructured_error(value, ty),
+            Decoding::Apply => format!("{}: {}", self.smd_path, smd_error(value, ty)),
         };
         self.first = Some(msg);
     }
@@ -143,7 +150,11 @@ impl Ctx {
                 continue;
             };
             self.stack.push((owner.to_string(), name));
+            let len = self.smd_path.len();
+            self.smd_path.push('.');
+            self.smd_path.push_str(name);
             self.walk(ty, value);
+            self.smd_path.truncate(len);
             self.stack.pop();
         }
     }
@@ -171,6 +182,13 @@ impl Ctx {
                 }
                 // IntOrString.UnmarshalJSON decodes a non-string into its int32, with a
                 // decoder of its own (no field context), in both decodings.
+                if self.decoding == Decoding::Apply {
+                    // An int-or-string is an untyped scalar to structured-merge-diff.
+                    if v.is_object() || v.is_array() {
+                        self.mismatch(&Ty::Str, v);
+                    }
+                    return;
+                }
                 if self.decoding == Decoding::Unstructured && !v.is_i64() {
                     let what = json_kind(v);
                     self.first.get_or_insert_with(|| {
@@ -182,16 +200,23 @@ impl Ctx {
             }
             Ty::Map(inner) => match v.as_object_mut() {
                 Some(m) => {
-                    for item in m.values_mut() {
+                    for (key, item) in m.iter_mut() {
+                        let len = self.smd_path.len();
+                        self.smd_path.push('.');
+                        self.smd_path.push_str(key);
                         self.walk(inner, item);
+                        self.smd_path.truncate(len);
                     }
                 }
                 None => self.mismatch(ty, v),
             },
             Ty::List(inner) => match v.as_array_mut() {
                 Some(items) => {
-                    for item in items {
+                    for (i, item) in items.iter_mut().enumerate() {
+                        let len = self.smd_path.len();
+                        self.smd_path.push_str(&list_element(inner, i, item));
                         self.walk(inner, item);
+                        self.smd_path.truncate(len);
                     }
                 }
                 None => self.mismatch(ty, v),
@@ -228,13 +253,13 @@ impl Ctx {
                 let text = format!("number {n}");
                 self.fail(v, ty, Some(text));
             }
-            (Decoding::Unstructured, Some(i)) => {
+            (Decoding::Unstructured | Decoding::Apply, Some(i)) => {
                 if let Ty::I32 = ty {
                     // reflect's Convert truncates, as Go's int32(i) does.
                     *v = Value::from(i as i32);
                 }
             }
-            (Decoding::Unstructured, None) => {
+            (Decoding::Unstructured | Decoding::Apply, None) => {
                 let f = n.as_f64().unwrap_or(f64::NAN);
                 if f.trunc() == f && f.is_finite() {
                     let i = f as i64;
@@ -286,6 +311,48 @@ fn unstructured_error(v: &Value, ty: &Ty) -> String {
         }
         Ty::Str if v.is_boolean() => "unrecognized type: string".into(),
         other => format!("unrecognized type: {}", other.go_kind()),
+    }
+}
+
+/// A list element in a structured-merge-diff path: containers and env vars are keyed by
+/// name (`[name="web"]`); other lists are shown by index, which is what structured-merge-diff
+/// prints for atomic lists (the lab does not model the other list keys).
+fn list_element(inner: &Ty, i: usize, item: &Value) -> String {
+    let keyed_by_name =
+        matches!(inner, Ty::Struct(s) if s.go_name == "v1.Container" || s.go_name == "v1.EnvVar");
+    match item.get("name").and_then(Value::as_str) {
+        Some(name) if keyed_by_name => format!("[name={}]", crate::field_errors::go_quote(name)),
+        _ => format!("[{i}]"),
+    }
+}
+
+/// Go's `%T` of a decoded JSON value.
+fn go_type_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "<nil>",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float64",
+        Value::Number(_) => "int64",
+        Value::String(_) => "string",
+        Value::Array(_) => "[]interface {}",
+        Value::Object(_) => "map[string]interface {}",
+    }
+}
+
+/// structured-merge-diff's scalar and container checks (`typed/helpers.go`,
+/// `validateScalar`, `mapValue`, `listValue`); `value.Value` prints as
+/// `&value.valueUnstructured{Value:…}` with `%#v` and `&{…}` with `%v`.
+fn smd_error(v: &Value, ty: &Ty) -> String {
+    use crate::field_errors::{go_plus_v, go_sharp_v};
+    match ty {
+        Ty::I32 | Ty::I64 => format!("expected numeric (int or float), got {}", go_type_of(v)),
+        Ty::Bool => format!("expected boolean, got &{{{}}}", go_plus_v(v)),
+        Ty::Map(_) | Ty::Struct(_) => format!("expected map, got &{{{}}}", go_plus_v(v)),
+        Ty::List(_) => format!("expected list, got &{{{}}}", go_plus_v(v)),
+        _ => format!(
+            "expected string, got &value.valueUnstructured{{Value:{}}}",
+            go_sharp_v(v)
+        ),
     }
 }
 

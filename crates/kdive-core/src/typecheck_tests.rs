@@ -134,3 +134,37 @@ fn the_unstructured_converter_words_it_differently_and_wraps_int32() {
         Some("cannot restore struct from: slice")
     );
 }
+
+#[test]
+fn apply_patches_fail_in_structured_merge_diffs_words() {
+    // sigs.k8s.io/structured-merge-diff typed/helpers.go (validateScalar) and typed/validate.go.
+    let mut d = json!({"spec": {"replicas": "three"}});
+    assert_eq!(
+        check("Deployment", &mut d, Decoding::Apply).as_deref(),
+        Some(".spec.replicas: expected numeric (int or float), got string")
+    );
+    let mut cm = json!({"data": {"foo": {"a": "b"}}});
+    assert_eq!(
+        check("ConfigMap", &mut cm, Decoding::Apply).as_deref(),
+        Some(
+            ".data.foo: expected string, got &value.valueUnstructured{Value:map[string]interface {}{\"a\":\"b\"}}"
+        )
+    );
+    let mut d =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": 5}]}}}});
+    assert_eq!(
+        check("Deployment", &mut d, Decoding::Apply).as_deref(),
+        Some(
+            ".spec.template.spec.containers[name=\"web\"].image: expected string, got &value.valueUnstructured{Value:5}"
+        )
+    );
+    let mut d = json!({"metadata": {"labels": "x"}});
+    assert_eq!(
+        check("Deployment", &mut d, Decoding::Apply).as_deref(),
+        Some(".metadata.labels: expected map, got &{x}")
+    );
+    // Numbers convert as the unstructured converter does.
+    let mut d = json!({"spec": {"replicas": 2147483648i64}});
+    assert_eq!(check("Deployment", &mut d, Decoding::Apply), None);
+    assert_eq!(d["spec"]["replicas"], json!(-2147483648));
+}

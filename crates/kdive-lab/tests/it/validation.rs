@@ -399,6 +399,21 @@ async fn updates_and_every_patch_type_validate_the_result() {
         r.1
     );
 
+    // An apply patch is converted by structured-merge-diff first (structuredmerge.go).
+    let apply = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": "three"}});
+    let r = send(
+        &c,
+        "PATCH",
+        &format!("{web}?fieldManager=t&force=true"),
+        "application/apply-patch+yaml",
+        &apply,
+    )
+    .await;
+    assert_bad_request(
+        &r,
+        "failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.replicas: expected numeric (int or float), got string",
+    );
+
     // Nothing above was stored.
     let (code, v) = get(&c, &web).await;
     assert_eq!(code, 200);
