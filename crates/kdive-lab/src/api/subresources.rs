@@ -64,7 +64,8 @@ pub fn write_scale(
         dry_run: q.dry_run,
         field_manager: q.field_manager.clone(),
     };
-    let (stored, _) = st
+    let mut scale_error = None;
+    let updated = st
         .store
         .update_with(res, ns, name, UpdateScope::Main, &opts, |parent| {
             let current = scale_of(parent);
@@ -78,14 +79,19 @@ pub fn write_scale(
                 .and_then(Value::as_i64)
                 .ok_or_else(|| StoreError::BadRequest("spec.replicas: Required value".into()))?;
             if replicas < 0 {
-                return Err(StoreError::Invalid {
-                    name: name.to_string(),
-                    errors: vec![FieldError::invalid(
+                // `ValidateScale`, reported for the Scale (`autoscaling.Kind("Scale")`).
+                scale_error = Some(ApiError::invalid_group_kind(
+                    "autoscaling",
+                    "Scale",
+                    "Scale.autoscaling",
+                    name,
+                    &[FieldError::invalid(
                         "spec.replicas",
                         BadValue::Int(replicas),
                         IS_NEGATIVE_ERROR_MSG,
                     )],
-                });
+                ));
+                return Err(StoreError::BadRequest(String::new()));
             }
             let mut next = parent.clone();
             next["spec"]["replicas"] = json!(replicas);
@@ -102,8 +108,12 @@ pub fn write_scale(
                 }
             }
             Ok(next)
-        })
-        .map_err(|e| ApiError::from_store(e, res.info(), name))?;
+        });
+    let (stored, _) = match (updated, scale_error) {
+        (Ok(done), _) => done,
+        (Err(_), Some(e)) => return Err(e),
+        (Err(e), None) => return Err(ApiError::from_store(e, res.info(), name)),
+    };
     Ok(value_response(StatusCode::OK, &scale_of(&stored.value())))
 }
 

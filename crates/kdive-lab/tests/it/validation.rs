@@ -399,6 +399,23 @@ async fn updates_and_every_patch_type_validate_the_result() {
         r.1
     );
 
+    // The scale subresource validates the Scale (pkg/apis/autoscaling/validation, ValidateScale).
+    let r = send(
+        &c,
+        "PATCH",
+        &format!("{web}/scale"),
+        "application/merge-patch+json",
+        &json!({"spec": {"replicas": -1}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Scale.autoscaling \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0",
+        &cause,
+    );
+    assert_eq!(r.1["details"]["kind"], "Scale");
+    assert_eq!(r.1["details"]["group"], "autoscaling");
+
     // An apply patch is converted by structured-merge-diff first (structuredmerge.go).
     let apply = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": "three"}});
     let r = send(
