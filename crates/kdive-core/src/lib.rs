@@ -4,13 +4,16 @@
 //! lab enforces these rules and the panes explain them, from this one implementation.
 
 pub mod duration;
+pub mod field_errors;
 pub mod kinds;
 pub mod lesson;
 pub mod manifest;
 pub mod metrics;
 pub mod model;
+pub mod object_validation;
 pub mod quantity;
 pub mod selector;
+pub mod typecheck;
 pub mod validation;
 pub mod yaml;
 

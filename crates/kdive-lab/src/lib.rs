@@ -20,5 +20,6 @@ pub mod store;
 pub mod store_types;
 pub mod table;
 pub mod tls;
+pub mod validate;
 
 pub use server::{LabError, LabIdentity, LabOptions, RunningLab, start};

@@ -1,6 +1,7 @@
 //! Object names: `generateName` suffixes and `metadata.name` validation with the
 //! apiserver's own messages (`ValidateObjectMeta` and the per-resource name functions).
 
+use kdive_core::field_errors::{BadValue, FieldError};
 use kdive_core::validation;
 use rand::Rng;
 
@@ -85,53 +86,36 @@ pub fn name_problems(rule: NameRule, name: &str, prefix: bool) -> Vec<String> {
     }
 }
 
-/// Go's `%q` for a field value.
-fn quoted(s: &str) -> String {
-    format!("{s:?}")
-}
-
 /// The field errors of `metadata.name` and `metadata.generateName` for a create, as
 /// `ValidateObjectMeta` words them (e.g. `metadata.name: Invalid value: "Web_1": ...`).
 /// `name` is the final name (already generated, if it was).
-pub fn validate_names(resource: &str, name: &str, generate_name: &str) -> Vec<String> {
+pub fn validate_names(resource: &str, name: &str, generate_name: &str) -> Vec<FieldError> {
     let rule = name_rule(resource);
     let mut errors = Vec::new();
     if !generate_name.is_empty() {
         for msg in name_problems(rule, generate_name, true) {
-            errors.push(format!(
-                "metadata.generateName: Invalid value: {}: {msg}",
-                quoted(generate_name)
+            errors.push(FieldError::invalid(
+                "metadata.generateName",
+                BadValue::Str(generate_name.into()),
+                msg,
             ));
         }
     }
     if name.is_empty() {
-        errors.push("metadata.name: Required value: name or generateName is required".into());
+        errors.push(FieldError::required(
+            "metadata.name",
+            "name or generateName is required",
+        ));
     } else {
         for msg in name_problems(rule, name, false) {
-            errors.push(format!(
-                "metadata.name: Invalid value: {}: {msg}",
-                quoted(name)
+            errors.push(FieldError::invalid(
+                "metadata.name",
+                BadValue::Str(name.into()),
+                msg,
             ));
         }
     }
     errors
-}
-
-/// The message of a 422 `Invalid` Status: `Pod "Web_1" is invalid: <errors>`, the errors
-/// bracketed and comma-joined when there are several (duplicates dropped), like the server.
-/// `qualified_kind` is `Kind` for the core group, else `Kind.group` (e.g. `Deployment.apps`).
-pub fn invalid_message(qualified_kind: &str, name: &str, errors: &[String]) -> String {
-    let mut unique: Vec<&str> = Vec::new();
-    for e in errors {
-        if !unique.contains(&e.as_str()) {
-            unique.push(e);
-        }
-    }
-    let body = match unique.as_slice() {
-        [one] => one.to_string(),
-        many => format!("[{}]", many.join(", ")),
-    };
-    format!("{qualified_kind} {} is invalid: {body}", quoted(name))
 }
 
 #[cfg(test)]

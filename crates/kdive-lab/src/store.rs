@@ -145,15 +145,10 @@ impl Store {
         let generate = meta
             .get("generateName")
             .and_then(Value::as_str)
-            .unwrap_or("");
-        if let Some(error) = names::validate_names(info.plural, &name, generate).first() {
-            let (field, message) = error.split_once(": ").unwrap_or(("metadata.name", error));
-            return Err(StoreError::Invalid {
-                name,
-                field: field.to_string(),
-                message: message.to_string(),
-            });
-        }
+            .unwrap_or("")
+            .to_string();
+        super::validate::on_create(info, &name, &generate, &obj)?;
+        let meta = metadata_mut(&mut obj)?;
         let key = (namespace.to_string(), name.clone());
         if inner.objects[res.0 as usize].contains_key(&key) {
             return Err(StoreError::AlreadyExists(name));
@@ -183,13 +178,12 @@ impl Store {
                 .unwrap_or_default();
             defaults::default_claim_class(&mut obj, values.iter());
         }
-        defaults::on_create(info.kind, &mut obj, &mut inner.alloc).map_err(
-            |(field, message)| StoreError::Invalid {
+        defaults::on_create(info.kind, &mut obj, &mut inner.alloc).map_err(|(field, body)| {
+            StoreError::Invalid {
                 name: name.clone(),
-                field,
-                message,
-            },
-        )?;
+                errors: vec![super::validate::from_body(field, &body)],
+            }
+        })?;
         if opts.dry_run {
             let mut preview = obj;
             inner.alloc.release(info.kind, &preview);
@@ -270,6 +264,7 @@ impl Store {
             defaults::on_update(res.info().kind, &old, &mut new);
         }
         let mut new = merge_server_owned(res, &old, new, scope);
+        super::validate::on_update(res.info(), name, scope, &old, &new)?;
         let deleting = old.pointer("/metadata/deletionTimestamp").is_some();
         if deleting {
             let finalizers_added = finalizers(&new)

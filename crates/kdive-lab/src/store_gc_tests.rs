@@ -46,10 +46,19 @@ fn make(
         .iter()
         .map(|(av, k, n, u)| json!({"apiVersion": av, "kind": k, "name": n, "uid": u, "blockOwnerDeletion": true}))
         .collect();
+    let pod_spec = json!({"containers": [{"name": "c", "image": "busybox"}]});
+    // Valid objects of each kind: the store validates creates.
+    let spec = match info.kind {
+        "Pod" => pod_spec,
+        _ => json!({
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": pod_spec}
+        }),
+    };
     let obj = json!({
         "apiVersion": info.api_version(), "kind": info.kind,
         "metadata": {"name": name, "ownerReferences": refs, "finalizers": fins},
-        "spec": {"containers": [{"name": "c", "image": "busybox"}]}
+        "spec": spec
     });
     s.create(r, "d", obj, &WriteOptions::default())
         .unwrap()

@@ -199,11 +199,11 @@ pub enum StoreError {
     NamespaceNotFound(String),
     #[error("name or generateName is required")]
     NameRequired,
-    #[error("{field}: {message}")]
+    /// 422 Invalid: every field error, as `errors.NewInvalid` lists them.
+    #[error("{name} is invalid: {errors:?}")]
     Invalid {
         name: String,
-        field: String,
-        message: String,
+        errors: Vec<kdive_core::field_errors::FieldError>,
     },
     #[error("{0}")]
     BadRequest(String),

@@ -2,6 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kdive_core::field_errors::{FieldError, invalid_message};
 use serde_json::{Value, json};
 
 use crate::resources::Resource;
@@ -83,18 +84,15 @@ impl ApiError {
                 Self::new(404, "NotFound", format!("namespaces {ns:?} not found"))
                     .with_details(json!({"name": ns, "kind": "namespaces"}))
             }
-            StoreError::NameRequired => Self::invalid(
+            StoreError::NameRequired => Self::invalid_errors(
                 res,
                 name,
-                "metadata.name",
-                "FieldValueRequired",
-                "Required value: name or generateName is required",
+                &[FieldError::required(
+                    "metadata.name",
+                    "name or generateName is required",
+                )],
             ),
-            StoreError::Invalid {
-                name: n,
-                field,
-                message,
-            } => Self::invalid(res, &n, &field, "FieldValueInvalid", &message),
+            StoreError::Invalid { name: n, errors } => Self::invalid_errors(res, &n, &errors),
             StoreError::BadRequest(m) => Self::bad_request(m),
             StoreError::Forbidden(m) => Self::new(403, "Forbidden", m).with_details(details),
             StoreError::Expired { requested, oldest } => Self::new(
@@ -105,20 +103,38 @@ impl ApiError {
         }
     }
 
-    /// 422 Invalid with one cause; `details.kind` is the Kind here, not the resource.
-    pub fn invalid(res: &Resource, name: &str, field: &str, cause: &str, message: &str) -> Self {
+    /// 422 Invalid as `errors.NewInvalid` builds it: every error a cause, the message
+    /// listing them (duplicates dropped); `details.kind` is the Kind, not the resource.
+    pub fn invalid_errors(res: &Resource, name: &str, errors: &[FieldError]) -> Self {
+        Self::invalid_group_kind(res.group, res.kind, &res.qualified_kind(), name, errors)
+    }
+
+    /// `NewInvalid` for any group and kind; empty ones are left out of the details
+    /// (`omitempty`), as for a patch that does not decode (`schema.GroupKind{}`, name "").
+    pub fn invalid_group_kind(
+        group: &str,
+        kind: &str,
+        qualified_kind: &str,
+        name: &str,
+        errors: &[FieldError],
+    ) -> Self {
+        let causes: Vec<Value> = errors
+            .iter()
+            .map(|e| json!({"reason": e.kind.reason(), "message": e.body(), "field": e.field}))
+            .collect();
+        let mut details = serde_json::Map::new();
+        for (key, value) in [("name", name), ("group", group), ("kind", kind)] {
+            if !value.is_empty() {
+                details.insert(key.into(), json!(value));
+            }
+        }
+        details.insert("causes".into(), Value::Array(causes));
         Self::new(
             422,
             "Invalid",
-            format!(
-                "{} {name:?} is invalid: {field}: {message}",
-                res.qualified_kind()
-            ),
+            invalid_message(qualified_kind, name, errors),
         )
-        .with_details(json!({
-            "name": name, "group": res.group, "kind": res.kind,
-            "causes": [{"reason": cause, "message": message, "field": field}]
-        }))
+        .with_details(Value::Object(details))
     }
 
     pub fn to_json(&self) -> Value {

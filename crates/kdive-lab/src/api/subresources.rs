@@ -2,6 +2,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kdive_core::field_errors::{BadValue, FieldError};
+use kdive_core::object_validation::IS_NEGATIVE_ERROR_MSG;
 use kdive_core::selector::LabelSelector;
 use serde_json::{Value, json};
 
@@ -62,7 +64,8 @@ pub fn write_scale(
         dry_run: q.dry_run,
         field_manager: q.field_manager.clone(),
     };
-    let (stored, _) = st
+    let mut scale_error = None;
+    let updated = st
         .store
         .update_with(res, ns, name, UpdateScope::Main, &opts, |parent| {
             let current = scale_of(parent);
@@ -76,13 +79,19 @@ pub fn write_scale(
                 .and_then(Value::as_i64)
                 .ok_or_else(|| StoreError::BadRequest("spec.replicas: Required value".into()))?;
             if replicas < 0 {
-                return Err(StoreError::Invalid {
-                    name: name.to_string(),
-                    field: "spec.replicas".into(),
-                    message: format!(
-                        "Invalid value: {replicas}: must be greater than or equal to 0"
-                    ),
-                });
+                // `ValidateScale`, reported for the Scale (`autoscaling.Kind("Scale")`).
+                scale_error = Some(ApiError::invalid_group_kind(
+                    "autoscaling",
+                    "Scale",
+                    "Scale.autoscaling",
+                    name,
+                    &[FieldError::invalid(
+                        "spec.replicas",
+                        BadValue::Int(replicas),
+                        IS_NEGATIVE_ERROR_MSG,
+                    )],
+                ));
+                return Err(StoreError::BadRequest(String::new()));
             }
             let mut next = parent.clone();
             next["spec"]["replicas"] = json!(replicas);
@@ -99,15 +108,12 @@ pub fn write_scale(
                 }
             }
             Ok(next)
-        })
-        .map_err(|e| match e {
-            StoreError::Invalid {
-                name,
-                field,
-                message,
-            } => ApiError::invalid(res.info(), &name, &field, "FieldValueInvalid", &message),
-            other => ApiError::from_store(other, res.info(), name),
-        })?;
+        });
+    let (stored, _) = match (updated, scale_error) {
+        (Ok(done), _) => done,
+        (Err(_), Some(e)) => return Err(e),
+        (Err(e), None) => return Err(ApiError::from_store(e, res.info(), name)),
+    };
     Ok(value_response(StatusCode::OK, &scale_of(&stored.value())))
 }
 

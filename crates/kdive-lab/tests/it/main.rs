@@ -14,3 +14,4 @@ mod metadata;
 mod prometheus;
 mod storage;
 mod traffic;
+mod validation;
