@@ -231,7 +231,7 @@ pub fn on_update(kind: &str, old: &Value, new: &mut Value) {
                     .iter()
                     .find(|o| o["port"] == p["port"] && o["protocol"] == p["protocol"]);
                 if let Some(np) = same.and_then(|o| o.get("nodePort")) {
-                    p["nodePort"] = np.clone();
+                    set(p, "nodePort", np.clone());
                 }
             }
         }
@@ -291,12 +291,20 @@ fn allocate_service(obj: &mut Value, alloc: &mut Allocations) -> Result<(), (Str
                 let port = alloc
                     .take_port(wanted)
                     .map_err(|m| (format!("spec.ports[{i}].nodePort"), m))?;
-                p["nodePort"] = json!(port);
+                set(p, "nodePort", json!(port));
             }
         }
     }
     obj["status"] = json!({"loadBalancer": {}});
     Ok(())
+}
+
+/// Sets a field where the value is an object; a value of another type is left for
+/// decoding and validation to refuse (defaulting never panics on what a client sent).
+fn set(v: &mut Value, key: &str, to: Value) {
+    if let Some(m) = v.as_object_mut() {
+        m.insert(key.to_string(), to);
+    }
 }
 
 fn ensure_object<'a>(obj: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
@@ -319,10 +327,14 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
                 .or_insert_with(|| json!(600));
             let strategy = spec.entry("strategy").or_insert_with(|| json!({}));
             if strategy.get("type").is_none() {
-                strategy["type"] = json!("RollingUpdate");
+                set(strategy, "type", json!("RollingUpdate"));
             }
             if strategy["type"] == "RollingUpdate" && strategy.get("rollingUpdate").is_none() {
-                strategy["rollingUpdate"] = json!({"maxSurge": "25%", "maxUnavailable": "25%"});
+                set(
+                    strategy,
+                    "rollingUpdate",
+                    json!({"maxSurge": "25%", "maxUnavailable": "25%"}),
+                );
             }
             default_pod_spec(obj.pointer_mut("/spec/template/spec"));
         }
@@ -368,10 +380,11 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
             if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
                 for p in ports {
                     if p.get("protocol").is_none() {
-                        p["protocol"] = json!("TCP");
+                        set(p, "protocol", json!("TCP"));
                     }
                     if p.get("targetPort").is_none() {
-                        p["targetPort"] = p.get("port").cloned().unwrap_or(Value::Null);
+                        let port = p.get("port").cloned().unwrap_or(Value::Null);
+                        set(p, "targetPort", port);
                     }
                 }
             }
@@ -426,7 +439,7 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
             if let Some(ports) = obj.get_mut("ports").and_then(Value::as_array_mut) {
                 for p in ports {
                     if p.get("protocol").is_none() {
-                        p["protocol"] = json!("TCP");
+                        set(p, "protocol", json!("TCP"));
                     }
                 }
             }
@@ -493,7 +506,7 @@ fn default_container(c: &mut Value) {
     if let Some(ports) = map.get_mut("ports").and_then(Value::as_array_mut) {
         for p in ports {
             if p.get("protocol").is_none() {
-                p["protocol"] = json!("TCP");
+                set(p, "protocol", json!("TCP"));
             }
         }
     }

@@ -85,7 +85,10 @@ impl Controller for NamespaceController {
             &WriteOptions::default(),
             |current| {
                 let mut next = current.clone();
-                next["spec"]["finalizers"] = json!([]);
+                // A spec that is not an object has no finalizers to clear.
+                if let Some(spec) = next.get_mut("spec").and_then(|s| s.as_object_mut()) {
+                    spec.insert("finalizers".into(), json!([]));
+                }
                 Ok(next)
             },
         );
