@@ -38,6 +38,11 @@ pub struct LabArgs {
     /// Do not start Prometheus even when one is on PATH
     #[arg(long)]
     pub no_prometheus: bool,
+    /// Keep the lab's CA, token and resourceVersion counter in this directory, so a
+    /// restarted lab is trusted by the kubeconfigs written before and its versions keep
+    /// counting up (objects start again from the scenario)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl LabArgs {
@@ -56,6 +61,7 @@ impl LabArgs {
             ("--speed", self.speed.is_some()),
             ("--prometheus-bin", self.prometheus_bin.is_some()),
             ("--no-prometheus", self.no_prometheus),
+            ("--data-dir", self.data_dir.is_some()),
         ];
         flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
     }
@@ -99,6 +105,7 @@ pub async fn start(args: &LabArgs) -> color_eyre::Result<StartedLab> {
         addr: args.addr.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
         speed: args.speed(),
         scenario,
+        data_dir: args.data_dir.clone(),
         ..LabOptions::default()
     };
     if let Some(seed) = args.seed {
@@ -106,7 +113,7 @@ pub async fn start(args: &LabArgs) -> color_eyre::Result<StartedLab> {
     }
     let running = match lab::start(opts.clone()).await {
         Ok(r) => r,
-        Err(e @ (LabError::NotLoopback(_) | LabError::Scenario(_))) => {
+        Err(e @ (LabError::NotLoopback(_) | LabError::Scenario(_) | LabError::DataDir(_))) => {
             return Err(InputError::new(e.to_string()).into());
         }
         Err(e) => return Err(e.into()),

@@ -239,8 +239,19 @@ fn sigterm_ends_the_tui_and_restores_the_terminal() {
 /// Runs `kdive lab` on `addr` (a new CA and token each time), writing its kubeconfig to
 /// `kc`; returns once kubectl gets an answer with that kubeconfig.
 fn start_lab(bin: &str, addr: &str, kc: &Path, old: &str) -> std::process::Child {
+    start_lab_with(bin, addr, kc, old, &[])
+}
+
+fn start_lab_with(
+    bin: &str,
+    addr: &str,
+    kc: &Path,
+    old: &str,
+    more: &[&std::ffi::OsStr],
+) -> std::process::Child {
     let mut child = Command::new(bin)
         .args(["lab", "--empty", "--no-prometheus", "--addr", addr])
+        .args(more)
         .arg("--kubeconfig-out")
         .arg(kc)
         .stdout(std::process::Stdio::null())
@@ -304,6 +315,78 @@ fn a_lab_restarted_with_a_new_ca_and_token_is_followed_through_the_rewritten_kub
     t.wait_for(&["second-lab", "watches 13/13 synced"], 40);
     second.kill().unwrap();
     second.wait().unwrap();
+}
+
+/// Chaos, three rounds: the lab SIGKILLed and started again on its data directory under a
+/// running explorer. Each time the explorer resyncs to what the new lab has (the namespace
+/// made before the kill is gone: no ghosts), and resourceVersions keep counting up.
+#[test]
+fn a_lab_killed_and_restarted_on_its_data_dir_is_resynced_without_ghosts() {
+    if !have("tmux") || !have("kubectl") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_kdive");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    let data = dir.path().join("data");
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let more = [std::ffi::OsStr::new("--data-dir"), data.as_os_str()];
+    let mut lab = start_lab_with(bin, &addr, &kc, "", &more);
+    let first_kubeconfig = std::fs::read_to_string(&kc).unwrap();
+    let t = Tmux::start(&format!(
+        "{bin} -A --kubeconfig {} 2>{}",
+        kc.display(),
+        dir.path().join("stderr").display()
+    ));
+    t.wait_for(&["watches 13/13 synced"], 30);
+    let mut last_rv = 0u64;
+    for round in 1..=3 {
+        let ns = format!("round-{round}");
+        kubectl(&kc, &["create", "namespace", &ns]);
+        let rv: u64 = kubectl(
+            &kc,
+            &[
+                "get",
+                "namespace",
+                &ns,
+                "-o",
+                "jsonpath={.metadata.resourceVersion}",
+            ],
+        )
+        .trim()
+        .parse()
+        .unwrap();
+        assert!(
+            rv > last_rv,
+            "round {round}: resourceVersion {rv} after {last_rv}"
+        );
+        last_rv = rv;
+        t.wait_for(&[&ns, "watches 13/13 synced"], 30);
+        lab.kill().unwrap();
+        lab.wait().unwrap();
+        // The same data directory: the kubeconfig it writes is the one written first.
+        let _ = std::fs::remove_file(&kc);
+        lab = start_lab_with(bin, &addr, &kc, "", &more);
+        assert_eq!(std::fs::read_to_string(&kc).unwrap(), first_kubeconfig);
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let screen = t.screen();
+            if !screen.contains(&ns) && screen.contains("watches 13/13 synced") {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = lab.kill();
+                let _ = lab.wait();
+                panic!("round {round}: no resync without {ns}; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    lab.kill().unwrap();
+    lab.wait().unwrap();
 }
 
 #[test]

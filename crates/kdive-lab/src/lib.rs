@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod names;
 pub mod network;
 pub mod patch;
+pub mod persist;
 pub mod prometheus;
 pub mod protobuf;
 pub mod resources;

@@ -42,6 +42,9 @@ pub struct LabOptions {
     /// Serve with this CA and token instead of new ones (a restarted lab that existing
     /// clients and kubeconfigs still trust).
     pub identity: Option<LabIdentity>,
+    /// Keep the CA, token and resourceVersion here, so a restart is the same cluster to
+    /// its clients (see `persist.rs`). `identity` wins over a saved one.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// What a client trusts and presents: the lab's TLS and its bearer token.
@@ -62,6 +65,7 @@ impl Default for LabOptions {
             scenario: None,
             simulate: true,
             identity: None,
+            data_dir: None,
         }
     }
 }
@@ -79,6 +83,8 @@ pub enum LabError {
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    #[error("--data-dir {0}")]
+    DataDir(#[from] crate::persist::PersistError),
 }
 
 /// A running lab. Dropping it does not stop it; call [`RunningLab::shutdown`].
@@ -108,13 +114,57 @@ impl RunningLab {
     }
 }
 
+/// How far ahead of the store's resourceVersion the data directory's reservation runs: a
+/// lab killed without warning restarts above every version it handed out.
+const RV_RESERVE: u64 = 10_000;
+
+fn new_token() -> String {
+    let mut rng = rand::rng();
+    (0..40)
+        .map(|_| {
+            let i = rng.random_range(0..36);
+            char::from_digit(i, 36).unwrap_or('x')
+        })
+        .collect()
+}
+
+/// Keeps the data directory's reservation ahead of the store's resourceVersion.
+async fn reserve_versions(
+    data: crate::persist::DataDir,
+    store: Arc<Store>,
+    mut reserved: u64,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        if store.resource_version() + RV_RESERVE / 2 > reserved {
+            reserved = store.resource_version() + RV_RESERVE;
+            if let Err(e) = data.save_resource_version(reserved) {
+                tracing::warn!(error = %e, "cannot save the resourceVersion reservation");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
 pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
     if !opts.addr.ip().is_loopback() {
         return Err(LabError::NotLoopback(opts.addr));
     }
-    let (tls, token) = match opts.identity.clone() {
-        Some(id) => (id.tls, Some(id.token)),
-        None => (tls::generate()?, None),
+    let data = opts
+        .data_dir
+        .as_deref()
+        .map(crate::persist::DataDir::open)
+        .transpose()?;
+    let (tls, token) = match (opts.identity.clone(), &data) {
+        (Some(id), _) => (id.tls, Some(id.token)),
+        (None, Some(d)) => {
+            let (pems, token) = d.identity(new_token)?;
+            (tls::from_pems(&pems)?, Some(token))
+        }
+        (None, None) => (tls::generate()?, None),
     };
     let listener = TcpListener::bind(opts.addr)
         .await
@@ -131,20 +181,31 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         opts.seed,
         opts.history,
     ));
+    let reserved = match &data {
+        Some(d) => {
+            let from = d.resource_version()?;
+            store.continue_from(from);
+            let reserved = from + RV_RESERVE;
+            d.save_resource_version(reserved)?;
+            Some(reserved)
+        }
+        None => None,
+    };
     bootstrap(&store, addr.port());
     if let Some(scenario) = &opts.scenario {
         scenario.apply(&store)?;
     }
-    let token: String = token.unwrap_or_else(|| {
-        let mut rng = rand::rng();
-        (0..40)
-            .map(|_| {
-                let i = rng.random_range(0..36);
-                char::from_digit(i, 36).unwrap_or('x')
-            })
-            .collect()
-    });
+    let token: String = token.unwrap_or_else(new_token);
     let (stop, stopped) = watch::channel(false);
+    let mut housekeeping = Vec::new();
+    if let (Some(d), Some(r)) = (data, reserved) {
+        housekeeping.push(tokio::spawn(reserve_versions(
+            d,
+            store.clone(),
+            r,
+            stopped.clone(),
+        )));
+    }
     let control_plane = Arc::new(ControlPlane::new(store.clone(), opts.seed));
     let mut controllers = Vec::new();
     let network = if opts.simulate {
@@ -181,7 +242,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
     let server = tokio::spawn(accept_loop(listener, acceptor, api::router(state), stopped));
     let task = tokio::spawn(async move {
         let _ = server.await;
-        for c in controllers {
+        for c in controllers.into_iter().chain(housekeeping) {
             let _ = c.await;
         }
     });

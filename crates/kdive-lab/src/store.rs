@@ -88,6 +88,16 @@ impl Store {
         self.lock().rv
     }
 
+    /// Continues counting after `rv` (a restarted lab's last reserved version): no object
+    /// gets a version a client may have seen before, and older versions are gone (410).
+    pub fn continue_from(&self, rv: u64) {
+        let mut inner = self.lock();
+        if rv > inner.rv {
+            inner.rv = rv;
+            inner.history_floor = rv;
+        }
+    }
+
     pub fn get(&self, res: ResourceId, namespace: &str, name: &str) -> Option<Arc<Stored>> {
         self.lock().objects[res.0 as usize]
             .get(&(namespace.to_string(), name.to_string()))

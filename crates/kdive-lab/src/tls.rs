@@ -7,7 +7,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -15,6 +15,8 @@ pub enum TlsError {
     Generate(#[from] rcgen::Error),
     #[error("cannot configure TLS: {0}")]
     Rustls(#[from] rustls::Error),
+    #[error("cannot read a saved certificate or key: {0}")]
+    Pem(String),
 }
 
 /// The CA certificate (PEM, for the kubeconfig) and the server's rustls configuration.
@@ -24,7 +26,21 @@ pub struct LabTls {
     pub server_config: Arc<rustls::ServerConfig>,
 }
 
+/// The CA certificate, the server certificate and its key, as PEM: what a lab's data
+/// directory keeps so a restarted lab is the one its kubeconfigs trust.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabPems {
+    pub ca: String,
+    pub server: String,
+    pub server_key: String,
+}
+
 pub fn generate() -> Result<LabTls, TlsError> {
+    from_pems(&generate_pems()?)
+}
+
+/// A new CA and a server certificate for 127.0.0.1 and localhost that it signs.
+pub fn generate_pems() -> Result<LabPems, TlsError> {
     let now = time::OffsetDateTime::now_utc();
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -58,20 +74,30 @@ pub fn generate() -> Result<LabTls, TlsError> {
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &issuer)?;
 
+    Ok(LabPems {
+        ca: ca_cert.pem(),
+        server: cert.pem(),
+        server_key: key.serialize_pem(),
+    })
+}
+
+/// The server's TLS configuration from saved PEMs (the CA goes into the chain too).
+pub fn from_pems(pems: &LabPems) -> Result<LabTls, TlsError> {
+    use rustls::pki_types::pem::PemObject;
+    let pem = |e: rustls::pki_types::pem::Error| TlsError::Pem(e.to_string());
+    let chain = vec![
+        CertificateDer::from_pem_slice(pems.server.as_bytes()).map_err(pem)?,
+        CertificateDer::from_pem_slice(pems.ca.as_bytes()).map_err(pem)?,
+    ];
+    let key = PrivateKeyDer::from_pem_slice(pems.server_key.as_bytes()).map_err(pem)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_single_cert(
-            vec![
-                CertificateDer::from(cert.der().to_vec()),
-                ca_cert.der().clone(),
-            ],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )?;
+        .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(LabTls {
-        ca_pem: ca_cert.pem(),
+        ca_pem: pems.ca.clone(),
         server_config: Arc::new(config),
     })
 }

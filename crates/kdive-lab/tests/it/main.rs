@@ -5,6 +5,7 @@ mod support;
 
 mod bad_requests;
 mod controllers;
+mod data_dir;
 mod demo;
 mod fuzz_objects;
 mod kube_rs;
