@@ -19,6 +19,14 @@ pub use super::store_types::*;
 
 /// Default number of events kept for watch-from-resourceVersion.
 pub const DEFAULT_HISTORY: usize = 20_000;
+/// And at most this many bytes of them (the watch cache is sized, not endless): after a
+/// burst of thousands of pods the history, not the objects, would hold most memory.
+const HISTORY_BYTES: usize = 24 << 20;
+/// Events in flight to the lab's own watchers (controllers, kubelets, proxies, API
+/// watches); deep enough that controllers rarely lag (a lag costs them a full resync). The
+/// channel keeps its last events alive until overwritten: most of what a burst of
+/// thousands of pods leaves behind in memory.
+const IN_FLIGHT: usize = 1 << 18;
 
 pub use super::clock::LabClock;
 
@@ -38,6 +46,8 @@ struct Inner {
     objects: Vec<BTreeMap<(String, String), Arc<Stored>>>,
     history: VecDeque<Arc<Event>>,
     history_cap: usize,
+    /// Bytes the history holds (see [`HISTORY_BYTES`]).
+    history_bytes: usize,
     /// Events with a resourceVersion above this are all in `history`.
     history_floor: u64,
     rng: StdRng,
@@ -50,14 +60,14 @@ impl Store {
     }
 
     pub fn with_history(clock: Arc<LabClock>, seed: u64, history_cap: usize) -> Self {
-        // Deep enough that controllers rarely lag (a lag costs them a full resync).
-        let (events, _) = broadcast::channel(1 << 18);
+        let (events, _) = broadcast::channel(IN_FLIGHT);
         Self {
             inner: Mutex::new(Inner {
                 rv: 1,
                 objects: RESOURCES.iter().map(|_| BTreeMap::new()).collect(),
                 history: VecDeque::new(),
                 history_cap: history_cap.max(1),
+                history_bytes: 0,
                 history_floor: 1,
                 rng: StdRng::seed_from_u64(seed),
                 alloc: Allocations::new(seed),
@@ -419,6 +429,7 @@ impl Store {
     pub fn compact(&self) {
         let mut inner = self.lock();
         inner.history.clear();
+        inner.history_bytes = 0;
         inner.history_floor = inner.rv + 1;
         let floor = inner.history_floor;
         self.compactions.send_modify(|v| *v = floor);
@@ -550,10 +561,14 @@ fn publish(
     prev: Option<Arc<Stored>>,
 ) {
     let event = Arc::new(Event::new(inner.rv, res, key.0, key.1, kind, object, prev));
+    inner.history_bytes += event.held_bytes();
     inner.history.push_back(event.clone());
-    while inner.history.len() > inner.history_cap {
+    while inner.history.len() > inner.history_cap
+        || (inner.history_bytes > HISTORY_BYTES && inner.history.len() > 1)
+    {
         if let Some(old) = inner.history.pop_front() {
             inner.history_floor = old.rv;
+            inner.history_bytes -= old.held_bytes();
         }
     }
     // No receivers is fine: nobody is watching.

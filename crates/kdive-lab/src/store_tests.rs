@@ -209,3 +209,31 @@ fn a_negative_grace_means_one_second() {
         (Some("2026-01-01T12:00:01Z".into()), Some(1))
     );
 }
+
+#[test]
+fn history_is_bounded_by_bytes_not_only_by_count() {
+    // After a burst of big objects, watching from before it is 410 Expired (the client
+    // relists) instead of the history holding every version of every object in memory.
+    let (store, _) = fresh();
+    let cms = lookup("", "v1", "configmaps").unwrap();
+    let first = store.resource_version();
+    let big = "x".repeat(400 << 10);
+    for i in 0..80 {
+        store
+            .create(
+                cms,
+                "d",
+                json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": format!("c{i}")}, "data": {"k": big}}),
+                &WriteOptions::default(),
+            )
+            .unwrap();
+    }
+    assert!(matches!(
+        store.watch(cms, Some("d"), Some(first)),
+        Err(StoreError::Expired { .. })
+    ));
+    // A recent version is still served from history.
+    let recent = store.resource_version() - 2;
+    assert!(store.watch(cms, Some("d"), Some(recent)).is_ok());
+}

@@ -101,6 +101,13 @@ pub struct Event {
 }
 
 impl Event {
+    /// Roughly what keeping this event costs: its watch line and the object versions it
+    /// holds (an object shared with the store is counted anyway: it outlives the store's
+    /// copy once the object changes).
+    pub fn held_bytes(&self) -> usize {
+        self.line.len() + self.object.json.len() + self.prev.as_ref().map_or(0, |p| p.json.len())
+    }
+
     pub fn new(
         rv: u64,
         resource: ResourceId,
