@@ -38,6 +38,9 @@ pub struct LabArgs {
     /// Do not start Prometheus even when one is on PATH
     #[arg(long)]
     pub no_prometheus: bool,
+    /// Refuse to create pods beyond this many, as a ResourceQuota would (default 100000)
+    #[arg(long, value_name = "N")]
+    pub max_pods: Option<usize>,
 }
 
 impl LabArgs {
@@ -56,6 +59,7 @@ impl LabArgs {
             ("--speed", self.speed.is_some()),
             ("--prometheus-bin", self.prometheus_bin.is_some()),
             ("--no-prometheus", self.no_prometheus),
+            ("--max-pods", self.max_pods.is_some()),
         ];
         flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
     }
@@ -101,6 +105,9 @@ pub async fn start(args: &LabArgs) -> color_eyre::Result<StartedLab> {
         scenario,
         ..LabOptions::default()
     };
+    if let Some(max) = args.max_pods {
+        opts.max_pods = Some(max);
+    }
     if let Some(seed) = args.seed {
         opts.seed = seed;
     }

@@ -42,7 +42,13 @@ pub struct LabOptions {
     /// Serve with this CA and token instead of new ones (a restarted lab that existing
     /// clients and kubeconfigs still trust).
     pub identity: Option<LabIdentity>,
+    /// Pod creates beyond this many pods are refused as a ResourceQuota would refuse them
+    /// (None: no cap), so a huge `replicas` cannot exhaust the machine.
+    pub max_pods: Option<usize>,
 }
+
+/// The default cap on pods in the lab.
+pub const DEFAULT_MAX_PODS: usize = 100_000;
 
 /// What a client trusts and presents: the lab's TLS and its bearer token.
 #[derive(Clone)]
@@ -62,6 +68,7 @@ impl Default for LabOptions {
             scenario: None,
             simulate: true,
             identity: None,
+            max_pods: Some(DEFAULT_MAX_PODS),
         }
     }
 }
@@ -131,6 +138,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         opts.seed,
         opts.history,
     ));
+    store.set_max_pods(opts.max_pods);
     bootstrap(&store, addr.port());
     if let Some(scenario) = &opts.scenario {
         scenario.apply(&store)?;
