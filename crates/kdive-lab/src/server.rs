@@ -86,6 +86,8 @@ pub enum LabError {
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    #[error("cannot start the simulation thread: {0}")]
+    Simulation(std::io::Error),
 }
 
 /// A running lab. Dropping it does not stop it; call [`RunningLab::shutdown`].
@@ -154,16 +156,23 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
     });
     let (stop, stopped) = watch::channel(false);
     let control_plane = Arc::new(ControlPlane::new(store.clone(), opts.seed));
-    let mut controllers = Vec::new();
+    let mut simulation = None;
     let network = if opts.simulate {
         let traffic = opts
             .scenario
             .as_ref()
             .map(|s| s.traffic.clone())
             .unwrap_or_default();
-        let (network, data_plane) = network::start_network(&control_plane, traffic, &stop);
-        controllers.extend(super::controllers::start(&control_plane, &stop));
-        controllers.extend(data_plane);
+        let (handle, tasks_tx, done) = simulation_thread().await?;
+        let (network, tasks) = {
+            // Every task the simulation spawns, now and later, runs on its own runtime.
+            let _on_simulation = handle.enter();
+            let (network, mut tasks) = network::start_network(&control_plane, traffic, &stop);
+            tasks.extend(super::controllers::start(&control_plane, &stop));
+            (network, tasks)
+        };
+        let _ = tasks_tx.send(tasks);
+        simulation = Some(done);
         network
     } else {
         // Only the API server: no proxies, no traffic (its /metrics has the registry only).
@@ -189,8 +198,8 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
     let server = tokio::spawn(accept_loop(listener, acceptor, api::router(state), stopped));
     let task = tokio::spawn(async move {
         let _ = server.await;
-        for c in controllers {
-            let _ = c.await;
+        if let Some(done) = simulation {
+            let _ = done.await;
         }
     });
     Ok(RunningLab {
@@ -205,6 +214,55 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         stop,
         task,
     })
+}
+
+type SimulationTasks = Vec<tokio::task::JoinHandle<()>>;
+
+/// A thread with its own runtime for the controllers, kubelets and network. Busy with
+/// 50,000 pods they can keep a runtime's workers for seconds; on their own thread, the OS
+/// still shares the CPU with the API server's threads (TLS handshakes, `/version`). The
+/// thread runs until the tasks it is sent have ended, then says so.
+async fn simulation_thread() -> Result<
+    (
+        tokio::runtime::Handle,
+        tokio::sync::oneshot::Sender<SimulationTasks>,
+        tokio::sync::oneshot::Receiver<()>,
+    ),
+    LabError,
+> {
+    let (handle_tx, handle_rx) = tokio::sync::oneshot::channel();
+    let (tasks_tx, tasks_rx) = tokio::sync::oneshot::channel::<SimulationTasks>();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("kdive-lab-sim".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = handle_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = handle_tx.send(Ok(runtime.handle().clone()));
+            runtime.block_on(async {
+                if let Ok(tasks) = tasks_rx.await {
+                    for t in tasks {
+                        let _ = t.await;
+                    }
+                }
+            });
+            drop(runtime);
+            let _ = done_tx.send(());
+        })
+        .map_err(LabError::Simulation)?;
+    let handle = handle_rx
+        .await
+        .map_err(|_| LabError::Simulation(std::io::Error::other("the thread ended")))?
+        .map_err(LabError::Simulation)?;
+    Ok((handle, tasks_tx, done_rx))
 }
 
 async fn accept_loop(

@@ -15,6 +15,9 @@ use super::{Change, ControlPlane, EventRecord, deployment};
 use crate::resources::ResourceId;
 use crate::store::{Event, EventType, Store, StoreError};
 
+/// At most this many pods are created in one ReplicaSet sync.
+const CREATE_CHUNK: usize = 64;
+
 /// How soon a failed sync (bad spec, rejected write) is retried, in simulated time.
 const ERROR_RETRY: Duration = Duration::from_secs(5);
 
@@ -87,24 +90,24 @@ impl Controller for ReplicaSetController {
         };
         let uid = rs.metadata.uid.clone().unwrap_or_default();
         let selector = selector_of(rs.spec.as_ref().map(|s| &s.selector));
-        let pods: Vec<Pod> = self
-            .pods
-            .list(store, Some(&k.namespace), |s| {
-                // Its own pods, and orphans it may adopt; pods owned by anything else are
-                // never its business (and skipping them keeps this cheap at 5,000 pods).
-                s.owner_uids.contains(&uid)
-                    || (s.owner_uids.is_empty()
-                        && selector.as_ref().is_some_and(|sel| live::selects(sel, s)))
-            })
-            .iter()
-            .map(|p| (**p).clone())
-            .collect();
+        let pods = self.pods.list(store, Some(&k.namespace), |s| {
+            // Its own pods, and orphans it may adopt; pods owned by anything else are
+            // never its business (and skipping them keeps this cheap at 5,000 pods).
+            s.owner_uids.contains(&uid)
+                || (s.owner_uids.is_empty()
+                    && selector.as_ref().is_some_and(|sel| live::selects(sel, s)))
+        });
+        let pods: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
         let now = store.now();
-        let out = replicaset::reconcile(&replicaset::ReplicaSetInput {
+        let mut out = replicaset::reconcile(&replicaset::ReplicaSetInput {
             replica_set: &rs,
             pods: &pods,
             now,
         });
+        // A few creates per sync, then the loop yields and comes back at once: 500 creates
+        // in one go would hold a worker thread for a second on a slow machine.
+        let more = out.pods_to_create.len() > CREATE_CHUNK;
+        out.pods_to_create.truncate(CREATE_CHUNK);
         let events = &self.cp.events;
         let mut create_error = None;
         for pod in &out.pods_to_create {
@@ -137,6 +140,7 @@ impl Controller for ReplicaSetController {
         events.record_all(&out.events);
         match create_error {
             Some(e) => Err(e),
+            None if more => Ok(Some(Duration::ZERO)),
             None => Ok(out.requeue_after),
         }
     }

@@ -11,10 +11,10 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use super::ipam::Ipam;
-use crate::controllers::runtime::BATCH;
-use crate::deadlines::Deadlines;
 use super::{bound_to, node_status, nodes, pods};
+use crate::controllers::runtime::BATCH;
 use crate::controllers::{ControlPlane, EventRecord, object_ref};
+use crate::deadlines::Deadlines;
 use crate::sim::kubelet::{self as simk, PodSim};
 use crate::store::{DeleteOptions, StoreError, UpdateScope, WriteOptions};
 

@@ -6,6 +6,7 @@ mod support;
 mod bad_requests;
 mod controllers;
 mod demo;
+mod fairness;
 mod kube_rs;
 mod kubectl;
 mod kubelet;
