@@ -79,7 +79,11 @@ async fn run() {
         .method("PATCH")
         .uri("/apis/apps/v1/namespaces/demo/deployments/web")
         .header("Content-Type", "application/merge-patch+json")
-        .body(format!(r#"{{"spec":{{"replicas":{pods}}}}}"#).into_bytes().into())
+        .body(
+            format!(r#"{{"spec":{{"replicas":{pods}}}}}"#)
+                .into_bytes()
+                .into(),
+        )
         .unwrap();
     let resp = client.send(req).await.expect("scaled");
     assert_eq!(resp.status().as_u16(), 200);

@@ -57,7 +57,7 @@ impl<K: Clone + Eq + Hash + Ord, T: Copy + Ord> Deadlines<K, T> {
     }
 
     /// The earliest live deadline.
-    pub fn next(&mut self) -> Option<T> {
+    pub fn earliest(&mut self) -> Option<T> {
         self.drop_stale();
         self.heap.peek().map(|Reverse((t, _, _))| *t)
     }
@@ -112,10 +112,10 @@ mod tests {
         d.schedule("b", 20);
         d.schedule("a", 10);
         d.schedule("c", 30);
-        assert_eq!(d.next(), Some(10));
+        assert_eq!(d.earliest(), Some(10));
         assert!(d.pop_due(9, 100).is_empty());
         assert_eq!(d.pop_due(20, 100), vec!["a", "b"]);
-        assert_eq!(d.next(), Some(30));
+        assert_eq!(d.earliest(), Some(30));
         assert_eq!(d.len(), 1);
     }
 
@@ -124,15 +124,15 @@ mod tests {
         let mut d: Deadlines<&str, u32> = Deadlines::new();
         d.schedule("a", 50);
         d.schedule("a", 5);
-        assert_eq!(d.next(), Some(5));
+        assert_eq!(d.earliest(), Some(5));
         d.schedule("a", 100);
-        assert_eq!(d.next(), Some(100));
+        assert_eq!(d.earliest(), Some(100));
         assert_eq!(d.get(&"a"), Some(100));
         // The stale entries at 5 and 50 do not make it due early, nor twice.
         assert!(d.pop_due(60, 100).is_empty());
         assert_eq!(d.pop_due(100, 100), vec!["a"]);
         assert!(d.pop_due(1000, 100).is_empty());
-        assert_eq!(d.next(), None);
+        assert_eq!(d.earliest(), None);
     }
 
     #[test]
@@ -141,7 +141,7 @@ mod tests {
         d.schedule("a", 1);
         d.schedule("b", 2);
         d.remove(&"a");
-        assert_eq!(d.next(), Some(2));
+        assert_eq!(d.earliest(), Some(2));
         assert_eq!(d.pop_due(10, 100), vec!["b"]);
         assert!(d.is_empty());
         // Scheduled again after removal: live again.
@@ -166,7 +166,7 @@ mod tests {
         }
         seen.sort_unstable();
         assert_eq!(seen, (0..10_000).collect::<Vec<_>>());
-        assert_eq!(d.next(), None);
+        assert_eq!(d.earliest(), None);
     }
 
     #[test]
@@ -178,7 +178,7 @@ mod tests {
             }
         }
         assert!(d.heap.len() <= 64 + 2 * 10 + 1, "{}", d.heap.len());
-        assert_eq!(d.next(), Some(999));
+        assert_eq!(d.earliest(), Some(999));
         assert_eq!(d.pop_due(999, 100).len(), 10);
     }
 }

@@ -94,7 +94,7 @@ pub fn spawn(
                     Err(RecvError::Closed) => return,
                 },
                 // Due keys are taken at the top of the loop.
-                _ = sleep_until(later.deadlines.next()) => {}
+                _ = sleep_until(later.deadlines.earliest()) => {}
                 _ = stop.changed() => return,
             }
         }

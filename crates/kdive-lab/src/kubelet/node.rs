@@ -112,7 +112,7 @@ pub fn spawn(
 
 impl Kubelet {
     fn next_due(&mut self) -> DateTime<Utc> {
-        match self.wakes.next() {
+        match self.wakes.earliest() {
             Some(w) if w < self.next_heartbeat => w,
             _ => self.next_heartbeat,
         }
