@@ -41,7 +41,7 @@ pub trait Controller: Send + Sync + 'static {
 /// At most this many keys are reconciled (or events taken in) before the loop yields, so
 /// the API server's tasks get the CPU while a controller works through 50,000 pods.
 pub const BATCH: usize = 128;
-/// A batch also ends after this long: one key may be slow (a ReplicaSet creating 500 pods).
+/// A batch also ends after this long: one key may be slow (a ReplicaSet creating pods).
 const BATCH_TIME: Duration = Duration::from_millis(5);
 
 /// Runs `controller` until `stop` changes. Returns a task handle.
