@@ -15,8 +15,9 @@ use super::{Change, ControlPlane, EventRecord, deployment};
 use crate::resources::ResourceId;
 use crate::store::{Event, EventType, Store, StoreError};
 
-/// At most this many pods are created in one ReplicaSet sync.
-const CREATE_CHUNK: usize = 64;
+/// At most this many pods are created in one ReplicaSet sync (each sync lists the
+/// namespace's pods, so much smaller chunks slow a large scale-up).
+const CREATE_CHUNK: usize = 256;
 
 /// How soon a failed sync (bad spec, rejected write) is retried, in simulated time.
 const ERROR_RETRY: Duration = Duration::from_secs(5);
@@ -104,8 +105,9 @@ impl Controller for ReplicaSetController {
             pods: &pods,
             now,
         });
-        // A few creates per sync, then the loop yields and comes back at once: 500 creates
-        // in one go would hold a worker thread for a second on a slow machine.
+        // A chunk of creates per sync, then the loop yields and comes back at once: upstream's
+        // 500 in one go would stall the simulation's other loops (kubelets, probes) for a
+        // second on a slow machine.
         let more = out.pods_to_create.len() > CREATE_CHUNK;
         out.pods_to_create.truncate(CREATE_CHUNK);
         let events = &self.cp.events;
