@@ -14,7 +14,7 @@ use k8s_openapi::api::storage::v1::StorageClass;
 
 use super::events::EventRecorder;
 use super::runtime::{Controller, Key};
-use super::{Change, statefulset, volumes};
+use super::{Change, EventRecord, statefulset, volumes};
 use crate::resources::{ResourceId, lookup};
 use crate::store::{DeleteOptions, Event, EventType, Store, StoreError, UpdateScope, WriteOptions};
 
@@ -221,14 +221,29 @@ impl Controller for StatefulSetController {
             }
         }
         for (pod, event) in &out.pods_to_create {
-            if apply(
+            match apply(
                 store,
                 pods(),
                 &Change::Create(pod.clone()),
                 meta_ns,
                 meta_name,
-            )? {
-                self.events.record(event);
+            ) {
+                Ok(true) => self.events.record(event),
+                Ok(false) => {}
+                // `StatefulPodControl.recordPodEvent`'s words for a create that failed.
+                Err(e) => {
+                    self.events.record(&EventRecord {
+                        type_: "Warning",
+                        reason: "FailedCreate".into(),
+                        message: format!(
+                            "create Pod {} in StatefulSet {} failed error: {e}",
+                            meta_name(pod),
+                            key.name
+                        ),
+                        ..event.clone()
+                    });
+                    return Err(e);
+                }
             }
         }
         for (change, event) in &out.pod_deletes {

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::{TestLab, heavy_permit};
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kdive_lab::LabOptions;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
@@ -245,5 +245,64 @@ async fn the_replicaset_controller_stops_at_max_pods_with_a_failed_create_event(
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    lab.stop().await;
+}
+
+/// The StatefulSet controller's refusal is `StatefulPodControl.recordPodEvent`'s
+/// `"%s Pod %s in StatefulSet %s failed error: %s"` (pkg/controller/statefulset/
+/// stateful_pod_control.go), a Warning `FailedCreate`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_statefulset_controller_stops_at_max_pods_with_a_failed_create_event() {
+    let lab = quota_lab(2).await;
+    let client = lab.client().await;
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
+    let set: StatefulSet = serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "db"},
+        "spec": {
+            "replicas": 3,
+            "serviceName": "db",
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {
+                "metadata": {"labels": {"app": "db"}},
+                "spec": {"containers": [{"name": "db", "image": "postgres:16"}]},
+            },
+        },
+    }))
+    .expect("set");
+    sets.create(&PostParams::default(), &set)
+        .await
+        .expect("set created");
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let failed = loop {
+        let list = events.list(&ListParams::default()).await.expect("events");
+        if let Some(e) = list.items.into_iter().find(|e| {
+            e.reason.as_deref() == Some("FailedCreate")
+                && e.involved_object.name.as_deref() == Some("db")
+        }) {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "no FailedCreate event");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(failed.type_.as_deref(), Some("Warning"));
+    assert_eq!(
+        failed.message.as_deref(),
+        Some(
+            "create Pod db-2 in StatefulSet db failed error: pods \"db-2\" is forbidden: exceeded quota: kdive-lab-max-pods, requested: pods=1, used: pods=2, limited: pods=2"
+        )
+    );
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let names: Vec<String> = pods
+        .list(&ListParams::default())
+        .await
+        .expect("pods")
+        .items
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .collect();
+    assert_eq!(names, ["db-0", "db-1"]);
     lab.stop().await;
 }
