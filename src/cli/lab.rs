@@ -43,6 +43,9 @@ pub struct LabArgs {
     /// counting up (objects start again from the scenario)
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Refuse to create pods beyond this many, as a ResourceQuota would (default 100000)
+    #[arg(long, value_name = "N")]
+    pub max_pods: Option<usize>,
 }
 
 impl LabArgs {
@@ -62,6 +65,7 @@ impl LabArgs {
             ("--prometheus-bin", self.prometheus_bin.is_some()),
             ("--no-prometheus", self.no_prometheus),
             ("--data-dir", self.data_dir.is_some()),
+            ("--max-pods", self.max_pods.is_some()),
         ];
         flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
     }
@@ -108,6 +112,9 @@ pub async fn start(args: &LabArgs) -> color_eyre::Result<StartedLab> {
         data_dir: args.data_dir.clone(),
         ..LabOptions::default()
     };
+    if let Some(max) = args.max_pods {
+        opts.max_pods = Some(max);
+    }
     if let Some(seed) = args.seed {
         opts.seed = seed;
     }

@@ -256,3 +256,45 @@ fn a_bad_scenario_file_is_refused_with_its_file_and_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a speed"), "{err}");
 }
+
+/// `--max-pods` caps the lab's pods: one more is refused as ResourceQuota admission words it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_pods_refuses_the_pod_beyond_it() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, PostParams};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    let (mut child, _) = start_with(
+        &["lab", "--empty", "--no-prometheus", "--max-pods", "1"],
+        &path,
+    );
+    let kc = kube::config::Kubeconfig::read_from(&path).expect("kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("config");
+    let pods: Api<Pod> = Api::namespaced(kube::Client::try_from(config).unwrap(), "default");
+    let pod = |name: &str| -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]},
+        }))
+        .unwrap()
+    };
+    pods.create(&PostParams::default(), &pod("a"))
+        .await
+        .expect("under the cap");
+    let err = pods
+        .create(&PostParams::default(), &pod("b"))
+        .await
+        .expect_err("over the cap");
+    let kube::Error::Api(status) = err else {
+        panic!("not a Status: {err}");
+    };
+    assert_eq!(status.code, 403);
+    assert_eq!(
+        status.message,
+        "pods \"b\" is forbidden: exceeded quota: kdive-lab-max-pods, requested: pods=1, used: pods=1, limited: pods=1"
+    );
+    signal(&child, "-TERM");
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+}

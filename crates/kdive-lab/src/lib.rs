@@ -3,6 +3,7 @@
 pub mod api;
 pub mod clock;
 pub mod controllers;
+pub mod deadlines;
 pub mod defaults;
 pub mod kubeconfig;
 pub mod kubelet;

@@ -45,7 +45,13 @@ pub struct LabOptions {
     /// Keep the CA, token and resourceVersion here, so a restart is the same cluster to
     /// its clients (see `persist.rs`). `identity` wins over a saved one.
     pub data_dir: Option<std::path::PathBuf>,
+    /// Pod creates beyond this many pods are refused as a ResourceQuota would refuse them
+    /// (None: no cap), so a huge `replicas` cannot exhaust the machine.
+    pub max_pods: Option<usize>,
 }
+
+/// The default cap on pods in the lab.
+pub const DEFAULT_MAX_PODS: usize = 100_000;
 
 /// What a client trusts and presents: the lab's TLS and its bearer token.
 #[derive(Clone)]
@@ -66,6 +72,7 @@ impl Default for LabOptions {
             simulate: true,
             identity: None,
             data_dir: None,
+            max_pods: Some(DEFAULT_MAX_PODS),
         }
     }
 }
@@ -85,6 +92,8 @@ pub enum LabError {
     Scenario(#[from] ScenarioError),
     #[error("--data-dir {0}")]
     DataDir(#[from] crate::persist::PersistError),
+    #[error("cannot start the simulation thread: {0}")]
+    Simulation(std::io::Error),
 }
 
 /// A running lab. Dropping it does not stop it; call [`RunningLab::shutdown`].
@@ -191,6 +200,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         }
         None => None,
     };
+    store.set_max_pods(opts.max_pods);
     bootstrap(&store, addr.port());
     if let Some(scenario) = &opts.scenario {
         scenario.apply(&store)?;
@@ -207,16 +217,23 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         )));
     }
     let control_plane = Arc::new(ControlPlane::new(store.clone(), opts.seed));
-    let mut controllers = Vec::new();
+    let mut simulation = None;
     let network = if opts.simulate {
         let traffic = opts
             .scenario
             .as_ref()
             .map(|s| s.traffic.clone())
             .unwrap_or_default();
-        let (network, data_plane) = network::start_network(&control_plane, traffic, &stop);
-        controllers.extend(super::controllers::start(&control_plane, &stop));
-        controllers.extend(data_plane);
+        let (handle, tasks_tx, done) = simulation_thread().await?;
+        let (network, tasks) = {
+            // Every task the simulation spawns, now and later, runs on its own runtime.
+            let _on_simulation = handle.enter();
+            let (network, mut tasks) = network::start_network(&control_plane, traffic, &stop);
+            tasks.extend(super::controllers::start(&control_plane, &stop));
+            (network, tasks)
+        };
+        let _ = tasks_tx.send(tasks);
+        simulation = Some(done);
         network
     } else {
         // Only the API server: no proxies, no traffic (its /metrics has the registry only).
@@ -242,8 +259,11 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
     let server = tokio::spawn(accept_loop(listener, acceptor, api::router(state), stopped));
     let task = tokio::spawn(async move {
         let _ = server.await;
-        for c in controllers.into_iter().chain(housekeeping) {
-            let _ = c.await;
+        if let Some(done) = simulation {
+            let _ = done.await;
+        }
+        for h in housekeeping {
+            let _ = h.await;
         }
     });
     Ok(RunningLab {
@@ -258,6 +278,55 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         stop,
         task,
     })
+}
+
+type SimulationTasks = Vec<tokio::task::JoinHandle<()>>;
+
+/// A thread with its own runtime for the controllers, kubelets and network. Busy with
+/// 50,000 pods they can keep a runtime's workers for seconds; on their own thread, the OS
+/// still shares the CPU with the API server's threads (TLS handshakes, `/version`). The
+/// thread runs until the tasks it is sent have ended, then says so.
+async fn simulation_thread() -> Result<
+    (
+        tokio::runtime::Handle,
+        tokio::sync::oneshot::Sender<SimulationTasks>,
+        tokio::sync::oneshot::Receiver<()>,
+    ),
+    LabError,
+> {
+    let (handle_tx, handle_rx) = tokio::sync::oneshot::channel();
+    let (tasks_tx, tasks_rx) = tokio::sync::oneshot::channel::<SimulationTasks>();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("kdive-lab-sim".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = handle_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = handle_tx.send(Ok(runtime.handle().clone()));
+            runtime.block_on(async {
+                if let Ok(tasks) = tasks_rx.await {
+                    for t in tasks {
+                        let _ = t.await;
+                    }
+                }
+            });
+            drop(runtime);
+            let _ = done_tx.send(());
+        })
+        .map_err(LabError::Simulation)?;
+    let handle = handle_rx
+        .await
+        .map_err(|_| LabError::Simulation(std::io::Error::other("the thread ended")))?
+        .map_err(LabError::Simulation)?;
+    Ok((handle, tasks_tx, done_rx))
 }
 
 async fn accept_loop(

@@ -32,6 +32,8 @@ pub use super::clock::LabClock;
 
 #[path = "store_gc.rs"]
 mod gc;
+#[path = "store_quota.rs"]
+mod quota;
 
 pub struct Store {
     inner: Mutex<Inner>,
@@ -52,6 +54,8 @@ struct Inner {
     history_floor: u64,
     rng: StdRng,
     alloc: Allocations,
+    /// The lab's object-count quota on pods (none when None).
+    max_pods: Option<usize>,
 }
 
 impl Store {
@@ -71,6 +75,7 @@ impl Store {
                 history_floor: 1,
                 rng: StdRng::seed_from_u64(seed),
                 alloc: Allocations::new(seed),
+                max_pods: None,
             }),
             events,
             compactions: tokio::sync::watch::channel(0).0,
@@ -91,6 +96,11 @@ impl Store {
     /// The lab's clock, for timers: simulated waits convert to real ones through it.
     pub fn clock(&self) -> &LabClock {
         &self.clock
+    }
+
+    /// Refuses pod creates beyond `max` pods in the store, as a ResourceQuota would.
+    pub fn set_max_pods(&self, max: Option<usize>) {
+        self.lock().max_pods = max;
     }
 
     /// The current resourceVersion (the last write's).
@@ -169,6 +179,13 @@ impl Store {
             .to_string();
         super::validate::on_create(info, &name, &generate, &obj)?;
         let meta = metadata_mut(&mut obj)?;
+        // Quota admission runs after validation and before storage (so before "exists").
+        if info.kind == "Pod" {
+            let used = inner.objects[res.0 as usize].len();
+            if let Some(error) = quota::exceeded(inner.max_pods, used, &name) {
+                return Err(error);
+            }
+        }
         let key = (namespace.to_string(), name.clone());
         if inner.objects[res.0 as usize].contains_key(&key) {
             return Err(StoreError::AlreadyExists(name));

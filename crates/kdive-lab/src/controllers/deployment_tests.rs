@@ -136,9 +136,10 @@ impl Cluster {
     fn sync_replicasets(&mut self) -> bool {
         let mut wrote = false;
         for i in 0..self.rss.len() {
+            let pods: Vec<_> = self.pods.iter().collect();
             let out = replicaset::reconcile(&replicaset::ReplicaSetInput {
                 replica_set: &self.rss[i],
-                pods: &self.pods,
+                pods: &pods,
                 now: t(self.now),
             });
             for mut pod in out.pods_to_create {

@@ -84,9 +84,10 @@ pub(crate) fn pod(
 }
 
 fn run(rs: &ReplicaSet, pods: &[Pod], now: i64) -> ReplicaSetOutput {
+    let pods: Vec<&Pod> = pods.iter().collect();
     reconcile(&ReplicaSetInput {
         replica_set: rs,
-        pods,
+        pods: &pods,
         now: t(now),
     })
 }

@@ -14,7 +14,7 @@ use k8s_openapi::api::storage::v1::StorageClass;
 
 use super::events::EventRecorder;
 use super::runtime::{Controller, Key};
-use super::{Change, statefulset, volumes};
+use super::{Change, EventRecord, statefulset, volumes};
 use crate::resources::{ResourceId, lookup};
 use crate::store::{DeleteOptions, Event, EventType, Store, StoreError, UpdateScope, WriteOptions};
 
@@ -41,12 +41,30 @@ fn classes() -> ResourceId {
 /// Objects of a resource as typed values; ones that do not decode are skipped (a
 /// controller cannot act on them, as upstream's informers would not deliver them).
 fn typed<T: DeserializeOwned>(store: &Store, r: ResourceId, namespace: Option<&str>) -> Vec<T> {
+    typed_where(store, r, namespace, |_| true)
+}
+
+/// The objects `keep` accepts, decoded: with thousands of pods in a namespace, decoding
+/// only the few that can matter keeps a sync short.
+fn typed_where<T: DeserializeOwned>(
+    store: &Store,
+    r: ResourceId,
+    namespace: Option<&str>,
+    keep: impl Fn(&crate::store::Stored) -> bool,
+) -> Vec<T> {
     store
         .list(r, namespace)
         .1
         .iter()
-        .filter_map(|s| serde_json::from_value(s.value()).ok())
+        .filter(|s| keep(s))
+        .filter_map(|s| serde_json::from_slice(&s.json).ok())
         .collect()
+}
+
+/// Whether the stored JSON mentions `needle` at all (a cheap test before decoding).
+fn mentions(json: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    !needle.is_empty() && json.windows(needle.len()).any(|w| w == needle)
 }
 
 fn get_typed<T: DeserializeOwned>(store: &Store, r: ResourceId, ns: &str, name: &str) -> Option<T> {
@@ -163,7 +181,8 @@ impl Controller for StatefulSetController {
         if event.resource == statefulsets() {
             return vec![key(&event.namespace, &event.name)];
         }
-        if event.resource == pods() {
+        // Most pods have no owner or a ReplicaSet: skip parsing those.
+        if event.resource == pods() && !event.object.owner_uids.is_empty() {
             let owner = controller_owner(&event.object.value(), "StatefulSet");
             return owner
                 .map(|o| key(&event.namespace, &o))
@@ -178,7 +197,11 @@ impl Controller for StatefulSetController {
         else {
             return Ok(None);
         };
-        let pod_list: Vec<Pod> = typed(store, pods(), Some(&key.namespace));
+        // Its own pods and orphans it may adopt; pods of other owners are never its business.
+        let uid = set.metadata.uid.clone().unwrap_or_default();
+        let pod_list: Vec<Pod> = typed_where(store, pods(), Some(&key.namespace), |s| {
+            s.owner_uids.is_empty() || s.owner_uids.contains(&uid)
+        });
         let claim_list: Vec<PersistentVolumeClaim> = typed(store, claims(), Some(&key.namespace));
         let out = statefulset::reconcile(&statefulset::StatefulSetInput {
             set: &set,
@@ -198,14 +221,29 @@ impl Controller for StatefulSetController {
             }
         }
         for (pod, event) in &out.pods_to_create {
-            if apply(
+            match apply(
                 store,
                 pods(),
                 &Change::Create(pod.clone()),
                 meta_ns,
                 meta_name,
-            )? {
-                self.events.record(event);
+            ) {
+                Ok(true) => self.events.record(event),
+                Ok(false) => {}
+                // `StatefulPodControl.recordPodEvent`'s words for a create that failed.
+                Err(e) => {
+                    self.events.record(&EventRecord {
+                        type_: "Warning",
+                        reason: "FailedCreate".into(),
+                        message: format!(
+                            "create Pod {} in StatefulSet {} failed error: {e}",
+                            meta_name(pod),
+                            key.name
+                        ),
+                        ..event.clone()
+                    });
+                    return Err(e);
+                }
             }
         }
         for (change, event) in &out.pod_deletes {
@@ -270,7 +308,10 @@ impl Controller for ClaimController {
         };
         let volume_list: Vec<PersistentVolume> = typed(store, volumes_res(), None);
         let class_list: Vec<StorageClass> = typed(store, classes(), None);
-        let pod_list: Vec<Pod> = typed(store, pods(), Some(&key.namespace));
+        // Only pods that name the claim can use it.
+        let pod_list: Vec<Pod> = typed_where(store, pods(), Some(&key.namespace), |s| {
+            mentions(&s.json, &key.name)
+        });
         let out = volumes::sync_claim(&volumes::ClaimInput {
             claim: &claim,
             volumes: &volume_list,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, ReplicaSetCondition};
 use k8s_openapi::api::core::v1::Pod;
 
 use super::live::{self, Cache, apply, apply_all, controller_named, head};
@@ -14,6 +14,10 @@ use super::runtime::{Controller, Key};
 use super::{Change, ControlPlane, EventRecord, deployment};
 use crate::resources::ResourceId;
 use crate::store::{Event, EventType, Store, StoreError};
+
+/// At most this many pods are created in one ReplicaSet sync (each sync lists the
+/// namespace's pods, so much smaller chunks slow a large scale-up).
+const CREATE_CHUNK: usize = 256;
 
 /// How soon a failed sync (bad spec, rejected write) is retried, in simulated time.
 const ERROR_RETRY: Duration = Duration::from_secs(5);
@@ -87,25 +91,27 @@ impl Controller for ReplicaSetController {
         };
         let uid = rs.metadata.uid.clone().unwrap_or_default();
         let selector = selector_of(rs.spec.as_ref().map(|s| &s.selector));
-        let pods: Vec<Pod> = self
-            .pods
-            .list(store, Some(&k.namespace), |s| {
-                // Its own pods, and orphans it may adopt; pods owned by anything else are
-                // never its business (and skipping them keeps this cheap at 5,000 pods).
-                s.owner_uids.contains(&uid)
-                    || (s.owner_uids.is_empty()
-                        && selector.as_ref().is_some_and(|sel| live::selects(sel, s)))
-            })
-            .iter()
-            .map(|p| (**p).clone())
-            .collect();
+        let pods = self.pods.list(store, Some(&k.namespace), |s| {
+            // Its own pods, and orphans it may adopt; pods owned by anything else are
+            // never its business (and skipping them keeps this cheap at 5,000 pods).
+            s.owner_uids.contains(&uid)
+                || (s.owner_uids.is_empty()
+                    && selector.as_ref().is_some_and(|sel| live::selects(sel, s)))
+        });
+        let pods: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
         let now = store.now();
-        let out = replicaset::reconcile(&replicaset::ReplicaSetInput {
+        let mut out = replicaset::reconcile(&replicaset::ReplicaSetInput {
             replica_set: &rs,
             pods: &pods,
             now,
         });
+        // A chunk of creates per sync, then the loop yields and comes back at once: upstream's
+        // 500 in one go would stall the simulation's other loops (kubelets, probes) for a
+        // second on a slow machine.
+        let more = out.pods_to_create.len() > CREATE_CHUNK;
+        out.pods_to_create.truncate(CREATE_CHUNK);
         let events = &self.cp.events;
+        let mut create_error = None;
         for pod in &out.pods_to_create {
             match apply(store, live::pods(), &Change::Create(pod.clone())) {
                 Ok(Some(stored)) => {
@@ -114,6 +120,8 @@ impl Controller for ReplicaSetController {
                     }
                 }
                 Ok(None) => {}
+                // `RealPodControl.createPods` records the error; `manageReplicas` skips the
+                // rest of the batch and the sync still writes status before it is retried.
                 Err(e) => {
                     events.record(&failed(
                         &rs,
@@ -121,17 +129,63 @@ impl Controller for ReplicaSetController {
                         format!("Error creating: {e}"),
                         now,
                     ));
-                    return Err(e);
+                    create_error = Some(e);
+                    break;
                 }
             }
         }
         apply_all(store, live::pods(), &out.pod_changes)?;
-        if let Some(status) = &out.status {
-            apply(store, live::replica_sets(), status)?;
+        let failure = create_error.as_ref().map(|e| e.to_string());
+        if let Some(status) = replica_failure(&rs, out.status, failure.as_deref(), now) {
+            apply(store, live::replica_sets(), &status)?;
         }
         events.record_all(&out.events);
-        Ok(out.requeue_after)
+        match create_error {
+            Some(e) => Err(e),
+            None if more => Ok(Some(Duration::ZERO)),
+            None => Ok(out.requeue_after),
+        }
     }
+}
+
+/// `calculateStatus`'s `ReplicaFailure` condition: set (reason `FailedCreate`, the error as
+/// message) when creating pods failed and it is not set yet, removed after a sync without
+/// error. Returns the status write to make, if any.
+fn replica_failure(
+    rs: &ReplicaSet,
+    status: Option<Change<ReplicaSet>>,
+    failure: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Change<ReplicaSet>> {
+    let has = |r: &ReplicaSet| {
+        r.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "ReplicaFailure"))
+    };
+    if failure.is_some() == has(rs) {
+        return status;
+    }
+    let mut updated = match status {
+        Some(Change::UpdateStatus(r)) => r,
+        _ => rs.clone(),
+    };
+    let st = updated.status.get_or_insert_with(Default::default);
+    let conditions = st.conditions.get_or_insert_with(Vec::new);
+    conditions.retain(|c| c.type_ != "ReplicaFailure");
+    if let Some(message) = failure {
+        conditions.push(ReplicaSetCondition {
+            type_: "ReplicaFailure".into(),
+            status: "True".into(),
+            reason: Some("FailedCreate".into()),
+            message: Some(message.to_string()),
+            last_transition_time: Some(replicaset::to_time(now)),
+        });
+    }
+    if conditions.is_empty() {
+        st.conditions = None;
+    }
+    Some(Change::UpdateStatus(updated))
 }
 
 fn failed(

@@ -12,7 +12,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::ipam::Ipam;
 use super::{bound_to, node_status, nodes, pods};
+use crate::controllers::runtime::BATCH;
 use crate::controllers::{ControlPlane, EventRecord, object_ref};
+use crate::deadlines::Deadlines;
 use crate::sim::kubelet::{self as simk, PodSim};
 use crate::store::{DeleteOptions, StoreError, UpdateScope, WriteOptions};
 
@@ -40,7 +42,6 @@ struct PodEntry {
     /// None until the sandbox has an address.
     ip: Option<String>,
     sim: PodSim,
-    wake: Option<DateTime<Utc>>,
     /// The last status written and the resourceVersion it produced.
     written: Option<(u64, Value)>,
 }
@@ -51,6 +52,10 @@ struct Kubelet {
     host_ip: String,
     ipam: Ipam,
     pods: HashMap<(String, String), PodEntry>,
+    /// When each pod's simulation asked to be stepped again.
+    wakes: Deadlines<(String, String), DateTime<Utc>>,
+    /// Pods to sync, worked through in batches.
+    pending: BTreeSet<(String, String)>,
     next_heartbeat: DateTime<Utc>,
 }
 
@@ -69,23 +74,36 @@ pub fn spawn(
             host_ip,
             ipam: Ipam::new(None),
             pods: HashMap::new(),
+            wakes: Deadlines::new(),
+            pending: BTreeSet::new(),
             next_heartbeat: now,
         };
         k.resync();
         loop {
+            // Messages first (cheap, and they coalesce: each pod is synced once), then a
+            // bounded batch of pods, then a yield so the API server is not starved.
+            for _ in 0..BATCH {
+                match rx.try_recv() {
+                    Ok(m) => k.note(m),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return,
+                }
+            }
+            if k.sync_batch() {
+                tokio::task::yield_now().await;
+                if stop.has_changed().unwrap_or(true) {
+                    return;
+                }
+                continue;
+            }
             let due = k.next_due();
             let wait = k.cp.store.clock().real_until(due);
             tokio::select! {
-                msg = rx.recv() => {
-                    let Some(first) = msg else { return };
-                    // Coalesce a burst: each pod is synced once.
-                    let mut batch = vec![first];
-                    while let Ok(m) = rx.try_recv() {
-                        batch.push(m);
-                    }
-                    k.handle(batch);
-                }
-                _ = tokio::time::sleep(wait) => k.run_due(),
+                msg = rx.recv() => match msg {
+                    Some(m) => k.note(m),
+                    None => return,
+                },
+                _ = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => return,
             }
         }
@@ -93,33 +111,48 @@ pub fn spawn(
 }
 
 impl Kubelet {
-    fn next_due(&self) -> DateTime<Utc> {
-        self.pods
-            .values()
-            .filter_map(|p| p.wake)
-            .chain([self.next_heartbeat])
-            .min()
-            .unwrap_or(self.next_heartbeat)
+    fn next_due(&mut self) -> DateTime<Utc> {
+        match self.wakes.earliest() {
+            Some(w) if w < self.next_heartbeat => w,
+            _ => self.next_heartbeat,
+        }
     }
 
-    fn handle(&mut self, batch: Vec<Msg>) {
-        if batch.contains(&Msg::Resync) {
-            self.resync();
-            return;
+    fn note(&mut self, msg: Msg) {
+        match msg {
+            Msg::Node => self.sync_node(false),
+            Msg::Pod(key) => {
+                self.pending.insert(key);
+            }
+            Msg::Resync => self.resync(),
         }
-        let mut keys = BTreeSet::new();
-        for m in batch {
-            match m {
-                Msg::Node => self.sync_node(false),
-                Msg::Pod(key) => {
-                    keys.insert(key);
-                }
-                Msg::Resync => {}
+    }
+
+    /// Heartbeat if due, then syncs up to a batch of pods (pending or due). Returns whether
+    /// it did any pod work.
+    fn sync_batch(&mut self) -> bool {
+        let now = self.cp.store.now();
+        if self.next_heartbeat <= now {
+            self.sync_node(true);
+        }
+        if self.pending.len() < BATCH {
+            let room = BATCH - self.pending.len();
+            self.pending.extend(self.wakes.pop_due(now, room));
+        }
+        if self.pending.is_empty() {
+            return false;
+        }
+        let started = std::time::Instant::now();
+        for _ in 0..BATCH {
+            let Some(key) = self.pending.pop_first() else {
+                break;
+            };
+            self.sync_pod(&key);
+            if started.elapsed() >= std::time::Duration::from_millis(5) {
+                break;
             }
         }
-        for key in keys {
-            self.sync_pod(&key);
-        }
+        true
     }
 
     fn resync(&mut self) {
@@ -139,25 +172,7 @@ impl Kubelet {
         for key in gone {
             self.forget(&key);
         }
-        for key in mine {
-            self.sync_pod(&key);
-        }
-    }
-
-    fn run_due(&mut self) {
-        let now = self.cp.store.now();
-        if self.next_heartbeat <= now {
-            self.sync_node(true);
-        }
-        let due: Vec<(String, String)> = self
-            .pods
-            .iter()
-            .filter(|(_, p)| p.wake.is_some_and(|w| w <= now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in due {
-            self.sync_pod(&key);
-        }
+        self.pending.extend(mine);
     }
 
     /// Posts the node status if it differs; a heartbeat stamps it even if not.
@@ -200,6 +215,7 @@ impl Kubelet {
     }
 
     fn forget(&mut self, key: &(String, String)) {
+        self.wakes.remove(key);
         if let Some(entry) = self.pods.remove(key) {
             self.ipam.release(&entry.uid);
         }
@@ -230,7 +246,6 @@ impl Kubelet {
                     uid: stored.uid.clone(),
                     ip: None,
                     sim: PodSim::default(),
-                    wake: None,
                     written: None,
                 }
             }
@@ -252,7 +267,8 @@ impl Kubelet {
                 Err(e) => {
                     let event = sandbox_failed(&pod, &self.name, &e.to_string(), now);
                     self.cp.events.record(&event);
-                    entry.wake = Some(now + chrono::Duration::seconds(SANDBOX_RETRY_SECONDS));
+                    let retry = now + chrono::Duration::seconds(SANDBOX_RETRY_SECONDS);
+                    self.wakes.schedule(key.clone(), retry);
                     self.pods.insert(key.clone(), entry);
                     return;
                 }
@@ -270,7 +286,10 @@ impl Kubelet {
         };
         let (sim, out) = simk::step(&entry.sim, &input);
         entry.sim = sim;
-        entry.wake = out.next_wakeup;
+        match out.next_wakeup {
+            Some(at) => self.wakes.schedule(key.clone(), at),
+            None => self.wakes.remove(key),
+        }
         self.cp.events.record_all(&out.events);
         for run in &out.probes {
             self.cp.metrics.inc(
@@ -314,6 +333,7 @@ impl Kubelet {
                 Ok((s, _)) => entry.written = Some((s.rv, status)),
                 Err(StoreError::NotFound(_)) => {
                     self.ipam.release(&entry.uid);
+                    self.wakes.remove(key);
                     return;
                 }
                 // A newer version is on its way to us as an event.
@@ -329,6 +349,7 @@ impl Kubelet {
             match store.delete(pods(), &key.0, &key.1, &opts) {
                 Ok(_) | Err(StoreError::NotFound(_)) => {
                     self.ipam.release(&entry.uid);
+                    self.wakes.remove(key);
                     return;
                 }
                 Err(e) => tracing::debug!(pod = %key.1, error = %e, "pod not deleted"),

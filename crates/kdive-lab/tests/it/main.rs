@@ -7,6 +7,7 @@ mod bad_requests;
 mod controllers;
 mod data_dir;
 mod demo;
+mod fairness;
 mod fuzz_objects;
 mod kube_rs;
 mod kubectl;
