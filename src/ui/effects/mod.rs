@@ -182,9 +182,12 @@ impl Effects for LiveEffects {
                         return;
                     };
                     let _ = tx.send(Msg::Info("restarting the lab".into()));
+                    // The same cluster, but its workloads' pods are new ones: a new seed
+                    // gives them new names, as a real cluster's replacements would have.
                     let options = LabOptions {
                         addr: old.running.addr,
                         identity: Some(old.running.identity.clone()),
+                        seed: old.options.seed.wrapping_add(1),
                         ..old.options
                     };
                     old.running.shutdown().await;
