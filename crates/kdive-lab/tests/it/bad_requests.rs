@@ -18,16 +18,7 @@ async fn send(
     if let Some(ct) = ct {
         req = req.header("Content-Type", ct);
     }
-    let resp = client
-        .send(req.body(body.into()).unwrap())
-        .await
-        .expect("a response");
-    let code = resp.status().as_u16();
-    let bytes = http_body_util::BodyExt::collect(resp.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    common::exchange(client, req.body(body).unwrap()).await
 }
 
 #[track_caller]

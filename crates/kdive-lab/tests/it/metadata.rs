@@ -22,13 +22,7 @@ async fn get(client: &kube::Client, path: &str, accept: &str) -> (u16, Value) {
         .header("Accept", accept)
         .body(Vec::new())
         .unwrap();
-    let resp = client.send(req.map(Into::into)).await.expect("a response");
-    let code = resp.status().as_u16();
-    let bytes = http_body_util::BodyExt::collect(resp.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    common::exchange(client, req).await
 }
 
 async fn secret(lab: &TestLab, name: &str) -> Api<Secret> {

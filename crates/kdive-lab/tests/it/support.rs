@@ -188,3 +188,21 @@ impl Drop for HeavyPermit {
         HEAVY_FREED.notify_one();
     }
 }
+
+/// Sends a raw request to the lab: the status code, and the body as JSON (Null when it is
+/// not JSON).
+pub async fn exchange(
+    client: &kube::Client,
+    req: http::Request<Vec<u8>>,
+) -> (u16, serde_json::Value) {
+    let resp = client.send(req.map(Into::into)).await.expect("a response");
+    let code = resp.status().as_u16();
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (
+        code,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}

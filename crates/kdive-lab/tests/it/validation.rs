@@ -27,29 +27,14 @@ async fn send(
         .method(method)
         .uri(path)
         .header("Content-Type", ct)
-        .body(serde_json::to_vec(body).unwrap().into())
+        .body(serde_json::to_vec(body).unwrap())
         .unwrap();
-    let resp = client.send(req).await.expect("a response");
-    let code = resp.status().as_u16();
-    let bytes = http_body_util::BodyExt::collect(resp.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    common::exchange(client, req).await
 }
 
 async fn get(client: &kube::Client, path: &str) -> (u16, Value) {
-    let req = Request::builder()
-        .uri(path)
-        .body(Vec::new().into())
-        .unwrap();
-    let resp = client.send(req).await.expect("a response");
-    let code = resp.status().as_u16();
-    let bytes = http_body_util::BodyExt::collect(resp.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    let req = Request::builder().uri(path).body(Vec::new()).unwrap();
+    common::exchange(client, req).await
 }
 
 fn deployment(replicas: Value) -> Value {
