@@ -372,6 +372,12 @@ fn replica_set_template(
     let template = spec.get("template").unwrap_or(&Value::Null);
     template_labels_match(selector, template, errs);
     pod_template(template, "spec.template", errs);
+    controller_pod_rules(template, "ReplicaSet", errs);
+}
+
+/// What a controller's pod template may not say: a restartPolicy other than Always, or an
+/// activeDeadlineSeconds (`ValidatePodTemplateSpecForReplicaSet` and its StatefulSet twin).
+fn controller_pod_rules(template: &Value, kind: &str, errs: &mut Vec<FieldError>) {
     let pod = template.get("spec").unwrap_or(&Value::Null);
     restart_policy_always(pod, errs);
     if pod
@@ -380,7 +386,7 @@ fn replica_set_template(
     {
         errs.push(FieldError::forbidden(
             "spec.template.spec.activeDeadlineSeconds",
-            "activeDeadlineSeconds in ReplicaSet is not Supported",
+            format!("activeDeadlineSeconds in {kind} is not Supported"),
         ));
     }
 }
@@ -520,17 +526,7 @@ fn stateful_set_spec(spec: &Value, errs: &mut Vec<FieldError>) {
         "spec.template.annotations",
         errs,
     );
-    let pod = template.get("spec").unwrap_or(&Value::Null);
-    restart_policy_always(pod, errs);
-    if pod
-        .get("activeDeadlineSeconds")
-        .is_some_and(|v| !v.is_null())
-    {
-        errs.push(FieldError::forbidden(
-            "spec.template.spec.activeDeadlineSeconds",
-            "activeDeadlineSeconds in StatefulSet is not Supported",
-        ));
-    }
+    controller_pod_rules(template, "StatefulSet", errs);
 }
 
 /// `ValidateStatefulSetUpdate`: only some spec fields may change.
