@@ -13,6 +13,7 @@ pub mod model;
 pub mod object_validation;
 pub mod quantity;
 pub mod selector;
+pub mod triage;
 pub mod typecheck;
 pub mod validation;
 pub mod yaml;

@@ -1,0 +1,203 @@
+//! Ranking: causes before the symptoms they explain, the worst and widest cause first; and
+//! the verdict on the target.
+
+use std::collections::BTreeSet;
+
+use super::scope::{Target, TargetKind, name_of, ns_of};
+use super::{Cause, Ctx, Finding, ObjectRef, Severity, Verdict};
+use crate::metrics::SloDef;
+use crate::metrics::burn::Burn;
+
+/// Merges duplicates, links each finding to what it explains, raises a cause to the
+/// severity of what it explains, and orders: unexplained causes, explained causes,
+/// symptoms. Ranks start at 1.
+pub(crate) fn rank(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut findings = merge(findings);
+    let n = findings.len();
+    let subjects: Vec<BTreeSet<&ObjectRef>> = findings.iter().map(|f| f.subjects.iter().collect()).collect();
+    let mut edges = vec![vec![false; n]; n];
+    for a in 0..n {
+        if findings[a].cause.is_symptom() {
+            continue;
+        }
+        for b in 0..n {
+            if a != b && findings[b].needs.iter().any(|x| subjects[a].contains(x)) {
+                edges[a][b] = true;
+            }
+            // The same objects at fault for two causes: the deeper explains the other
+            // (a used-up quota behind a stuck rollout, a crash behind a failing probe).
+            let deeper = findings[a].cause.depth() > findings[b].cause.depth();
+            if a != b && deeper && !findings[b].cause.is_symptom() && !subjects[a].is_disjoint(&subjects[b]) {
+                edges[a][b] = true;
+            }
+        }
+    }
+    // Two findings that could explain each other: the deeper one is the cause.
+    for a in 0..n {
+        for b in (a + 1)..n {
+            if edges[a][b] && edges[b][a] {
+                if findings[a].cause.depth() >= findings[b].cause.depth() {
+                    edges[b][a] = false;
+                } else {
+                    edges[a][b] = false;
+                }
+            }
+        }
+    }
+    // Everything reachable from each finding (n is small: findings are grouped).
+    let mut reach = edges.clone();
+    for k in 0..n {
+        for i in 0..n {
+            if reach[i][k] {
+                for j in 0..n {
+                    if reach[k][j] {
+                        reach[i][j] = true;
+                    }
+                }
+            }
+        }
+    }
+    let severity: Vec<Severity> = (0..n)
+        .map(|a| {
+            (0..n)
+                .filter(|&b| reach[a][b])
+                .map(|b| findings[b].severity)
+                .fold(findings[a].severity, Severity::max)
+        })
+        .collect();
+    let explained: Vec<bool> = (0..n).map(|b| (0..n).any(|a| edges[a][b])).collect();
+    let weight: Vec<usize> = (0..n).map(|a| reach[a].iter().filter(|r| **r).count()).collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        let group = |i: usize| {
+            if findings[i].cause.is_symptom() {
+                2
+            } else if explained[i] {
+                1
+            } else {
+                0
+            }
+        };
+        group(a)
+            .cmp(&group(b))
+            .then(severity[b].cmp(&severity[a]))
+            .then(weight[b].cmp(&weight[a]))
+            .then(findings[b].cause.depth().cmp(&findings[a].cause.depth()))
+            .then(since_key(&findings[a]).cmp(&since_key(&findings[b])))
+            .then(findings[a].cause.cmp(&findings[b].cause))
+            .then(findings[a].object.cmp(&findings[b].object))
+    });
+    let mut rank_of = vec![0; n];
+    for (r, &i) in order.iter().enumerate() {
+        rank_of[i] = r + 1;
+    }
+    for i in 0..n {
+        findings[i].rank = rank_of[i];
+        findings[i].severity = severity[i];
+        let mut explains: Vec<usize> = (0..n).filter(|&b| edges[i][b]).map(|b| rank_of[b]).collect();
+        explains.sort_unstable();
+        findings[i].explains = explains;
+    }
+    findings.sort_by_key(|f| f.rank);
+    findings
+}
+
+fn since_key(f: &Finding) -> (bool, Option<chrono::DateTime<chrono::Utc>>) {
+    (f.since.is_none(), f.since)
+}
+
+/// One finding per cause and object: two rules may reach the same (a workload at zero
+/// replicas, through a Service and as the target).
+fn merge(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for f in findings {
+        match out.iter_mut().find(|o| o.cause == f.cause && o.object == f.object) {
+            Some(o) => {
+                o.severity = o.severity.max(f.severity);
+                o.subjects.extend(f.subjects);
+                o.subjects.sort();
+                o.subjects.dedup();
+                o.needs.extend(f.needs);
+                o.needs.sort();
+                o.needs.dedup();
+                o.seen_at(f.since);
+                for e in f.evidence {
+                    if !o.evidence.contains(&e) {
+                        o.evidence.push(e);
+                    }
+                }
+                if o.summary.len() < f.summary.len() {
+                    o.summary = f.summary;
+                }
+            }
+            None => out.push(f),
+        }
+    }
+    out
+}
+
+/// `down` when the target serves nothing, `degraded` when it serves with a critical or
+/// warning finding, `healthy` otherwise.
+pub(crate) fn verdict(ctx: &Ctx<'_>, target: &Target, findings: &[Finding], slos: &[(SloDef, Burn)]) -> Verdict {
+    let service_down = |ns: &str, name: &str| {
+        findings.iter().any(|f| {
+            f.cause == Cause::EndpointsNotReady
+                && f.severity == Severity::Critical
+                && f.object.namespace.as_deref() == Some(ns)
+                && f.object.name == name
+        }) || slos.iter().any(|(d, b)| {
+            d.service.as_ref().is_some_and(|s| s.namespace == ns && s.name == name) && super::services::all_failing(b)
+        })
+    };
+    let selector_services: Vec<(&str, &str)> = ctx
+        .scope
+        .services
+        .iter()
+        .filter(|s| crate::selector::service_selector(s.spec.as_ref()).is_some())
+        .map(|s| (ns_of(&s.metadata), name_of(&s.metadata)))
+        .collect();
+    let down = match target {
+        Target::Object { kind: TargetKind::Service, namespace, name } => service_down(namespace, name),
+        Target::Object { kind: TargetKind::Pod, .. } => ctx
+            .scope
+            .pods
+            .first()
+            .is_some_and(|p| p.summary.ready.0 < p.summary.ready.1 || p.summary.ready.1 == 0),
+        Target::Object { kind, namespace, name } => {
+            let (desired, ready) = workload_counts(ctx, *kind, namespace, name);
+            (desired > 0 && ready == 0)
+                || (!selector_services.is_empty() && selector_services.iter().all(|(ns, n)| service_down(ns, n)))
+        }
+        Target::Namespace(_) | Target::All => {
+            !selector_services.is_empty() && selector_services.iter().all(|(ns, n)| service_down(ns, n))
+        }
+    };
+    if down {
+        Verdict::Down
+    } else if findings.iter().any(|f| f.severity >= Severity::Warning) {
+        Verdict::Degraded
+    } else {
+        Verdict::Healthy
+    }
+}
+
+fn workload_counts(ctx: &Ctx<'_>, kind: TargetKind, ns: &str, name: &str) -> (i32, i32) {
+    let is = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| ns_of(m) == ns && name_of(m) == name;
+    match kind {
+        TargetKind::Deployment => ctx
+            .scope
+            .deployments
+            .iter()
+            .find(|d| is(&d.metadata))
+            .map(|d| crate::model::status::deployment_replicas(d))
+            .unwrap_or((0, 0)),
+        TargetKind::StatefulSet => ctx
+            .scope
+            .stateful_sets
+            .iter()
+            .find(|d| is(&d.metadata))
+            .map(|d| crate::model::status::stateful_set_replicas(d))
+            .unwrap_or((0, 0)),
+        _ => (0, 0),
+    }
+}
