@@ -7,6 +7,7 @@ pub mod iptables;
 pub mod lab;
 pub mod lesson;
 pub mod slo;
+pub mod triage;
 pub mod tui;
 pub mod tui_feeds;
 
@@ -103,6 +104,9 @@ pub enum Command {
     Slo(slo::SloArgs),
     /// Lessons: list, show, start, check, solve, reset, lint
     Lesson(lesson::LessonArgs),
+    /// Name the root cause of a broken Service, workload, pod or namespace, with evidence,
+    /// what changed before it, and the next command
+    Triage(triage::TriageArgs),
 }
 
 /// Runs the parsed command line and maps errors to exit codes:
@@ -132,6 +136,16 @@ pub fn main(cli: Cli) -> ExitCode {
     }
 }
 
+/// Writes a command's output; a reader that went away (`| head`) is not an error.
+pub fn print_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
+    }
+}
+
 /// The explorer's heap is millions of small objects spread thinly over the allocator's
 /// arenas, which it asks to be backed by huge pages: every touched 2 MiB then counts whole
 /// (about 30 MiB more RSS with 20,000 pods, for no speed a TUI would notice). Linux only;
@@ -152,6 +166,7 @@ async fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Dns(args)) => dns::run(&cli.cluster, args).await,
         Some(Command::Slo(args)) => slo::run(&cli.cluster, args).await,
         Some(Command::Lesson(args)) => lesson::run(&cli.cluster, args).await,
+        Some(Command::Triage(args)) => triage::run(&cli.cluster, args).await,
         None => {
             let given = cli.lab_options.given();
             if !cli.lab && !given.is_empty() {

@@ -183,7 +183,7 @@ pub fn load_spec(path: &std::path::Path) -> Result<LoadedSpec, InputError> {
     spec::parse(&origin, &text).map_err(|e| InputError::new(e.to_string()))
 }
 
-fn load_specs(paths: &[PathBuf]) -> Result<Vec<LoadedSpec>, InputError> {
+pub(crate) fn load_specs(paths: &[PathBuf]) -> Result<Vec<LoadedSpec>, InputError> {
     let mut out: Vec<LoadedSpec> = Vec::new();
     for p in paths {
         let l = load_spec(p)?;

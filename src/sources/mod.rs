@@ -8,6 +8,7 @@ pub mod lesson_engine;
 pub mod prometheus;
 pub mod slo_poll;
 pub mod snapshot;
+pub mod triage_read;
 
 use std::path::Path;
 

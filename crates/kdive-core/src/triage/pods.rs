@@ -16,8 +16,8 @@ use crate::model::stored_pod::StoredPod;
 
 /// Restarts older than this are history, not a cause of what is wrong now.
 const RECENT_RESTART: i64 = 3600;
-/// A container this new may still be starting: no readiness finding without failed probes.
-const STARTING_SECONDS: i64 = 30;
+/// A pod this new may still be starting: readiness failures then are expected, not a cause.
+pub(crate) const STARTING_SECONDS: i64 = 60;
 /// Lines of a previous run shown as evidence.
 const LOG_LINES: usize = 8;
 
@@ -378,7 +378,7 @@ fn readiness_problem(ctx: &Ctx<'_>, pod: &Pod, cs: &ContainerStatus) -> Option<P
         .filter(|s| s.message.starts_with("Readiness probe") || s.message.starts_with("Startup probe"))
         .collect();
     let started = running.started_at.as_ref().map(utc);
-    if failed.is_empty() && started.is_some_and(|t| ctx.now - t < Duration::seconds(STARTING_SECONDS)) {
+    if started.is_some_and(|t| ctx.now - t < starting_window(pod, &cs.name)) {
         return None;
     }
     let mut evidence: Vec<Evidence> = failed
@@ -407,6 +407,29 @@ fn readiness_problem(ctx: &Ctx<'_>, pod: &Pod, cs: &ContainerStatus) -> Option<P
         ],
         needs: Vec::new(),
     })
+}
+
+/// How long after start failing readiness is normal: a minute, or the probe's own
+/// initial delay plus the failures it tolerates when that is longer.
+fn starting_window(pod: &Pod, container: &str) -> Duration {
+    let probe = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.iter().find(|c| c.name == container))
+        .and_then(|c| c.readiness_probe.as_ref());
+    let probe_secs = probe.map_or(0, |p| {
+        i64::from(p.initial_delay_seconds.unwrap_or(0))
+            + i64::from(p.period_seconds.unwrap_or(10)) * i64::from(p.failure_threshold.unwrap_or(3))
+    });
+    Duration::seconds(STARTING_SECONDS.max(probe_secs))
+}
+
+/// Whether the pod was created within the starting window: not ready yet is expected.
+pub(crate) fn just_created(p: &StoredPod, now: DateTime<Utc>) -> bool {
+    p.metadata
+        .creation_timestamp
+        .as_ref()
+        .is_some_and(|t| now - utc(t) < Duration::seconds(STARTING_SECONDS))
 }
 
 /// `configmap "x" not found` (or secret) in the events: the object the pod waits for.

@@ -141,7 +141,7 @@ fn merge(findings: Vec<Finding>) -> Vec<Finding> {
 pub(crate) fn verdict(ctx: &Ctx<'_>, target: &Target, findings: &[Finding], slos: &[(SloDef, Burn)]) -> Verdict {
     let service_down = |ns: &str, name: &str| {
         findings.iter().any(|f| {
-            f.cause == Cause::EndpointsNotReady
+            matches!(f.cause, Cause::EndpointsNotReady | Cause::TargetPortMismatch)
                 && f.severity == Severity::Critical
                 && f.object.namespace.as_deref() == Some(ns)
                 && f.object.name == name

@@ -105,7 +105,7 @@ fn no_pods(ctx: &Ctx<'_>, svc: &Service, sel: &BTreeMap<String, String>, workloa
             format!("{who} has {}: {differs}", selector_text(labels)),
         ));
     }
-    f.seen_at(svc.metadata.creation_timestamp.as_ref().map(utc));
+    f.seen_at(last_write(&svc.metadata));
     f.next = vec![
         format!("kubectl get pods -n {ns} -l {} ", selector.replace(' ', "")).trim_end().to_string(),
         format!("kubectl get pods -n {ns} --show-labels"),
@@ -123,8 +123,9 @@ fn no_pods(ctx: &Ctx<'_>, svc: &Service, sel: &BTreeMap<String, String>, workloa
     vec![f]
 }
 
-/// Pod templates and pods of the namespace closest to the selector: the most pairs
-/// matched, and which keys differ.
+/// Pod templates (and pods no workload owns) of the namespace closest to the selector:
+/// the most pairs matched, then the values nearest by edit distance (`wbe` for `web`).
+/// Labels are shown for the selector's keys only.
 fn near_misses(ctx: &Ctx<'_>, ns: &str, sel: &BTreeMap<String, String>) -> Vec<(String, BTreeMap<String, String>, String)> {
     let mut candidates: Vec<(String, BTreeMap<String, String>)> = Vec::new();
     for d in ctx.objects.deployments.iter().filter(|d| ns_of(&d.metadata) == ns) {
@@ -137,21 +138,28 @@ fn near_misses(ctx: &Ctx<'_>, ns: &str, sel: &BTreeMap<String, String>) -> Vec<(
             candidates.push((format!("StatefulSet {}'s pod template", name_of(&d.metadata)), l));
         }
     }
-    let mut seen: BTreeSet<BTreeMap<String, String>> = candidates.iter().map(|(_, l)| l.clone()).collect();
     for p in ctx.objects.pods_in(ns) {
-        if let Some(l) = &p.metadata.labels
-            && seen.insert(l.clone())
+        if super::scope::controller_of(&p.metadata).is_none()
+            && let Some(l) = &p.metadata.labels
         {
             candidates.push((format!("pod {}", p.name()), l.clone()));
         }
     }
-    let mut scored: Vec<(usize, String, BTreeMap<String, String>, String)> = candidates
+    let mut scored: Vec<(usize, usize, String, BTreeMap<String, String>, String)> = candidates
         .into_iter()
         .filter_map(|(who, labels)| {
+            let shown: BTreeMap<String, String> = sel
+                .keys()
+                .filter_map(|k| Some((k.clone(), labels.get(k)?.clone())))
+                .collect();
             let matched = sel.iter().filter(|(k, v)| labels.get(*k) == Some(*v)).count();
-            let keys = sel.keys().filter(|k| labels.contains_key(*k)).count();
-            // Nothing in common: not a near miss.
-            if matched == 0 && keys == 0 {
+            let distance: usize = sel
+                .iter()
+                .map(|(k, v)| labels.get(k).map_or(v.len().max(1) * 2, |have| edit_distance(v, have)))
+                .sum();
+            // Close enough to be a slip: some pair right, or every value a short edit away.
+            let close = sel.iter().all(|(k, v)| labels.get(k).is_some_and(|h| edit_distance(v, h) <= v.len().div_ceil(2)));
+            if matched == 0 && !close {
                 return None;
             }
             let differs: Vec<String> = sel
@@ -162,11 +170,38 @@ fn near_misses(ctx: &Ctx<'_>, ns: &str, sel: &BTreeMap<String, String>) -> Vec<(
                     None => format!("no label {k}"),
                 })
                 .collect();
-            Some((matched * 2 + keys, who, labels, differs.join("; ")))
+            Some((matched, distance, who, shown, differs.join("; ")))
         })
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    scored.into_iter().map(|(_, w, l, d)| (w, l, d)).collect()
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    scored.into_iter().map(|(_, _, w, l, d)| (w, l, d)).collect()
+}
+
+/// Levenshtein distance, for telling a typo from a different label.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(row[j + 1]) };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// When the object was last written: its newest managedFields time (real API servers keep
+/// them), else its creation.
+fn last_write(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<chrono::DateTime<chrono::Utc>> {
+    meta.managed_fields
+        .iter()
+        .flatten()
+        .filter_map(|m| m.time.as_ref().map(utc))
+        .max()
+        .or(meta.creation_timestamp.as_ref().map(utc))
 }
 
 fn selector_text(sel: &BTreeMap<String, String>) -> String {
@@ -222,7 +257,7 @@ fn port_mismatches(svc: &Service, selected: &[&Arc<StoredPod>]) -> Vec<Finding> 
         for pod in &bad {
             f.evidence.push(Evidence::new(EvidenceSource::Port, format!("pod {} declares {}", name_of(&pod.metadata), declared(pod))));
         }
-        f.seen_at(svc.metadata.creation_timestamp.as_ref().map(utc));
+        f.seen_at(last_write(&svc.metadata));
         f.next.push(format!("kubectl get endpointslices -n {ns} -l {SERVICE_NAME_LABEL}={name} -o yaml"));
         if let Some(fix) = single_port(bad[0], sp) {
             f.next.push(format!(
@@ -300,8 +335,17 @@ fn endpoints(ctx: &Ctx<'_>, svc: &Service, selected: &[&Arc<StoredPod>], workloa
     if total > 0 && ready >= total && not_ready.is_empty() {
         return None;
     }
-    let severity = if ready == 0 { Severity::Critical } else { Severity::Warning };
-    let summary = if ready == 0 {
+    let starting = !not_ready.is_empty() && not_ready.iter().all(|p| super::pods::just_created(p, ctx.now));
+    let severity = if starting {
+        Severity::Info
+    } else if ready == 0 {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let summary = if starting {
+        format!("Service {name} has {ready} of {total} endpoints ready; the others are pods that have just started")
+    } else if ready == 0 {
         format!("Service {name} has no ready endpoints ({} pods selected, none ready): requests to it fail", selected.len())
     } else {
         format!("Service {name} has {ready} of {total} endpoints ready")
@@ -352,6 +396,17 @@ pub(crate) fn slice_states(ctx: &Ctx<'_>, ns: &str, name: &str) -> Option<SliceS
             && s.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL)).map(String::as_str) == Some(name)
     }) {
         any = true;
+        // Endpoints of a slice without ports carry no traffic: kube-proxy skips them (a
+        // named targetPort the pods do not declare leaves the slice port-less).
+        if s.ports.as_ref().is_none_or(|p| p.is_empty()) {
+            for e in &s.endpoints {
+                if let Some(pod) = e.target_ref.as_ref().and_then(|t| t.name.clone()) {
+                    not_ready.insert(pod.clone());
+                    all.insert(pod);
+                }
+            }
+            continue;
+        }
         for e in &s.endpoints {
             let pod = e.target_ref.as_ref().filter(|t| t.kind.as_deref() == Some("Pod")).and_then(|t| t.name.clone());
             let id = pod.clone().unwrap_or_else(|| e.addresses.join(","));
