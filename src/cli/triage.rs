@@ -29,7 +29,12 @@ pub struct TriageArgs {
     #[arg(value_name = "TARGET")]
     pub target: Option<String>,
     /// Namespace (default: the context's)
-    #[arg(short = 'n', long, value_name = "NAME", conflicts_with = "all_namespaces")]
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "NAME",
+        conflicts_with = "all_namespaces"
+    )]
     pub namespace: Option<String>,
     /// Every namespace, and the cluster-wide causes (DNS, nodes)
     #[arg(short = 'A', long)]
@@ -50,7 +55,8 @@ pub struct TriageArgs {
 pub async fn run(cluster: &ClusterArgs, args: TriageArgs) -> color_eyre::Result<ExitCode> {
     let window = Window::parse(&args.since)
         .map_err(|e| InputError::new(format!("--since {}: {e}", args.since)))?;
-    let window = chrono::Duration::seconds(i64::try_from(window.seconds()).unwrap_or(i64::MAX / 2_000));
+    let window =
+        chrono::Duration::seconds(i64::try_from(window.seconds()).unwrap_or(i64::MAX / 2_000));
     let client = cluster.connect().await?;
     let namespace = args
         .namespace
@@ -120,7 +126,10 @@ async fn slo_burns(
         Err(e) => return Err(e.into()),
     };
     let period = Period::new(Window::D30).map_err(InputError::new)?;
-    let mut defs: Vec<SloDef> = specs.iter().flat_map(|l| SloDef::from_spec(l, &period)).collect();
+    let mut defs: Vec<SloDef> = specs
+        .iter()
+        .flat_map(|l| SloDef::from_spec(l, &period))
+        .collect();
     match prom.rules().await {
         Ok(rules) => {
             for d in discover::discover(&rules) {
@@ -168,7 +177,10 @@ pub fn render(r: &Report, now: DateTime<Utc>) -> String {
         let _ = writeln!(s, "confidence reduced: {}", r.gaps.join("; "));
     }
     if r.findings.is_empty() {
-        let _ = writeln!(s, "\nNo findings: every pod, Service and workload looked at is serving.");
+        let _ = writeln!(
+            s,
+            "\nNo findings: every pod, Service and workload looked at is serving."
+        );
     }
     for f in &r.findings {
         let _ = writeln!(s);
@@ -196,14 +208,32 @@ fn render_finding(s: &mut String, f: &Finding, now: DateTime<Utc>) {
         Severity::Warning => "WARNING",
         Severity::Info => "info",
     };
-    let _ = writeln!(s, "{}. {sev} {}  {}", f.rank, f.cause.code(), f.object.display());
+    let _ = writeln!(
+        s,
+        "{}. {sev} {}  {}",
+        f.rank,
+        f.cause.code(),
+        f.object.display()
+    );
     let _ = writeln!(s, "   {}", f.summary);
     if let Some(t) = f.since {
-        let _ = writeln!(s, "   since {} ({} ago)", triage_time(t), kdive_core::duration::age(t, now));
+        let _ = writeln!(
+            s,
+            "   since {} ({} ago)",
+            triage_time(t),
+            kdive_core::duration::age(t, now)
+        );
     }
     for e in &f.evidence {
-        let source = serde_json::to_value(e.source).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        let count = if e.count > 1 { format!(" (×{})", e.count) } else { String::new() };
+        let source = serde_json::to_value(e.source)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let count = if e.count > 1 {
+            format!(" (×{})", e.count)
+        } else {
+            String::new()
+        };
         let _ = writeln!(s, "   {source:<11} {}{count}", e.text);
     }
     if !f.explains.is_empty() {

@@ -40,7 +40,10 @@ pub async fn read(client: &kube::Client, namespace: Option<&str>) -> Result<Tria
         list(api::<Deployment>(c, ns), "deployments"),
         list(api::<ReplicaSet>(c, ns), "replicasets"),
         list(api::<StatefulSet>(c, ns), "statefulsets"),
-        list(api::<PersistentVolumeClaim>(c, ns), "persistentvolumeclaims"),
+        list(
+            api::<PersistentVolumeClaim>(c, ns),
+            "persistentvolumeclaims"
+        ),
         list(api::<Event>(c, ns), "events"),
     );
     let (nodes, namespaces, config_maps, secrets) = tokio::join!(
@@ -96,7 +99,10 @@ enum Listed<T> {
 
 fn api<K>(client: &kube::Client, ns: Option<&str>) -> Api<K>
 where
-    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
     K::DynamicType: Default,
 {
     match ns {
@@ -109,16 +115,31 @@ async fn list<K>(api: Api<K>, resource: &str) -> Listed<K>
 where
     K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {
-    classify(api.list(&ListParams::default()).await.map(|l| l.items), resource)
+    classify(
+        api.list(&ListParams::default()).await.map(|l| l.items),
+        resource,
+    )
 }
 
-async fn metadata<K>(client: &kube::Client, ns: Option<&str>, resource: &str) -> Listed<kube::api::PartialObjectMeta<K>>
+async fn metadata<K>(
+    client: &kube::Client,
+    ns: Option<&str>,
+    resource: &str,
+) -> Listed<kube::api::PartialObjectMeta<K>>
 where
-    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
     K::DynamicType: Default,
 {
     let api: Api<K> = api(client, ns);
-    classify(api.list_metadata(&ListParams::default()).await.map(|l| l.items), resource)
+    classify(
+        api.list_metadata(&ListParams::default())
+            .await
+            .map(|l| l.items),
+        resource,
+    )
 }
 
 /// 403 and 404 (a kind the server does not serve) are gaps; anything else ends the read.
@@ -140,13 +161,28 @@ fn shared<T>(items: Vec<T>) -> Vec<Arc<T>> {
 /// The last lines of the previous run of the containers the first crash findings name.
 /// A log that cannot be read is left out (the finding keeps its other evidence); a 403 is
 /// a gap.
-pub async fn previous_logs(client: &kube::Client, report: &Report, gaps: &mut Vec<String>) -> PreviousLogs {
+pub async fn previous_logs(
+    client: &kube::Client,
+    report: &Report,
+    gaps: &mut Vec<String>,
+) -> PreviousLogs {
     let mut out = PreviousLogs::new();
     let wanted = report
         .findings
         .iter()
-        .filter(|f| matches!(f.cause.code(), "crash-loop" | "oom-killed" | "liveness-restarts"))
-        .filter_map(|f| Some((f.object.namespace.clone()?, f.object.name.clone(), f.container.clone()?)))
+        .filter(|f| {
+            matches!(
+                f.cause.code(),
+                "crash-loop" | "oom-killed" | "liveness-restarts"
+            )
+        })
+        .filter_map(|f| {
+            Some((
+                f.object.namespace.clone()?,
+                f.object.name.clone(),
+                f.container.clone()?,
+            ))
+        })
         .take(LOG_READS);
     for (ns, pod, container) in wanted {
         let api: Api<Pod> = Api::namespaced(client.clone(), &ns);

@@ -39,6 +39,7 @@ pub enum View {
     Slo,
     Query,
     Lesson,
+    Triage(kdive_core::triage::Target),
 }
 
 /// A one-line text input (`:` commands, `/` filter).
@@ -107,6 +108,7 @@ pub struct App {
     pub watches: BTreeMap<Kind, WatchStats>,
     pub chain: Option<ChainTrack>,
     pub timeline: Option<PodTimeline>,
+    pub triage: super::triage_track::TriageTrack,
     pub flash: Option<(String, Level, DateTime<Utc>)>,
     /// What Prometheus and the lesson engine last sent.
     pub feeds: super::feeds::Feeds,
@@ -141,6 +143,7 @@ impl App {
             watches: BTreeMap::new(),
             chain: None,
             timeline: None,
+            triage: Default::default(),
             flash: None,
             feeds: Default::default(),
             panes: PaneStates::default(),
@@ -231,6 +234,9 @@ impl App {
                     || matches!(self.view, View::Watches)
                 {
                     self.dirty = true;
+                }
+                if self.triage.count_due(now) {
+                    self.settle_triage(now);
                 }
                 if self
                     .flash
@@ -362,6 +368,7 @@ impl App {
             return !self.changed.is_empty() || self.chain.as_ref().is_some_and(|c| c.stale);
         }
         let changed = std::mem::take(&mut self.changed);
+        self.triage.changed(&changed);
         let tree_kinds = !changed.is_empty() && changed.iter().any(|k| *k != Kind::Event);
         // The timeline reads only the pod and the slices.
         let timeline_kinds = changed.contains(&Kind::Pod) || changed.contains(&Kind::EndpointSlice);
@@ -369,6 +376,7 @@ impl App {
             if !changed.is_empty() {
                 self.snapshot = Some(self.objects());
             }
+            self.settle_triage(now);
             return false;
         }
         let objs = self.objects();
@@ -384,6 +392,7 @@ impl App {
             t.observe(&self.stores, now);
         }
         self.snapshot = Some(objs);
+        self.settle_triage(now);
         false
     }
 
@@ -519,6 +528,7 @@ impl App {
                     crate::sources::lesson_engine::EngineCmd::CheckNow,
                 )];
             }
+            Action::Triage => self.triage_selected(now),
             Action::Yaml => match self.focus_key() {
                 Some(k) => self.open(View::Detail(k), now),
                 None => self.say("select an object first", Level::Info, now),
@@ -529,6 +539,9 @@ impl App {
 
     fn scroll(&mut self, action: Action) {
         let page = self.areas.main.height.saturating_sub(3).max(1) as usize;
+        if self.focus == Focus::Main && self.list_key(action) {
+            return;
+        }
         match self.focus {
             Focus::Tree => {
                 let tree_page = self.areas.tree.height.saturating_sub(2).max(1) as usize;
@@ -561,6 +574,7 @@ impl App {
     /// Opens the view for the tree selection (or toggles a group), focusing the main pane.
     fn enter(&mut self, now: DateTime<Utc>) {
         if self.focus == Focus::Main {
+            self.enter_main(now);
             return;
         }
         match self.selected_key() {

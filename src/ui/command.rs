@@ -183,6 +183,7 @@ impl App {
                     range: spec.names[0] == "range",
                 }];
             }
+            (ArgKind::TriageTarget, arg) => self.run_triage_command(arg, now),
             (ArgKind::Lesson, None) => self.say(
                 format!(
                     "usage: :lesson ID ({})",

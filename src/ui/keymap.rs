@@ -24,6 +24,7 @@ pub enum Action {
     Watches,
     Hint,
     CheckNow,
+    Triage,
 }
 
 /// Where a binding applies: everywhere, or only when that pane has focus.
@@ -191,6 +192,14 @@ pub const BINDINGS: &[Binding] = &[
         help: "watches: the inspector (event rates, last events, core/v1 Events)",
         hint: true,
     },
+    Binding {
+        context: Context::Global,
+        keys: &[(KeyCode::Char('t'), NONE)],
+        label: "t",
+        action: Action::Triage,
+        help: "triage: the root cause behind the selected object (its namespace otherwise)",
+        hint: true,
+    },
 ];
 
 /// Keys of the lesson view (the main pane); elsewhere they do nothing.
@@ -247,6 +256,8 @@ pub enum ArgKind {
     Lesson,
     /// The rest of the line is PromQL.
     PromQl,
+    /// `svc/NAME`, `deploy/NAME`, `sts/NAME`, `pod/NAME`, `ns/NAME` or nothing.
+    TriageTarget,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -295,6 +306,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         arg: ArgKind::None,
         usage: ":slo",
         help: "SLO burn (from Prometheus) next to the Services that cause it",
+    },
+    CommandSpec {
+        names: &["triage"],
+        arg: ArgKind::TriageTarget,
+        usage: ":triage [svc/NAME|deploy/NAME|sts/NAME|pod/NAME|ns/NAME]",
+        help: "the root cause, evidence, what changed and the next command (Enter opens a finding)",
     },
     CommandSpec {
         names: &["query"],

@@ -20,6 +20,7 @@
 //! command in `keymap.rs` (+ its arm in `app.rs` / `command.rs`).
 
 pub mod app;
+mod app_triage;
 pub mod command;
 pub mod effects;
 pub mod feeds;
@@ -30,6 +31,7 @@ pub mod run;
 pub mod terminal;
 pub mod theme;
 pub mod track;
+pub mod triage_track;
 pub mod view_model;
 
 use chrono::{DateTime, Utc};
@@ -146,6 +148,7 @@ fn draw_main(frame: &mut Frame, area: Rect, vm: &ViewModel, panes: &mut PaneStat
         // Panes with layouts of their own (charts, tables).
         MainView::Slo(v) => return panes::slo::render(frame, area, v, focused, theme),
         MainView::Query(v) => return panes::query::render(frame, area, v, focused, theme),
+        MainView::Triage(v) => return panes::triage::render(frame, area, v, focused, theme),
         MainView::Lesson(v) => {
             panes.main_scroll =
                 panes::lesson::render(frame, area, v, panes.main_scroll, focused, theme);

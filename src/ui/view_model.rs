@@ -16,6 +16,7 @@ use super::panes::pod::PodView;
 use super::panes::query::QueryView;
 use super::panes::slo::SloView;
 use super::panes::status::StatusView;
+use super::panes::triage::TriageView;
 use super::panes::watch::WatchView;
 use super::panes::workload::WorkloadView;
 
@@ -54,6 +55,7 @@ pub enum MainView<'a> {
     },
     Query(QueryView),
     Lesson(LessonView),
+    Triage(TriageView),
     Waiting {
         title: String,
         text: String,
@@ -73,6 +75,7 @@ impl App {
                 watches: panes::status::watch_summary(&self.watches, now),
                 flash: self.flash.as_ref().map(|(t, l, _)| (t.clone(), *l)),
                 prometheus: self.prom_outage(now),
+                critical: self.triage.critical,
             },
             input: &self.input,
             tree: &self.tree,
@@ -169,6 +172,15 @@ impl App {
                     (Ok(_), None) => waiting("Query", ":query PROMQL or :range PROMQL".into()),
                 },
             },
+            View::Triage(target) => MainView::Triage(panes::triage::view(
+                target,
+                self.triage
+                    .report
+                    .as_ref()
+                    .filter(|_| self.triage.target.as_ref() == Some(target)),
+                self.triage.selected,
+                now,
+            )),
             View::Lesson => match self.feeds.lesson_view(&self.session.lessons, now) {
                 Some(v) => MainView::Lesson(v),
                 None => {
@@ -195,5 +207,6 @@ fn view_name(v: &View) -> &'static str {
         View::Slo => "slo",
         View::Query => "query",
         View::Lesson => "lesson",
+        View::Triage(_) => "triage",
     }
 }

@@ -20,6 +20,7 @@ pub mod query;
 pub mod slo;
 pub mod status;
 pub mod tree;
+pub mod triage;
 pub mod watch;
 pub mod welcome;
 pub mod workload;

@@ -23,6 +23,8 @@ pub struct StatusView {
     pub flash: Option<(String, Level)>,
     /// Prometheus is unreachable: [`prom_outage`]'s words.
     pub prometheus: Option<String>,
+    /// Critical triage findings in the namespace shown (`:triage` names them).
+    pub critical: Option<usize>,
 }
 
 /// "Prometheus unreachable since 10:01:35 (1m 35s ago): connection refused", for the status
@@ -117,6 +119,15 @@ pub fn status_line(v: &StatusView, theme: &Theme) -> Line<'static> {
         glyph(v.watches.0, theme),
         Span::raw(format!(" {}", v.watches.1)),
     ];
+    if let Some(n) = v.critical.filter(|n| *n > 0) {
+        spans.push(Span::raw("  │ "));
+        spans.push(glyph(Health::Bad, theme));
+        let s = if n == 1 { "" } else { "s" };
+        spans.push(Span::styled(
+            format!(" {n} critical finding{s} (t: triage)"),
+            theme.health(Health::Bad),
+        ));
+    }
     if let Some(text) = &v.prometheus {
         spans.push(Span::raw("  │ "));
         spans.push(glyph(Health::Bad, theme));

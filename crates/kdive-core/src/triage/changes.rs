@@ -23,9 +23,18 @@ const MAX_PER_OBJECT: usize = 8;
 /// Scale events shown per workload.
 const MAX_SCALE_EVENTS: usize = 6;
 /// Writers whose edits are the cluster's own work, not a person's change.
-const CONTROLLERS: &[&str] = &["kube-controller-manager", "kube-scheduler", "kubelet", "kdive-lab"];
+const CONTROLLERS: &[&str] = &[
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kdive-lab",
+];
 
-pub(crate) fn changes_in_window(ctx: &Ctx<'_>, history: Option<&ChangeLog>, from: DateTime<Utc>) -> Vec<Change> {
+pub(crate) fn changes_in_window(
+    ctx: &Ctx<'_>,
+    history: Option<&ChangeLog>,
+    from: DateTime<Utc>,
+) -> Vec<Change> {
     let mut out: Vec<Change> = Vec::new();
     let mut watched: BTreeSet<ObjectRef> = BTreeSet::new();
     for d in &ctx.scope.deployments {
@@ -40,22 +49,47 @@ pub(crate) fn changes_in_window(ctx: &Ctx<'_>, history: Option<&ChangeLog>, from
             if at < from {
                 continue;
             }
-            let a = old.spec.as_ref().and_then(|s| s.template.as_ref()).map(TemplateSummary::of);
-            let b = new.spec.as_ref().and_then(|s| s.template.as_ref()).map(TemplateSummary::of);
+            let a = old
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.as_ref())
+                .map(TemplateSummary::of);
+            let b = new
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.as_ref())
+                .map(TemplateSummary::of);
             let diff = match (a, b) {
                 (Some(a), Some(b)) => template_changes(&a, &b).join("; "),
                 _ => String::new(),
             };
-            let mut what = format!("revision {} (ReplicaSet {})", revision(&new.metadata), name_of(&new.metadata));
+            let mut what = format!(
+                "revision {} (ReplicaSet {})",
+                revision(&new.metadata),
+                name_of(&new.metadata)
+            );
             if !diff.is_empty() {
                 what.push_str(": ");
                 what.push_str(&diff);
             }
-            out.push(Change { at, object: d_ref.clone(), what });
+            out.push(Change {
+                at,
+                object: d_ref.clone(),
+                what,
+            });
         }
         let ns = ns_of(&d.metadata);
-        let scaled = ctx.events.seen("Deployment", ns, name_of(&d.metadata), &["ScalingReplicaSet"]);
-        for s in scaled.iter().filter(|s| s.last.is_some_and(|t| t >= from)).take(MAX_SCALE_EVENTS) {
+        let scaled = ctx.events.seen(
+            "Deployment",
+            ns,
+            name_of(&d.metadata),
+            &["ScalingReplicaSet"],
+        );
+        for s in scaled
+            .iter()
+            .filter(|s| s.last.is_some_and(|t| t >= from))
+            .take(MAX_SCALE_EVENTS)
+        {
             out.push(Change {
                 at: s.last.unwrap_or(from),
                 object: d_ref.clone(),
@@ -76,8 +110,18 @@ pub(crate) fn changes_in_window(ctx: &Ctx<'_>, history: Option<&ChangeLog>, from
         let r = ObjectRef::namespaced(kind, &ns, &name);
         watched.insert(r.clone());
         let meta = match kind {
-            "ConfigMap" => ctx.objects.config_maps.iter().find(|c| ns_of(&c.metadata) == ns && name_of(&c.metadata) == name).map(|c| &c.metadata),
-            _ => ctx.objects.secrets.iter().find(|c| ns_of(&c.metadata) == ns && name_of(&c.metadata) == name).map(|c| &c.metadata),
+            "ConfigMap" => ctx
+                .objects
+                .config_maps
+                .iter()
+                .find(|c| ns_of(&c.metadata) == ns && name_of(&c.metadata) == name)
+                .map(|c| &c.metadata),
+            _ => ctx
+                .objects
+                .secrets
+                .iter()
+                .find(|c| ns_of(&c.metadata) == ns && name_of(&c.metadata) == name)
+                .map(|c| &c.metadata),
         };
         if let Some(meta) = meta {
             out.extend(edits(meta, kind, from));
@@ -86,25 +130,41 @@ pub(crate) fn changes_in_window(ctx: &Ctx<'_>, history: Option<&ChangeLog>, from
     for n in &ctx.scope.nodes {
         watched.insert(key("Node", &n.metadata));
         if let Some(c) = crate::model::node::ready_condition(n)
-            && let Some(at) = c.last_transition_time.as_ref().map(utc).filter(|t| *t >= from)
+            && let Some(at) = c
+                .last_transition_time
+                .as_ref()
+                .map(utc)
+                .filter(|t| *t >= from)
         {
             out.push(Change {
                 at,
                 object: key("Node", &n.metadata),
-                what: format!("Ready became {} ({})", c.status, c.reason.as_deref().unwrap_or("")),
+                what: format!(
+                    "Ready became {} ({})",
+                    c.status,
+                    c.reason.as_deref().unwrap_or("")
+                ),
             });
         }
     }
     if let Some(h) = history {
         for c in h.since(from).filter(|c| watched.contains(&c.object)) {
             // A revision the ReplicaSets already told about, seen live as the same edit.
-            let dup = out.iter().any(|o| o.object == c.object && (o.at - c.at).num_seconds().abs() <= 10 && o.what.contains(&c.what));
+            let dup = out.iter().any(|o| {
+                o.object == c.object
+                    && (o.at - c.at).num_seconds().abs() <= 10
+                    && o.what.contains(&c.what)
+            });
             if !dup {
                 out.push(c.clone());
             }
         }
     }
-    out.sort_by(|a, b| b.at.cmp(&a.at).then(a.object.cmp(&b.object)).then(a.what.cmp(&b.what)));
+    out.sort_by(|a, b| {
+        b.at.cmp(&a.at)
+            .then(a.object.cmp(&b.object))
+            .then(a.what.cmp(&b.what))
+    });
     out.dedup_by(|a, b| a.at == b.at && a.object == b.object && a.what == b.what);
     out
 }
@@ -115,18 +175,28 @@ fn edits(meta: &ObjectMeta, kind: &str, from: DateTime<Utc>) -> Vec<Change> {
     let mut out = Vec::new();
     for m in meta.managed_fields.iter().flatten() {
         let manager = m.manager.as_deref().unwrap_or("");
-        let Some(at) = m.time.as_ref().map(utc) else { continue };
-        if at < from || CONTROLLERS.contains(&manager) || m.subresource.as_deref() == Some("status") {
+        let Some(at) = m.time.as_ref().map(utc) else {
+            continue;
+        };
+        if at < from || CONTROLLERS.contains(&manager) || m.subresource.as_deref() == Some("status")
+        {
             continue;
         }
         // The creating write is not an edit.
-        if meta.creation_timestamp.as_ref().is_some_and(|c| (at - utc(c)).num_seconds().abs() < 2) {
+        if meta
+            .creation_timestamp
+            .as_ref()
+            .is_some_and(|c| (at - utc(c)).num_seconds().abs() < 2)
+        {
             continue;
         }
         out.push(Change {
             at,
             object: key(kind, meta),
-            what: format!("edited by {manager} ({})", m.operation.as_deref().unwrap_or("Update")),
+            what: format!(
+                "edited by {manager} ({})",
+                m.operation.as_deref().unwrap_or("Update")
+            ),
         });
     }
     out
@@ -140,7 +210,12 @@ fn consumed_config(ctx: &Ctx<'_>) -> BTreeSet<(&'static str, String, String)> {
         .deployments
         .iter()
         .filter_map(|d| Some((ns_of(&d.metadata), &d.spec.as_ref()?.template)))
-        .chain(ctx.scope.stateful_sets.iter().filter_map(|d| Some((ns_of(&d.metadata), &d.spec.as_ref()?.template))));
+        .chain(
+            ctx.scope
+                .stateful_sets
+                .iter()
+                .filter_map(|d| Some((ns_of(&d.metadata), &d.spec.as_ref()?.template))),
+        );
     for (ns, t) in templates {
         for (kind, name) in TemplateSummary::config_refs(t) {
             out.insert((kind, ns.to_string(), name));
@@ -161,10 +236,21 @@ pub struct ChangeLog {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Fingerprint {
-    Workload { replicas: i32, template: TemplateSummary },
-    Service { selector: String, ports: String, type_: String },
-    Data { version: String },
-    Node { ready: String },
+    Workload {
+        replicas: i32,
+        template: TemplateSummary,
+    },
+    Service {
+        selector: String,
+        ports: String,
+        type_: String,
+    },
+    Data {
+        version: String,
+    },
+    Node {
+        ready: String,
+    },
 }
 
 impl ChangeLog {
@@ -182,7 +268,10 @@ impl ChangeLog {
                     .iter()
                     .map(|d| {
                         let spec = d.spec.as_ref();
-                        (key("Deployment", &d.metadata), workload(spec.and_then(|s| s.replicas), spec.map(|s| &s.template)))
+                        (
+                            key("Deployment", &d.metadata),
+                            workload(spec.and_then(|s| s.replicas), spec.map(|s| &s.template)),
+                        )
                     })
                     .collect(),
                 Kind::StatefulSet => objects
@@ -190,7 +279,10 @@ impl ChangeLog {
                     .iter()
                     .map(|d| {
                         let spec = d.spec.as_ref();
-                        (key("StatefulSet", &d.metadata), workload(spec.and_then(|s| s.replicas), spec.map(|s| &s.template)))
+                        (
+                            key("StatefulSet", &d.metadata),
+                            workload(spec.and_then(|s| s.replicas), spec.map(|s| &s.template)),
+                        )
                     })
                     .collect(),
                 Kind::Service => objects
@@ -202,9 +294,20 @@ impl ChangeLog {
                             .ports
                             .iter()
                             .flatten()
-                            .map(|p| format!("{}→{}", p.port, serde_json::to_string(&p.target_port).unwrap_or_default()))
+                            .map(|p| {
+                                format!(
+                                    "{}→{}",
+                                    p.port,
+                                    serde_json::to_string(&p.target_port).unwrap_or_default()
+                                )
+                            })
                             .collect();
-                        let selector: Vec<String> = spec.selector.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
+                        let selector: Vec<String> = spec
+                            .selector
+                            .iter()
+                            .flatten()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect();
                         (
                             key("Service", &s.metadata),
                             Fingerprint::Service {
@@ -215,14 +318,24 @@ impl ChangeLog {
                         )
                     })
                     .collect(),
-                Kind::ConfigMap => objects.config_maps.iter().map(|c| (key("ConfigMap", &c.metadata), data(&c.metadata))).collect(),
-                Kind::Secret => objects.secrets.iter().map(|c| (key("Secret", &c.metadata), data(&c.metadata))).collect(),
+                Kind::ConfigMap => objects
+                    .config_maps
+                    .iter()
+                    .map(|c| (key("ConfigMap", &c.metadata), data(&c.metadata)))
+                    .collect(),
+                Kind::Secret => objects
+                    .secrets
+                    .iter()
+                    .map(|c| (key("Secret", &c.metadata), data(&c.metadata)))
+                    .collect(),
                 Kind::Node => objects
                     .nodes
                     .iter()
                     .map(|n| {
                         let ready = crate::model::node::ready_condition(n)
-                            .map(|c| format!("{} ({})", c.status, c.reason.as_deref().unwrap_or("")))
+                            .map(|c| {
+                                format!("{} ({})", c.status, c.reason.as_deref().unwrap_or(""))
+                            })
                             .unwrap_or_else(|| "Unknown".into());
                         (key("Node", &n.metadata), Fingerprint::Node { ready })
                     })
@@ -292,7 +405,10 @@ fn kind_of(r: &ObjectRef) -> Option<Kind> {
     Kind::ALL.into_iter().find(|k| k.name() == r.kind)
 }
 
-fn workload(replicas: Option<i32>, template: Option<&k8s_openapi::api::core::v1::PodTemplateSpec>) -> Fingerprint {
+fn workload(
+    replicas: Option<i32>,
+    template: Option<&k8s_openapi::api::core::v1::PodTemplateSpec>,
+) -> Fingerprint {
     Fingerprint::Workload {
         replicas: replicas.unwrap_or(1),
         template: template.map(TemplateSummary::of).unwrap_or_default(),
@@ -307,7 +423,16 @@ fn data(meta: &ObjectMeta) -> Fingerprint {
 
 fn describe(old: &Fingerprint, new: &Fingerprint) -> Option<String> {
     match (old, new) {
-        (Fingerprint::Workload { replicas: a, template: ta }, Fingerprint::Workload { replicas: b, template: tb }) => {
+        (
+            Fingerprint::Workload {
+                replicas: a,
+                template: ta,
+            },
+            Fingerprint::Workload {
+                replicas: b,
+                template: tb,
+            },
+        ) => {
             let mut parts = Vec::new();
             if a != b {
                 parts.push(format!("scaled {a} → {b}"));
@@ -315,7 +440,18 @@ fn describe(old: &Fingerprint, new: &Fingerprint) -> Option<String> {
             parts.extend(template_changes(ta, tb));
             (!parts.is_empty()).then(|| parts.join("; "))
         }
-        (Fingerprint::Service { selector: sa, ports: pa, type_: ta }, Fingerprint::Service { selector: sb, ports: pb, type_: tb }) => {
+        (
+            Fingerprint::Service {
+                selector: sa,
+                ports: pa,
+                type_: ta,
+            },
+            Fingerprint::Service {
+                selector: sb,
+                ports: pb,
+                type_: tb,
+            },
+        ) => {
             let mut parts = Vec::new();
             if sa != sb {
                 parts.push(format!("selector {sa} → {sb}"));
@@ -330,7 +466,9 @@ fn describe(old: &Fingerprint, new: &Fingerprint) -> Option<String> {
         }
         // Names only: what changed inside a ConfigMap or Secret is not kept.
         (Fingerprint::Data { .. }, Fingerprint::Data { .. }) => Some("data changed".into()),
-        (Fingerprint::Node { ready: a }, Fingerprint::Node { ready: b }) => Some(format!("Ready {a} → {b}")),
+        (Fingerprint::Node { ready: a }, Fingerprint::Node { ready: b }) => {
+            Some(format!("Ready {a} → {b}"))
+        }
         _ => None,
     }
 }

@@ -1,9 +1,9 @@
 //! Cluster causes: nodes that are not Ready, and cluster DNS with no ready endpoint.
 
-use crate::model::status::utc;
 use super::scope::{key, name_of};
 use super::services::slice_states;
 use super::{Cause, Ctx, Evidence, EvidenceSource, Finding, Severity};
+use crate::model::status::utc;
 use crate::selector::service_selector;
 
 /// The cluster DNS Service, as kubeadm, EKS and the lab name it.
@@ -11,7 +11,12 @@ const DNS_NAMESPACE: &str = "kube-system";
 const DNS_SERVICE: &str = "kube-dns";
 
 pub(crate) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
-    let mut out: Vec<Finding> = ctx.scope.nodes.iter().map(|n| node_not_ready(ctx, n)).collect();
+    let mut out: Vec<Finding> = ctx
+        .scope
+        .nodes
+        .iter()
+        .map(|n| node_not_ready(ctx, n))
+        .collect();
     if ctx.scope.cluster_wide {
         out.extend(dns(ctx));
     }
@@ -40,14 +45,26 @@ fn node_not_ready(ctx: &Ctx<'_>, node: &k8s_openapi::api::core::v1::Node) -> Fin
         ));
         f.seen_at(c.last_transition_time.as_ref().map(utc));
     } else {
-        f.evidence.push(Evidence::new(EvidenceSource::Event, "no Ready condition reported"));
+        f.evidence.push(Evidence::new(
+            EvidenceSource::Event,
+            "no Ready condition reported",
+        ));
     }
     for t in node.spec.iter().flat_map(|s| s.taints.iter().flatten()) {
         if t.key.starts_with("node.kubernetes.io/") {
-            f.evidence.push(Evidence::new(EvidenceSource::Event, format!("taint {}:{}", t.key, t.effect)));
+            f.evidence.push(Evidence::new(
+                EvidenceSource::Event,
+                format!("taint {}:{}", t.key, t.effect),
+            ));
         }
     }
-    f.evidence.extend(ctx.events.seen("Node", "", name, &[]).iter().take(5).map(|s| s.evidence()));
+    f.evidence.extend(
+        ctx.events
+            .seen("Node", "", name, &[])
+            .iter()
+            .take(5)
+            .map(|s| s.evidence()),
+    );
     f.next = vec![
         format!("kubectl describe node {name}"),
         format!("kubectl get pods -A -o wide --field-selector spec.nodeName={name}"),
@@ -57,11 +74,10 @@ fn node_not_ready(ctx: &Ctx<'_>, node: &k8s_openapi::api::core::v1::Node) -> Fin
 
 /// `kube-system/kube-dns` without a ready endpoint: no name resolves in the cluster.
 fn dns(ctx: &Ctx<'_>) -> Option<Finding> {
-    let svc = ctx
-        .objects
-        .services
-        .iter()
-        .find(|s| s.metadata.namespace.as_deref() == Some(DNS_NAMESPACE) && name_of(&s.metadata) == DNS_SERVICE)?;
+    let svc = ctx.objects.services.iter().find(|s| {
+        s.metadata.namespace.as_deref() == Some(DNS_NAMESPACE)
+            && name_of(&s.metadata) == DNS_SERVICE
+    })?;
     let sel = service_selector(svc.spec.as_ref())?;
     let pods = ctx.scope.selected(DNS_NAMESPACE, sel);
     let ready_pods = pods
@@ -81,21 +97,36 @@ fn dns(ctx: &Ctx<'_>) -> Option<Finding> {
             pods.len()
         ),
     );
-    f.evidence.push(Evidence::new(EvidenceSource::Selector, format!("ready endpoints: 0; pods selected: {}", pods.len())));
+    f.evidence.push(Evidence::new(
+        EvidenceSource::Selector,
+        format!("ready endpoints: 0; pods selected: {}", pods.len()),
+    ));
     for p in pods.iter().take(4) {
-        f.evidence.push(Evidence::new(EvidenceSource::Event, format!("pod {}: {}", p.name(), p.summary.status)));
+        f.evidence.push(Evidence::new(
+            EvidenceSource::Event,
+            format!("pod {}: {}", p.name(), p.summary.status),
+        ));
     }
     // DNS is the cause a namespace's owners see; what broke it (coredns scaled down or
     // crashing) is named here and ranks below it.
-    f.subjects.extend(pods.iter().map(|p| key("Pod", &p.metadata)));
+    f.subjects
+        .extend(pods.iter().map(|p| key("Pod", &p.metadata)));
     for d in ctx.objects.deployments.iter().filter(|d| {
         d.metadata.namespace.as_deref() == Some(DNS_NAMESPACE)
-            && crate::selector::set_matches_labels(sel, d.spec.as_ref().and_then(|s| s.template.metadata.as_ref()?.labels.as_ref()))
+            && crate::selector::set_matches_labels(
+                sel,
+                d.spec
+                    .as_ref()
+                    .and_then(|s| s.template.metadata.as_ref()?.labels.as_ref()),
+            )
     }) {
         let replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         f.evidence.push(Evidence::new(
             EvidenceSource::Event,
-            format!("Deployment {DNS_NAMESPACE}/{}: spec.replicas {replicas}", name_of(&d.metadata)),
+            format!(
+                "Deployment {DNS_NAMESPACE}/{}: spec.replicas {replicas}",
+                name_of(&d.metadata)
+            ),
         ));
         f.subjects.push(key("Deployment", &d.metadata));
     }

@@ -371,6 +371,24 @@ pub fn triage(input: &TriageInput<'_>) -> Report {
     findings.extend(pods::findings(&ctx));
     findings.extend(services::findings(&ctx));
     findings.extend(services::slo_findings(&ctx, input.slos));
+    if let Some(h) = input.history {
+        // An edit the explorer saw is when a Service's own mistake began.
+        for f in findings.iter_mut().filter(|f| {
+            matches!(
+                f.cause,
+                Cause::SelectorMatchesNothing | Cause::TargetPortMismatch
+            )
+        }) {
+            if let Some(at) = h
+                .since(input.now - input.window)
+                .filter(|c| c.object == f.object)
+                .map(|c| c.at)
+                .max()
+            {
+                f.since = Some(f.since.map_or(at, |s| s.max(at)));
+            }
+        }
+    }
     let findings = rank::rank(findings);
     let verdict = rank::verdict(&ctx, input.target, &findings, input.slos);
     let first_symptom = findings.iter().filter_map(|f| f.since).min();

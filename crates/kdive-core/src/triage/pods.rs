@@ -83,13 +83,20 @@ pub(crate) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
         };
         f.evidence = first.evidence.clone();
         if count > 1 {
-            let others: Vec<&str> = pods[1..].iter().take(5).map(|(r, _)| r.name.as_str()).collect();
+            let others: Vec<&str> = pods[1..]
+                .iter()
+                .take(5)
+                .map(|(r, _)| r.name.as_str())
+                .collect();
             let more = count - 1 - others.len();
             let mut text = format!("also: {}", others.join(", "));
             if more > 0 {
                 text.push_str(&format!(" and {more} more"));
             }
-            let source = first.evidence.first().map_or(EvidenceSource::Event, |e| e.source);
+            let source = first
+                .evidence
+                .first()
+                .map_or(EvidenceSource::Event, |e| e.source);
             f.evidence.push(Evidence::new(source, text));
         }
         for (_, p) in &pods {
@@ -123,7 +130,10 @@ fn looks_healthy(p: &StoredPod) -> bool {
 
 /// The workload that owns the pod: its Deployment through the ReplicaSet, its StatefulSet,
 /// its direct controller, or the pod itself.
-pub(crate) fn owner_of(ctx: &Ctx<'_>, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> ObjectRef {
+pub(crate) fn owner_of(
+    ctx: &Ctx<'_>,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> ObjectRef {
     let ns = ns_of(meta);
     match controller_of(meta) {
         Some(("ReplicaSet", rs_name, uid)) => {
@@ -157,7 +167,12 @@ fn problems(ctx: &Ctx<'_>, pod: &Pod) -> Vec<Problem> {
         .flatten()
         .find(|c| c.type_ == "PodScheduled");
     if let Some(c) = scheduled.filter(|c| c.status == "False") {
-        out.push(unschedulable(ctx, pod, c.message.as_deref(), c.last_transition_time.as_ref().map(utc)));
+        out.push(unschedulable(
+            ctx,
+            pod,
+            c.message.as_deref(),
+            c.last_transition_time.as_ref().map(utc),
+        ));
         return out;
     }
     let statuses = status
@@ -180,7 +195,12 @@ fn problems(ctx: &Ctx<'_>, pod: &Pod) -> Vec<Problem> {
     out
 }
 
-fn unschedulable(ctx: &Ctx<'_>, pod: &Pod, message: Option<&str>, at: Option<DateTime<Utc>>) -> Problem {
+fn unschedulable(
+    ctx: &Ctx<'_>,
+    pod: &Pod,
+    message: Option<&str>,
+    at: Option<DateTime<Utc>>,
+) -> Problem {
     let ns = ns_of(&pod.metadata);
     let name = name_of(&pod.metadata);
     let mut evidence = Vec::new();
@@ -188,7 +208,11 @@ fn unschedulable(ctx: &Ctx<'_>, pod: &Pod, message: Option<&str>, at: Option<Dat
         evidence.push(Evidence::new(EvidenceSource::Scheduler, m));
     }
     let seen = ctx.events.seen("Pod", ns, name, &["FailedScheduling"]);
-    evidence.extend(seen.iter().filter(|s| Some(s.message.as_str()) != message).map(|s| s.evidence()));
+    evidence.extend(
+        seen.iter()
+            .filter(|s| Some(s.message.as_str()) != message)
+            .map(|s| s.evidence()),
+    );
     if let (Some(first), Some(s)) = (evidence.first_mut(), seen.first()) {
         first.count = first.count.max(s.count);
     }
@@ -225,7 +249,10 @@ fn container_problem(ctx: &Ctx<'_>, pod: &Pod, cs: &ContainerStatus) -> Option<P
     let last = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
     let events = |reasons: &[&str]| ctx.events.seen("Pod", ns, name, reasons);
     match reason {
-        "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "ErrImageNeverPull"
+        "ErrImagePull"
+        | "ImagePullBackOff"
+        | "InvalidImageName"
+        | "ErrImageNeverPull"
         | "RegistryUnavailable" => {
             let mut evidence = vec![Evidence::new(
                 EvidenceSource::Event,
@@ -240,14 +267,18 @@ fn container_problem(ctx: &Ctx<'_>, pod: &Pod, cs: &ContainerStatus) -> Option<P
                 evidence,
                 next: vec![
                     format!("kubectl describe pod {name} -n {ns}"),
-                    format!("kubectl get pod {name} -n {ns} -o jsonpath='{{.spec.containers[*].image}}'"),
+                    format!(
+                        "kubectl get pod {name} -n {ns} -o jsonpath='{{.spec.containers[*].image}}'"
+                    ),
                 ],
                 needs: Vec::new(),
             });
         }
         "CreateContainerConfigError" => {
             let mut seen = events(&["Failed"]);
-            seen.retain(|s| s.message.contains("not found") || s.message.contains("couldn't find key"));
+            seen.retain(|s| {
+                s.message.contains("not found") || s.message.contains("couldn't find key")
+            });
             let mut p = missing_config(ns, name, Some(c), &seen).unwrap_or(Problem {
                 cause: Cause::ConfigMissing,
                 container: Some(c.clone()),
@@ -260,7 +291,10 @@ fn container_problem(ctx: &Ctx<'_>, pod: &Pod, cs: &ContainerStatus) -> Option<P
             if !message.is_empty() && !p.evidence.iter().any(|e| e.text.contains(message)) {
                 p.evidence.insert(
                     0,
-                    Evidence::new(EvidenceSource::Event, format!("container {c} waiting: {reason}: {message}")),
+                    Evidence::new(
+                        EvidenceSource::Event,
+                        format!("container {c} waiting: {reason}: {message}"),
+                    ),
                 );
             }
             return Some(p);
@@ -303,7 +337,10 @@ fn container_problem(ctx: &Ctx<'_>, pod: &Pod, cs: &ContainerStatus) -> Option<P
             count: u32::try_from(cs.restart_count.max(1)).unwrap_or(1),
         }];
         if oom && let Some(limit) = memory_limit(pod, c) {
-            evidence.push(Evidence::new(EvidenceSource::Termination, format!("memory limit of {c}: {limit}")));
+            evidence.push(Evidence::new(
+                EvidenceSource::Termination,
+                format!("memory limit of {c}: {limit}"),
+            ));
         }
         if crashing {
             evidence.push(Evidence::new(
@@ -325,8 +362,12 @@ fn container_problem(ctx: &Ctx<'_>, pod: &Pod, cs: &ContainerStatus) -> Option<P
         evidence.extend(log_lines(ctx, ns, name, c));
         let restarts = cs.restart_count;
         let summary = match cause {
-            Cause::OomKilled => format!("container {c} is killed for running out of memory (restarted {restarts}×)"),
-            Cause::LivenessRestarts => format!("container {c} is restarted by its failing liveness probe ({restarts}×)"),
+            Cause::OomKilled => {
+                format!("container {c} is killed for running out of memory (restarted {restarts}×)")
+            }
+            Cause::LivenessRestarts => {
+                format!("container {c} is restarted by its failing liveness probe ({restarts}×)")
+            }
             _ => format!(
                 "container {c} keeps exiting with code {} and is restarted with back-off ({restarts}×)",
                 t.exit_code
@@ -375,7 +416,9 @@ fn readiness_problem(ctx: &Ctx<'_>, pod: &Pod, cs: &ContainerStatus) -> Option<P
         .events
         .seen("Pod", ns, name, &["Unhealthy"])
         .into_iter()
-        .filter(|s| s.message.starts_with("Readiness probe") || s.message.starts_with("Startup probe"))
+        .filter(|s| {
+            s.message.starts_with("Readiness probe") || s.message.starts_with("Startup probe")
+        })
         .collect();
     let started = running.started_at.as_ref().map(utc);
     if started.is_some_and(|t| ctx.now - t < starting_window(pod, &cs.name)) {
@@ -419,7 +462,8 @@ fn starting_window(pod: &Pod, container: &str) -> Duration {
         .and_then(|c| c.readiness_probe.as_ref());
     let probe_secs = probe.map_or(0, |p| {
         i64::from(p.initial_delay_seconds.unwrap_or(0))
-            + i64::from(p.period_seconds.unwrap_or(10)) * i64::from(p.failure_threshold.unwrap_or(3))
+            + i64::from(p.period_seconds.unwrap_or(10))
+                * i64::from(p.failure_threshold.unwrap_or(3))
     });
     Duration::seconds(STARTING_SECONDS.max(probe_secs))
 }
@@ -433,8 +477,15 @@ pub(crate) fn just_created(p: &StoredPod, now: DateTime<Utc>) -> bool {
 }
 
 /// `configmap "x" not found` (or secret) in the events: the object the pod waits for.
-fn missing_config(ns: &str, pod: &str, container: Option<&String>, seen: &[Seen]) -> Option<Problem> {
-    let hit = seen.iter().find_map(|s| missing_object(&s.message).map(|o| (s, o)))?;
+fn missing_config(
+    ns: &str,
+    pod: &str,
+    container: Option<&String>,
+    seen: &[Seen],
+) -> Option<Problem> {
+    let hit = seen
+        .iter()
+        .find_map(|s| missing_object(&s.message).map(|o| (s, o)))?;
     let (s, (kind, missing)) = hit;
     let object = ObjectRef::namespaced(kind, ns, &missing);
     let resource = kind.to_lowercase();
@@ -471,7 +522,11 @@ fn missing_object(message: &str) -> Option<(&'static str, String)> {
 fn claim_findings(ctx: &Ctx<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for pvc in &ctx.scope.pvcs {
-        let phase = pvc.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+        let phase = pvc
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .unwrap_or("Pending");
         if phase == "Bound" || pvc.metadata.deletion_timestamp.is_some() {
             continue;
         }
@@ -518,7 +573,12 @@ fn claim_findings(ctx: &Ctx<'_>) -> Vec<Finding> {
         .collect();
     let mut missing: BTreeMap<ObjectRef, (String, Option<DateTime<Utc>>)> = BTreeMap::new();
     // Only pods that wait for it: a claim list that could not be read must not look empty.
-    for p in ctx.scope.pods.iter().filter(|p| &*p.summary.status == "Pending") {
+    for p in ctx
+        .scope
+        .pods
+        .iter()
+        .filter(|p| &*p.summary.status == "Pending")
+    {
         let ns = ns_of(&p.metadata);
         for claim in p.summary.claims.iter() {
             if !have.contains(&(ns, claim.as_str())) {

@@ -14,7 +14,10 @@ use crate::metrics::burn::Burn;
 pub(crate) fn rank(findings: Vec<Finding>) -> Vec<Finding> {
     let mut findings = merge(findings);
     let n = findings.len();
-    let subjects: Vec<BTreeSet<&ObjectRef>> = findings.iter().map(|f| f.subjects.iter().collect()).collect();
+    let subjects: Vec<BTreeSet<&ObjectRef>> = findings
+        .iter()
+        .map(|f| f.subjects.iter().collect())
+        .collect();
     let mut edges = vec![vec![false; n]; n];
     for a in 0..n {
         if findings[a].cause.is_symptom() {
@@ -27,7 +30,11 @@ pub(crate) fn rank(findings: Vec<Finding>) -> Vec<Finding> {
             // The same objects at fault for two causes: the deeper explains the other
             // (a used-up quota behind a stuck rollout, a crash behind a failing probe).
             let deeper = findings[a].cause.depth() > findings[b].cause.depth();
-            if a != b && deeper && !findings[b].cause.is_symptom() && !subjects[a].is_disjoint(&subjects[b]) {
+            if a != b
+                && deeper
+                && !findings[b].cause.is_symptom()
+                && !subjects[a].is_disjoint(&subjects[b])
+            {
                 edges[a][b] = true;
             }
         }
@@ -66,7 +73,9 @@ pub(crate) fn rank(findings: Vec<Finding>) -> Vec<Finding> {
         })
         .collect();
     let explained: Vec<bool> = (0..n).map(|b| (0..n).any(|a| edges[a][b])).collect();
-    let weight: Vec<usize> = (0..n).map(|a| reach[a].iter().filter(|r| **r).count()).collect();
+    let weight: Vec<usize> = (0..n)
+        .map(|a| reach[a].iter().filter(|r| **r).count())
+        .collect();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| {
         let group = |i: usize| {
@@ -94,7 +103,10 @@ pub(crate) fn rank(findings: Vec<Finding>) -> Vec<Finding> {
     for i in 0..n {
         findings[i].rank = rank_of[i];
         findings[i].severity = severity[i];
-        let mut explains: Vec<usize> = (0..n).filter(|&b| edges[i][b]).map(|b| rank_of[b]).collect();
+        let mut explains: Vec<usize> = (0..n)
+            .filter(|&b| edges[i][b])
+            .map(|b| rank_of[b])
+            .collect();
         explains.sort_unstable();
         findings[i].explains = explains;
     }
@@ -111,7 +123,10 @@ fn since_key(f: &Finding) -> (bool, Option<chrono::DateTime<chrono::Utc>>) {
 fn merge(findings: Vec<Finding>) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
     for f in findings {
-        match out.iter_mut().find(|o| o.cause == f.cause && o.object == f.object) {
+        match out
+            .iter_mut()
+            .find(|o| o.cause == f.cause && o.object == f.object)
+        {
             Some(o) => {
                 o.severity = o.severity.max(f.severity);
                 o.subjects.extend(f.subjects);
@@ -138,15 +153,27 @@ fn merge(findings: Vec<Finding>) -> Vec<Finding> {
 
 /// `down` when the target serves nothing, `degraded` when it serves with a critical or
 /// warning finding, `healthy` otherwise.
-pub(crate) fn verdict(ctx: &Ctx<'_>, target: &Target, findings: &[Finding], slos: &[(SloDef, Burn)]) -> Verdict {
+pub(crate) fn verdict(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    findings: &[Finding],
+    slos: &[(SloDef, Burn)],
+) -> Verdict {
     let service_down = |ns: &str, name: &str| {
         findings.iter().any(|f| {
-            matches!(f.cause, Cause::EndpointsNotReady | Cause::TargetPortMismatch)
-                && f.severity == Severity::Critical
+            matches!(
+                f.cause,
+                Cause::EndpointsNotReady
+                    | Cause::TargetPortMismatch
+                    | Cause::SelectorMatchesNothing
+            ) && f.severity == Severity::Critical
                 && f.object.namespace.as_deref() == Some(ns)
                 && f.object.name == name
         }) || slos.iter().any(|(d, b)| {
-            d.service.as_ref().is_some_and(|s| s.namespace == ns && s.name == name) && super::services::all_failing(b)
+            d.service
+                .as_ref()
+                .is_some_and(|s| s.namespace == ns && s.name == name)
+                && super::services::all_failing(b)
         })
     };
     let selector_services: Vec<(&str, &str)> = ctx
@@ -157,19 +184,32 @@ pub(crate) fn verdict(ctx: &Ctx<'_>, target: &Target, findings: &[Finding], slos
         .map(|s| (ns_of(&s.metadata), name_of(&s.metadata)))
         .collect();
     let down = match target {
-        Target::Object { kind: TargetKind::Service, namespace, name } => service_down(namespace, name),
-        Target::Object { kind: TargetKind::Pod, .. } => ctx
+        Target::Object {
+            kind: TargetKind::Service,
+            namespace,
+            name,
+        } => service_down(namespace, name),
+        Target::Object {
+            kind: TargetKind::Pod,
+            ..
+        } => ctx
             .scope
             .pods
             .first()
             .is_some_and(|p| p.summary.ready.0 < p.summary.ready.1 || p.summary.ready.1 == 0),
-        Target::Object { kind, namespace, name } => {
+        Target::Object {
+            kind,
+            namespace,
+            name,
+        } => {
             let (desired, ready) = workload_counts(ctx, *kind, namespace, name);
             (desired > 0 && ready == 0)
-                || (!selector_services.is_empty() && selector_services.iter().all(|(ns, n)| service_down(ns, n)))
+                || (!selector_services.is_empty()
+                    && selector_services.iter().all(|(ns, n)| service_down(ns, n)))
         }
         Target::Namespace(_) | Target::All => {
-            !selector_services.is_empty() && selector_services.iter().all(|(ns, n)| service_down(ns, n))
+            !selector_services.is_empty()
+                && selector_services.iter().all(|(ns, n)| service_down(ns, n))
         }
     };
     if down {
@@ -182,7 +222,9 @@ pub(crate) fn verdict(ctx: &Ctx<'_>, target: &Target, findings: &[Finding], slos
 }
 
 fn workload_counts(ctx: &Ctx<'_>, kind: TargetKind, ns: &str, name: &str) -> (i32, i32) {
-    let is = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| ns_of(m) == ns && name_of(m) == name;
+    let is = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        ns_of(m) == ns && name_of(m) == name
+    };
     match kind {
         TargetKind::Deployment => ctx
             .scope

@@ -292,11 +292,19 @@ impl Scope {
                     };
                     self.deployments = filtered(&objects.deployments, |d| {
                         ns_of(&d.metadata) == ns
-                            && selects(d.spec.as_ref().and_then(|s| s.template.metadata.as_ref()?.labels.as_ref()))
+                            && selects(
+                                d.spec
+                                    .as_ref()
+                                    .and_then(|s| s.template.metadata.as_ref()?.labels.as_ref()),
+                            )
                     });
                     self.stateful_sets = filtered(&objects.stateful_sets, |d| {
                         ns_of(&d.metadata) == ns
-                            && selects(d.spec.as_ref().and_then(|s| s.template.metadata.as_ref()?.labels.as_ref()))
+                            && selects(
+                                d.spec
+                                    .as_ref()
+                                    .and_then(|s| s.template.metadata.as_ref()?.labels.as_ref()),
+                            )
                     });
                 }
             }
@@ -333,9 +341,8 @@ impl Scope {
         if kind != TargetKind::Pod {
             self.replica_sets = filtered(&objects.replica_sets, |rs| {
                 ns_of(&rs.metadata) == ns
-                    && controller_of(&rs.metadata).is_some_and(|(k, _, uid)| {
-                        k == "Deployment" && deploy_uids.contains(uid)
-                    })
+                    && controller_of(&rs.metadata)
+                        .is_some_and(|(k, _, uid)| k == "Deployment" && deploy_uids.contains(uid))
             });
             let owners: HashSet<String> = self
                 .replica_sets
@@ -351,19 +358,33 @@ impl Scope {
             let more: Vec<Arc<StoredPod>> = pods_ns
                 .iter()
                 .filter(|p| !have.contains(p.name()))
-                .filter(|p| controller_of(&p.metadata).is_some_and(|(_, _, uid)| owners.contains(uid)))
+                .filter(|p| {
+                    controller_of(&p.metadata).is_some_and(|(_, _, uid)| owners.contains(uid))
+                })
                 .map(|p| Arc::clone(p))
                 .collect();
             self.pods.extend(more);
         }
         for d in &self.deployments {
-            templates.extend(d.spec.as_ref().and_then(|s| s.template.metadata.as_ref()?.labels.clone()));
+            templates.extend(
+                d.spec
+                    .as_ref()
+                    .and_then(|s| s.template.metadata.as_ref()?.labels.clone()),
+            );
         }
         for d in &self.stateful_sets {
-            templates.extend(d.spec.as_ref().and_then(|s| s.template.metadata.as_ref()?.labels.clone()));
+            templates.extend(
+                d.spec
+                    .as_ref()
+                    .and_then(|s| s.template.metadata.as_ref()?.labels.clone()),
+            );
         }
         if kind != TargetKind::Service {
-            let already: HashSet<String> = self.services.iter().filter_map(|s| s.metadata.name.clone()).collect();
+            let already: HashSet<String> = self
+                .services
+                .iter()
+                .filter_map(|s| s.metadata.name.clone())
+                .collect();
             let more = filtered(&objects.services, |svc| {
                 ns_of(&svc.metadata) == ns
                     && !already.contains(name_of(&svc.metadata))
@@ -402,7 +423,8 @@ impl Scope {
                     .map(|(_, _, uid)| uid.to_string());
                 if let Some(parent) = parent {
                     self.deployments = filtered(&objects.deployments, |d| {
-                        ns_of(&d.metadata) == ns && d.metadata.uid.as_deref() == Some(parent.as_str())
+                        ns_of(&d.metadata) == ns
+                            && d.metadata.uid.as_deref() == Some(parent.as_str())
                     });
                 }
             }
@@ -419,7 +441,9 @@ impl Scope {
     /// cluster-wide). Ready nodes yield no finding, so pods are decoded for their node
     /// names only when some node is down.
     fn add_nodes(&mut self, objects: &Objects) {
-        let down: Vec<Arc<Node>> = filtered(&objects.nodes, |n| crate::model::node::ready(n) != Some(true));
+        let down: Vec<Arc<Node>> = filtered(&objects.nodes, |n| {
+            crate::model::node::ready(n) != Some(true)
+        });
         if self.cluster_wide || down.is_empty() {
             self.nodes = down;
             return;

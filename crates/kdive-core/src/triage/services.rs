@@ -50,24 +50,47 @@ pub(crate) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
 /// Pods that can serve: not terminating, not finished.
 fn serving(p: &StoredPod) -> bool {
     p.metadata.deletion_timestamp.is_none()
-        && !matches!(&*p.summary.status, "Completed" | "Succeeded" | "Evicted" | "Error")
+        && !matches!(
+            &*p.summary.status,
+            "Completed" | "Succeeded" | "Evicted" | "Error"
+        )
 }
 
 /// Deployments and StatefulSets whose pod template the selector matches, with replicas.
-fn workloads_selected(ctx: &Ctx<'_>, ns: &str, sel: &BTreeMap<String, String>) -> Vec<(ObjectRef, i32)> {
+fn workloads_selected(
+    ctx: &Ctx<'_>,
+    ns: &str,
+    sel: &BTreeMap<String, String>,
+) -> Vec<(ObjectRef, i32)> {
     let mut out = Vec::new();
-    for d in ctx.objects.deployments.iter().filter(|d| ns_of(&d.metadata) == ns) {
+    for d in ctx
+        .objects
+        .deployments
+        .iter()
+        .filter(|d| ns_of(&d.metadata) == ns)
+    {
         let spec = d.spec.as_ref();
         let labels = spec.and_then(|s| s.template.metadata.as_ref()?.labels.as_ref());
         if set_matches_labels(sel, labels) {
-            out.push((key("Deployment", &d.metadata), spec.and_then(|s| s.replicas).unwrap_or(1)));
+            out.push((
+                key("Deployment", &d.metadata),
+                spec.and_then(|s| s.replicas).unwrap_or(1),
+            ));
         }
     }
-    for d in ctx.objects.stateful_sets.iter().filter(|d| ns_of(&d.metadata) == ns) {
+    for d in ctx
+        .objects
+        .stateful_sets
+        .iter()
+        .filter(|d| ns_of(&d.metadata) == ns)
+    {
         let spec = d.spec.as_ref();
         let labels = spec.and_then(|s| s.template.metadata.as_ref()?.labels.as_ref());
         if set_matches_labels(sel, labels) {
-            out.push((key("StatefulSet", &d.metadata), spec.and_then(|s| s.replicas).unwrap_or(1)));
+            out.push((
+                key("StatefulSet", &d.metadata),
+                spec.and_then(|s| s.replicas).unwrap_or(1),
+            ));
         }
     }
     out
@@ -75,11 +98,20 @@ fn workloads_selected(ctx: &Ctx<'_>, ns: &str, sel: &BTreeMap<String, String>) -
 
 /// The selector selects no pod: a workload it would select is at zero replicas, or nothing
 /// it could select exists (a typo, the usual case), named with the labels it missed.
-fn no_pods(ctx: &Ctx<'_>, svc: &Service, sel: &BTreeMap<String, String>, workloads: &[(ObjectRef, i32)]) -> Vec<Finding> {
+fn no_pods(
+    ctx: &Ctx<'_>,
+    svc: &Service,
+    sel: &BTreeMap<String, String>,
+    workloads: &[(ObjectRef, i32)],
+) -> Vec<Finding> {
     let ns = ns_of(&svc.metadata);
     let name = name_of(&svc.metadata);
     let svc_ref = key("Service", &svc.metadata);
-    let zero: Vec<&ObjectRef> = workloads.iter().filter(|(_, r)| *r == 0).map(|(o, _)| o).collect();
+    let zero: Vec<&ObjectRef> = workloads
+        .iter()
+        .filter(|(_, r)| *r == 0)
+        .map(|(o, _)| o)
+        .collect();
     if !zero.is_empty() {
         return zero
             .into_iter()
@@ -95,9 +127,14 @@ fn no_pods(ctx: &Ctx<'_>, svc: &Service, sel: &BTreeMap<String, String>, workloa
         Cause::SelectorMatchesNothing,
         Severity::Critical,
         svc_ref.clone(),
-        format!("Service {name}'s selector {selector} matches no pod and no workload's pod template"),
+        format!(
+            "Service {name}'s selector {selector} matches no pod and no workload's pod template"
+        ),
     );
-    f.evidence.push(Evidence::new(EvidenceSource::Selector, format!("selector: {selector}")));
+    f.evidence.push(Evidence::new(
+        EvidenceSource::Selector,
+        format!("Service selector {selector}"),
+    ));
     let near = near_misses(ctx, ns, sel);
     for (who, labels, differs) in near.iter().take(3) {
         f.evidence.push(Evidence::new(
@@ -107,7 +144,9 @@ fn no_pods(ctx: &Ctx<'_>, svc: &Service, sel: &BTreeMap<String, String>, workloa
     }
     f.seen_at(last_write(&svc.metadata));
     f.next = vec![
-        format!("kubectl get pods -n {ns} -l {} ", selector.replace(' ', "")).trim_end().to_string(),
+        format!("kubectl get pods -n {ns} -l {} ", selector.replace(' ', ""))
+            .trim_end()
+            .to_string(),
         format!("kubectl get pods -n {ns} --show-labels"),
     ];
     if let Some((_, labels, _)) = near.first() {
@@ -117,7 +156,8 @@ fn no_pods(ctx: &Ctx<'_>, svc: &Service, sel: &BTreeMap<String, String>, workloa
             .collect();
         if fixed.iter().all(|(k, v)| labels.get(*k) == Some(*v)) {
             let json = serde_json::json!({"spec": {"selector": fixed}});
-            f.next.push(format!("kubectl patch service {name} -n {ns} -p '{json}'"));
+            f.next
+                .push(format!("kubectl patch service {name} -n {ns} -p '{json}'"));
         }
     }
     vec![f]
@@ -126,16 +166,44 @@ fn no_pods(ctx: &Ctx<'_>, svc: &Service, sel: &BTreeMap<String, String>, workloa
 /// Pod templates (and pods no workload owns) of the namespace closest to the selector:
 /// the most pairs matched, then the values nearest by edit distance (`wbe` for `web`).
 /// Labels are shown for the selector's keys only.
-fn near_misses(ctx: &Ctx<'_>, ns: &str, sel: &BTreeMap<String, String>) -> Vec<(String, BTreeMap<String, String>, String)> {
+fn near_misses(
+    ctx: &Ctx<'_>,
+    ns: &str,
+    sel: &BTreeMap<String, String>,
+) -> Vec<(String, BTreeMap<String, String>, String)> {
     let mut candidates: Vec<(String, BTreeMap<String, String>)> = Vec::new();
-    for d in ctx.objects.deployments.iter().filter(|d| ns_of(&d.metadata) == ns) {
-        if let Some(l) = d.spec.as_ref().and_then(|s| s.template.metadata.as_ref()?.labels.clone()) {
-            candidates.push((format!("Deployment {}'s pod template", name_of(&d.metadata)), l));
+    for d in ctx
+        .objects
+        .deployments
+        .iter()
+        .filter(|d| ns_of(&d.metadata) == ns)
+    {
+        if let Some(l) = d
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.metadata.as_ref()?.labels.clone())
+        {
+            candidates.push((
+                format!("Deployment {}'s pod template", name_of(&d.metadata)),
+                l,
+            ));
         }
     }
-    for d in ctx.objects.stateful_sets.iter().filter(|d| ns_of(&d.metadata) == ns) {
-        if let Some(l) = d.spec.as_ref().and_then(|s| s.template.metadata.as_ref()?.labels.clone()) {
-            candidates.push((format!("StatefulSet {}'s pod template", name_of(&d.metadata)), l));
+    for d in ctx
+        .objects
+        .stateful_sets
+        .iter()
+        .filter(|d| ns_of(&d.metadata) == ns)
+    {
+        if let Some(l) = d
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.metadata.as_ref()?.labels.clone())
+        {
+            candidates.push((
+                format!("StatefulSet {}'s pod template", name_of(&d.metadata)),
+                l,
+            ));
         }
     }
     for p in ctx.objects.pods_in(ns) {
@@ -152,13 +220,24 @@ fn near_misses(ctx: &Ctx<'_>, ns: &str, sel: &BTreeMap<String, String>) -> Vec<(
                 .keys()
                 .filter_map(|k| Some((k.clone(), labels.get(k)?.clone())))
                 .collect();
-            let matched = sel.iter().filter(|(k, v)| labels.get(*k) == Some(*v)).count();
+            let matched = sel
+                .iter()
+                .filter(|(k, v)| labels.get(*k) == Some(*v))
+                .count();
             let distance: usize = sel
                 .iter()
-                .map(|(k, v)| labels.get(k).map_or(v.len().max(1) * 2, |have| edit_distance(v, have)))
+                .map(|(k, v)| {
+                    labels
+                        .get(k)
+                        .map_or(v.len().max(1) * 2, |have| edit_distance(v, have))
+                })
                 .sum();
             // Close enough to be a slip: some pair right, or every value a short edit away.
-            let close = sel.iter().all(|(k, v)| labels.get(k).is_some_and(|h| edit_distance(v, h) <= v.len().div_ceil(2)));
+            let close = sel.iter().all(|(k, v)| {
+                labels
+                    .get(k)
+                    .is_some_and(|h| edit_distance(v, h) <= v.len().div_ceil(2))
+            });
             if matched == 0 && !close {
                 return None;
             }
@@ -174,7 +253,10 @@ fn near_misses(ctx: &Ctx<'_>, ns: &str, sel: &BTreeMap<String, String>) -> Vec<(
         })
         .collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    scored.into_iter().map(|(_, _, w, l, d)| (w, l, d)).collect()
+    scored
+        .into_iter()
+        .map(|(_, _, w, l, d)| (w, l, d))
+        .collect()
 }
 
 /// Levenshtein distance, for telling a typo from a different label.
@@ -186,7 +268,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(row[j + 1]) };
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
             prev = cur;
         }
     }
@@ -195,7 +281,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// When the object was last written: its newest managedFields time (real API servers keep
 /// them), else its creation.
-fn last_write(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<chrono::DateTime<chrono::Utc>> {
+fn last_write(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Option<chrono::DateTime<chrono::Utc>> {
     meta.managed_fields
         .iter()
         .flatten()
@@ -205,7 +293,10 @@ fn last_write(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta)
 }
 
 fn selector_text(sel: &BTreeMap<String, String>) -> String {
-    sel.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+    sel.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Service ports whose targetPort the selected pods do not declare: a name no container
@@ -239,11 +330,19 @@ fn port_mismatches(svc: &Service, selected: &[&Arc<StoredPod>]) -> Vec<Finding> 
             IntOrString::Int(n) => n.to_string(),
             IntOrString::String(s) => format!("\"{s}\""),
         };
-        let port_name = sp.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+        let port_name = sp
+            .name
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
         let all = bad.len() == samples.len();
         let mut f = Finding::new(
             Cause::TargetPortMismatch,
-            if all { Severity::Critical } else { Severity::Warning },
+            if all {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
             key("Service", &svc.metadata),
             format!(
                 "Service {name} port {}{port_name} sends to targetPort {target_text}, which its pods do not declare",
@@ -252,13 +351,22 @@ fn port_mismatches(svc: &Service, selected: &[&Arc<StoredPod>]) -> Vec<Finding> 
         );
         f.evidence.push(Evidence::new(
             EvidenceSource::Port,
-            format!("Service port {}{port_name}/{} → targetPort {target_text}", sp.port, service::protocol(sp)),
+            format!(
+                "Service port {}{port_name}/{} → targetPort {target_text}",
+                sp.port,
+                service::protocol(sp)
+            ),
         ));
         for pod in &bad {
-            f.evidence.push(Evidence::new(EvidenceSource::Port, format!("pod {} declares {}", name_of(&pod.metadata), declared(pod))));
+            f.evidence.push(Evidence::new(
+                EvidenceSource::Port,
+                format!("pod {} declares {}", name_of(&pod.metadata), declared(pod)),
+            ));
         }
         f.seen_at(last_write(&svc.metadata));
-        f.next.push(format!("kubectl get endpointslices -n {ns} -l {SERVICE_NAME_LABEL}={name} -o yaml"));
+        f.next.push(format!(
+            "kubectl get endpointslices -n {ns} -l {SERVICE_NAME_LABEL}={name} -o yaml"
+        ));
         if let Some(fix) = single_port(bad[0], sp) {
             f.next.push(format!(
                 "kubectl patch service {name} -n {ns} --type=json -p '[{{\"op\":\"replace\",\"path\":\"/spec/ports/{i}/targetPort\",\"value\":{fix}}}]'"
@@ -274,12 +382,21 @@ fn port_mismatches(svc: &Service, selected: &[&Arc<StoredPod>]) -> Vec<Finding> 
 fn declares(pod: &Pod, sp: &ServicePort) -> bool {
     let declared: Vec<(Option<&str>, i32, &str)> = service::serving_containers(pod)
         .flat_map(|c| c.ports.iter().flatten())
-        .map(|p| (p.name.as_deref(), p.container_port, p.protocol.as_deref().unwrap_or("TCP")))
+        .map(|p| {
+            (
+                p.name.as_deref(),
+                p.container_port,
+                p.protocol.as_deref().unwrap_or("TCP"),
+            )
+        })
         .collect();
     match service::target_port(sp) {
         IntOrString::String(_) => service::find_port(pod, sp).is_some(),
         IntOrString::Int(n) => {
-            declared.is_empty() || declared.iter().any(|(_, p, proto)| *p == n && *proto == service::protocol(sp))
+            declared.is_empty()
+                || declared
+                    .iter()
+                    .any(|(_, p, proto)| *p == n && *proto == service::protocol(sp))
         }
     }
 }
@@ -288,8 +405,17 @@ fn declared(pod: &Pod) -> String {
     let ports: Vec<String> = service::serving_containers(pod)
         .flat_map(|c| {
             c.ports.iter().flatten().map(move |p| {
-                let name = p.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
-                format!("{}:{}/{}{name}", c.name, p.container_port, p.protocol.as_deref().unwrap_or("TCP"))
+                let name = p
+                    .name
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default();
+                format!(
+                    "{}:{}/{}{name}",
+                    c.name,
+                    p.container_port,
+                    p.protocol.as_deref().unwrap_or("TCP")
+                )
             })
         })
         .collect();
@@ -307,14 +433,23 @@ fn single_port(pod: &Pod, sp: &ServicePort) -> Option<String> {
         .filter(|p| p.protocol.as_deref().unwrap_or("TCP") == service::protocol(sp))
         .collect();
     match (ports.as_slice(), service::target_port(sp)) {
-        ([p], IntOrString::String(_)) => Some(p.name.as_ref().map_or(p.container_port.to_string(), |n| format!("\"{n}\""))),
+        ([p], IntOrString::String(_)) => Some(
+            p.name
+                .as_ref()
+                .map_or(p.container_port.to_string(), |n| format!("\"{n}\"")),
+        ),
         ([p], IntOrString::Int(_)) => Some(p.container_port.to_string()),
         _ => None,
     }
 }
 
 /// No (or too few) ready endpoints: the symptom users see as 503s and timeouts.
-fn endpoints(ctx: &Ctx<'_>, svc: &Service, selected: &[&Arc<StoredPod>], workloads: &[(ObjectRef, i32)]) -> Option<Finding> {
+fn endpoints(
+    ctx: &Ctx<'_>,
+    svc: &Service,
+    selected: &[&Arc<StoredPod>],
+    workloads: &[(ObjectRef, i32)],
+) -> Option<Finding> {
     let ns = ns_of(&svc.metadata);
     let name = name_of(&svc.metadata);
     let slices = slice_states(ctx, ns, name);
@@ -325,7 +460,9 @@ fn endpoints(ctx: &Ctx<'_>, svc: &Service, selected: &[&Arc<StoredPod>], workloa
             p.summary.ready.0 < p.summary.ready.1
                 || p.summary.ready.1 == 0
                 || &*p.summary.status != "Running"
-                || slices.as_ref().is_some_and(|s| s.not_ready.contains(p.name()))
+                || slices
+                    .as_ref()
+                    .is_some_and(|s| s.not_ready.contains(p.name()))
         })
         .collect();
     let (ready, total) = match &slices {
@@ -335,7 +472,15 @@ fn endpoints(ctx: &Ctx<'_>, svc: &Service, selected: &[&Arc<StoredPod>], workloa
     if total > 0 && ready >= total && not_ready.is_empty() {
         return None;
     }
-    let starting = !not_ready.is_empty() && not_ready.iter().all(|p| super::pods::just_created(p, ctx.now));
+    let starting = !not_ready.is_empty()
+        && not_ready.iter().all(|p| {
+            super::pods::just_created(p, ctx.now)
+                && p.summary.restarts == 0
+                && matches!(
+                    &*p.summary.status,
+                    "Running" | "ContainerCreating" | "Pending" | "PodInitializing"
+                )
+        });
     let severity = if starting {
         Severity::Info
     } else if ready == 0 {
@@ -344,16 +489,30 @@ fn endpoints(ctx: &Ctx<'_>, svc: &Service, selected: &[&Arc<StoredPod>], workloa
         Severity::Warning
     };
     let summary = if starting {
-        format!("Service {name} has {ready} of {total} endpoints ready; the others are pods that have just started")
+        format!(
+            "Service {name} has {ready} of {total} endpoints ready; the others are pods that have just started"
+        )
     } else if ready == 0 {
-        format!("Service {name} has no ready endpoints ({} pods selected, none ready): requests to it fail", selected.len())
+        format!(
+            "Service {name} has no ready endpoints ({} pods selected, none ready): requests to it fail",
+            selected.len()
+        )
     } else {
         format!("Service {name} has {ready} of {total} endpoints ready")
     };
-    let mut f = Finding::new(Cause::EndpointsNotReady, severity, key("Service", &svc.metadata), summary);
+    let mut f = Finding::new(
+        Cause::EndpointsNotReady,
+        severity,
+        key("Service", &svc.metadata),
+        summary,
+    );
     f.evidence.push(Evidence::new(
         EvidenceSource::Selector,
-        format!("ready endpoints: {ready}; selected pods: {}; not ready: {}", selected.len(), not_ready.len()),
+        format!(
+            "ready endpoints: {ready}; selected pods: {}; not ready: {}",
+            selected.len(),
+            not_ready.len()
+        ),
     ));
     f.needs.push(key("Service", &svc.metadata));
     f.needs.extend(workloads.iter().map(|(w, _)| w.clone()));
@@ -363,9 +522,13 @@ fn endpoints(ctx: &Ctx<'_>, svc: &Service, selected: &[&Arc<StoredPod>], workloa
         if let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
             f.needs.push(ObjectRef::new("Node", None, node));
         }
-        f.seen_at(crate::model::pod_readiness::ready_condition(&pod).and_then(|c| c.last_transition_time.as_ref().map(utc)));
+        f.seen_at(
+            crate::model::pod_readiness::ready_condition(&pod)
+                .and_then(|c| c.last_transition_time.as_ref().map(utc)),
+        );
         for claim in p.summary.claims.iter() {
-            f.needs.push(ObjectRef::namespaced("PersistentVolumeClaim", ns, claim));
+            f.needs
+                .push(ObjectRef::namespaced("PersistentVolumeClaim", ns, claim));
         }
     }
     f.needs.sort();
@@ -393,7 +556,12 @@ pub(crate) fn slice_states(ctx: &Ctx<'_>, ns: &str, name: &str) -> Option<SliceS
     let mut not_ready = BTreeSet::new();
     for s in ctx.objects.endpoint_slices.iter().filter(|s| {
         ns_of(&s.metadata) == ns
-            && s.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL)).map(String::as_str) == Some(name)
+            && s.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(SERVICE_NAME_LABEL))
+                .map(String::as_str)
+                == Some(name)
     }) {
         any = true;
         // Endpoints of a slice without ports carry no traffic: kube-proxy skips them (a
@@ -408,7 +576,11 @@ pub(crate) fn slice_states(ctx: &Ctx<'_>, ns: &str, name: &str) -> Option<SliceS
             continue;
         }
         for e in &s.endpoints {
-            let pod = e.target_ref.as_ref().filter(|t| t.kind.as_deref() == Some("Pod")).and_then(|t| t.name.clone());
+            let pod = e
+                .target_ref
+                .as_ref()
+                .filter(|t| t.kind.as_deref() == Some("Pod"))
+                .and_then(|t| t.name.clone());
             let id = pod.clone().unwrap_or_else(|| e.addresses.join(","));
             if e.conditions.as_ref().and_then(|c| c.ready) != Some(false) {
                 ready.insert(id.clone());
@@ -429,7 +601,9 @@ pub(crate) fn slice_states(ctx: &Ctx<'_>, ns: &str, name: &str) -> Option<SliceS
 pub(crate) fn slo_findings(ctx: &Ctx<'_>, slos: &[(SloDef, Burn)]) -> Vec<Finding> {
     let mut out = Vec::new();
     for (def, burn) in slos {
-        let Some(svc_ref) = &def.service else { continue };
+        let Some(svc_ref) = &def.service else {
+            continue;
+        };
         let Some(svc) = ctx.scope.services.iter().find(|s| {
             ns_of(&s.metadata) == svc_ref.namespace && name_of(&s.metadata) == svc_ref.name
         }) else {
@@ -455,20 +629,37 @@ pub(crate) fn slo_findings(ctx: &Ctx<'_>, slos: &[(SloDef, Burn)]) -> Vec<Findin
             if let (Some(ratio), Some(rate)) = (w.error_ratio, w.burn_rate) {
                 f.evidence.push(Evidence::new(
                     EvidenceSource::Metric,
-                    format!("{}: {:.2}% of requests fail, burn rate {rate:.1}× (objective {}%)", w.window, ratio * 100.0, burn.objective_percent),
+                    format!(
+                        "{}: {:.2}% of requests fail, burn rate {rate:.1}× (objective {}%)",
+                        w.window,
+                        ratio * 100.0,
+                        burn.objective_percent
+                    ),
                 ));
             }
         }
         if let Some(left) = burn.budget_remaining {
-            f.evidence.push(Evidence::new(EvidenceSource::Metric, format!("error budget remaining: {:.1}%", left * 100.0)));
+            f.evidence.push(Evidence::new(
+                EvidenceSource::Metric,
+                format!("error budget remaining: {:.1}%", left * 100.0),
+            ));
         }
         f.needs.push(key("Service", &svc.metadata));
         if let Some(sel) = service_selector(svc.spec.as_ref()) {
             let ns = ns_of(&svc.metadata);
-            f.needs.extend(ctx.scope.selected(ns, sel).iter().map(|p| key("Pod", &p.metadata)));
-            f.needs.extend(workloads_selected(ctx, ns, sel).into_iter().map(|(w, _)| w));
+            f.needs.extend(
+                ctx.scope
+                    .selected(ns, sel)
+                    .iter()
+                    .map(|p| key("Pod", &p.metadata)),
+            );
+            f.needs
+                .extend(workloads_selected(ctx, ns, sel).into_iter().map(|(w, _)| w));
         }
-        f.next = vec![format!("kdive slo"), format!("kdive chain svc/{} -n {}", svc_ref.name, svc_ref.namespace)];
+        f.next = vec![
+            format!("kdive slo"),
+            format!("kdive chain svc/{} -n {}", svc_ref.name, svc_ref.namespace),
+        ];
         out.push(f);
     }
     out

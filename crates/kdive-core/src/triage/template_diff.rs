@@ -42,7 +42,9 @@ impl TemplateSummary {
                 } else if let Some(s) = &v.secret {
                     Some(format!("secret {}", s.secret_name.as_deref().unwrap_or("")))
                 } else {
-                    v.persistent_volume_claim.as_ref().map(|c| format!("pvc {}", c.claim_name))
+                    v.persistent_volume_claim
+                        .as_ref()
+                        .map(|c| format!("pvc {}", c.claim_name))
                 }
             })
             .collect();
@@ -65,7 +67,11 @@ impl TemplateSummary {
                 out.push(("Secret", s));
             }
         }
-        for c in spec.containers.iter().chain(spec.init_containers.iter().flatten()) {
+        for c in spec
+            .containers
+            .iter()
+            .chain(spec.init_containers.iter().flatten())
+        {
             for f in c.env_from.iter().flatten() {
                 if let Some(r) = &f.config_map_ref {
                     out.push(("ConfigMap", r.name.clone()));
@@ -102,7 +108,10 @@ fn essentials(c: &Container) -> ContainerEssentials {
         .iter()
         .flatten()
         .map(|e| {
-            let source = e.value_from.as_ref().map(|f| serde_json::to_string(f).unwrap_or_default());
+            let source = e
+                .value_from
+                .as_ref()
+                .map(|f| serde_json::to_string(f).unwrap_or_default());
             (e.name.clone(), fingerprint(&(&e.value, source)))
         })
         .collect();
@@ -147,7 +156,11 @@ fn essentials(c: &Container) -> ContainerEssentials {
 
 fn probe_text(p: &Probe) -> String {
     let action = if let Some(h) = &p.http_get {
-        format!("http-get {}:{}", h.path.as_deref().unwrap_or("/"), port_text(&h.port))
+        format!(
+            "http-get {}:{}",
+            h.path.as_deref().unwrap_or("/"),
+            port_text(&h.port)
+        )
     } else if let Some(t) = &p.tcp_socket {
         format!("tcp-socket :{}", port_text(&t.port))
     } else if let Some(e) = &p.exec {
@@ -202,12 +215,21 @@ pub fn template_changes(old: &TemplateSummary, new: &TemplateSummary) -> Vec<Str
                 _ => {}
             }
         }
-        env.extend(o.env.keys().filter(|k| !c.env.contains_key(*k)).map(|k| format!("-{k}")));
+        env.extend(
+            o.env
+                .keys()
+                .filter(|k| !c.env.contains_key(*k))
+                .map(|k| format!("-{k}")),
+        );
         if !env.is_empty() {
             out.push(format!("env {n}: {}", env.join(" ")));
         }
         if o.env_from != c.env_from {
-            out.push(format!("envFrom {n}: [{}] → [{}]", o.env_from.join(", "), c.env_from.join(", ")));
+            out.push(format!(
+                "envFrom {n}: [{}] → [{}]",
+                o.env_from.join(", "),
+                c.env_from.join(", ")
+            ));
         }
         for kind in ["readiness", "liveness", "startup"] {
             match (o.probes.get(kind), c.probes.get(kind)) {

@@ -53,7 +53,14 @@ pub(super) fn deployment(name: &str, replicas: i32, ready: i32, image: &str) -> 
         "status": {"replicas": replicas, "readyReplicas": ready, "updatedReplicas": replicas, "availableReplicas": ready}})
 }
 
-pub(super) fn replica_set(deploy: &str, hash: &str, revision: i64, replicas: i32, image: &str, created: i64) -> Value {
+pub(super) fn replica_set(
+    deploy: &str,
+    hash: &str,
+    revision: i64,
+    replicas: i32,
+    image: &str,
+    created: i64,
+) -> Value {
     json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
         "metadata": {"name": format!("{deploy}-{hash}"), "namespace": "shop", "uid": format!("uid-{deploy}-{hash}"),
             "creationTimestamp": ago(created),
@@ -96,7 +103,14 @@ pub(super) fn service(name: &str, selector: Value, target_port: Value) -> Value 
         "spec": {"selector": selector, "clusterIP": "10.96.0.10", "ports": [{"name": "http", "port": 80, "targetPort": target_port}]}})
 }
 
-pub(super) fn event(kind: &str, name: &str, reason: &str, message: &str, count: i32, first: i64) -> Value {
+pub(super) fn event(
+    kind: &str,
+    name: &str,
+    reason: &str,
+    message: &str,
+    count: i32,
+    first: i64,
+) -> Value {
     json!({"apiVersion": "v1", "kind": "Event",
         "metadata": {"name": format!("{name}.{reason}"), "namespace": "shop"},
         "involvedObject": {"kind": kind, "name": name, "namespace": "shop"},
@@ -115,7 +129,15 @@ pub(super) fn healthy_web() -> Vec<Value> {
 }
 
 pub(super) fn causes(r: &Report) -> Vec<(&'static str, String)> {
-    r.findings.iter().map(|f| (f.cause.code(), format!("{}/{}", f.object.kind, f.object.name))).collect()
+    r.findings
+        .iter()
+        .map(|f| {
+            (
+                f.cause.code(),
+                format!("{}/{}", f.object.kind, f.object.name),
+            )
+        })
+        .collect()
 }
 
 fn crash_looping(reason: &str, exit: i32) -> Value {
@@ -136,16 +158,34 @@ fn a_healthy_app_has_no_findings() {
 fn a_selector_typo_names_the_labels_it_missed() {
     let mut docs = healthy_web();
     docs[4] = service("web", json!({"app": "wbe"}), json!("http"));
-    let r = run(&objects(docs), Target::parse(Some("svc/web"), "shop", false).unwrap());
+    let r = run(
+        &objects(docs),
+        Target::parse(Some("svc/web"), "shop", false).unwrap(),
+    );
     assert_eq!(
         causes(&r),
-        [("selector-matches-nothing", "Service/web".into()), ("endpoints-not-ready", "Service/web".into())]
+        [
+            ("selector-matches-nothing", "Service/web".into()),
+            ("endpoints-not-ready", "Service/web".into())
+        ]
     );
     let f = &r.findings[0];
     assert_eq!(f.severity, Severity::Critical);
     assert_eq!(f.explains, [2]);
-    assert!(f.evidence.iter().any(|e| e.text.contains("app=web, not wbe")), "{:?}", f.evidence);
-    assert!(f.next.iter().any(|n| n.contains(r#"kubectl patch service web -n shop -p '{"spec":{"selector":{"app":"web"}}}'"#)), "{:?}", f.next);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.text.contains("app=web, not wbe")),
+        "{:?}",
+        f.evidence
+    );
+    assert!(
+        f.next.iter().any(|n| n.contains(
+            r#"kubectl patch service web -n shop -p '{"spec":{"selector":{"app":"web"}}}'"#
+        )),
+        "{:?}",
+        f.next
+    );
     assert_eq!(r.verdict, Verdict::Down);
 }
 
@@ -165,13 +205,27 @@ fn a_workload_the_service_selects_scaled_to_zero() {
     let docs = vec![
         deployment("web", 0, 0, "shop/web:1"),
         service("web", json!({"app": "web"}), json!("http")),
-        event("Deployment", "web", "ScalingReplicaSet", "Scaled down replica set web-aaa from 3 to 0", 1, 10),
+        event(
+            "Deployment",
+            "web",
+            "ScalingReplicaSet",
+            "Scaled down replica set web-aaa from 3 to 0",
+            1,
+            10,
+        ),
     ];
     let r = run(&objects(docs), ns());
     assert_eq!(causes(&r)[0], ("scaled-to-zero", "Deployment/web".into()));
     let f = &r.findings[0];
-    assert_eq!(f.severity, Severity::Critical, "it leaves Service web with nothing");
-    assert_eq!(f.next, ["kubectl scale deployment/web --replicas=3 -n shop"]);
+    assert_eq!(
+        f.severity,
+        Severity::Critical,
+        "it leaves Service web with nothing"
+    );
+    assert_eq!(
+        f.next,
+        ["kubectl scale deployment/web --replicas=3 -n shop"]
+    );
     assert_eq!(f.explains, [2]);
     assert_eq!(r.verdict, Verdict::Down);
 }
@@ -181,21 +235,54 @@ fn oom_kills_rank_above_the_endpoints_they_empty() {
     let mut docs = healthy_web();
     docs[2] = pod("web", "aaa", 0, false, crash_looping("OOMKilled", 137));
     docs[3] = pod("web", "aaa", 1, false, crash_looping("OOMKilled", 137));
-    docs.push(event("Pod", "web-aaa-0", "BackOff", "Back-off restarting failed container web in pod web-aaa-0_shop(uid)", 12, 8));
-    let r = run(&objects(docs), Target::parse(Some("svc/web"), "shop", false).unwrap());
+    docs.push(event(
+        "Pod",
+        "web-aaa-0",
+        "BackOff",
+        "Back-off restarting failed container web in pod web-aaa-0_shop(uid)",
+        12,
+        8,
+    ));
+    let r = run(
+        &objects(docs),
+        Target::parse(Some("svc/web"), "shop", false).unwrap(),
+    );
     let got = causes(&r);
     assert_eq!(got[0].0, "oom-killed");
     assert_eq!(got[1], ("endpoints-not-ready", "Service/web".into()));
-    assert!(!got.iter().any(|(c, _)| *c == "crash-loop"), "OOM is the more specific cause: {got:?}");
+    assert!(
+        !got.iter().any(|(c, _)| *c == "crash-loop"),
+        "OOM is the more specific cause: {got:?}"
+    );
     let f = &r.findings[0];
     assert_eq!(f.object.kind, "Pod");
-    assert_eq!(f.owner, Some(ObjectRef::namespaced("Deployment", "shop", "web")));
+    assert_eq!(
+        f.owner,
+        Some(ObjectRef::namespaced("Deployment", "shop", "web"))
+    );
     assert_eq!(f.affected, Some(Affected { count: 2, of: 2 }));
     assert_eq!(f.severity, Severity::Critical);
-    assert!(f.evidence.iter().any(|e| e.source == EvidenceSource::Termination && e.text.contains("OOMKilled (exit code 137)")));
-    assert!(f.evidence.iter().any(|e| e.text == "memory limit of web: 64Mi"));
-    assert!(f.evidence.iter().any(|e| e.source == EvidenceSource::Event && e.count == 12));
-    assert!(f.next.iter().any(|n| n.starts_with("kubectl set resources deployment/web -c web --limits=memory=")));
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.source == EvidenceSource::Termination
+                && e.text.contains("OOMKilled (exit code 137)"))
+    );
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.text == "memory limit of web: 64Mi")
+    );
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.source == EvidenceSource::Event && e.count == 12)
+    );
+    assert!(
+        f.next
+            .iter()
+            .any(|n| n.starts_with("kubectl set resources deployment/web -c web --limits=memory="))
+    );
     assert_eq!(f.explains, [2]);
     assert_eq!(r.verdict, Verdict::Down);
     assert_eq!(r.findings[1].explains, Vec::<usize>::new());
@@ -207,7 +294,10 @@ fn a_crash_loop_shows_the_exit_code_and_the_previous_run_log() {
     docs[2] = pod("web", "aaa", 0, false, crash_looping("Error", 3));
     let o = objects(docs);
     let mut logs = PreviousLogs::new();
-    logs.insert(("shop".into(), "web-aaa-0".into(), "web".into()), vec!["starting".into(), "panic: no DATABASE_URL".into()]);
+    logs.insert(
+        ("shop".into(), "web-aaa-0".into(), "web".into()),
+        vec!["starting".into(), "panic: no DATABASE_URL".into()],
+    );
     let target = ns();
     let r = triage(&TriageInput {
         objects: &o,
@@ -223,8 +313,16 @@ fn a_crash_loop_shows_the_exit_code_and_the_previous_run_log() {
     assert_eq!(f.cause, Cause::CrashLoop);
     assert_eq!(f.container.as_deref(), Some("web"));
     assert!(f.summary.contains("exiting with code 3"), "{}", f.summary);
-    assert!(f.evidence.iter().any(|e| e.source == EvidenceSource::Log && e.text == "panic: no DATABASE_URL"));
-    assert_eq!(f.severity, Severity::Warning, "one of two pods still serves");
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.source == EvidenceSource::Log && e.text == "panic: no DATABASE_URL")
+    );
+    assert_eq!(
+        f.severity,
+        Severity::Warning,
+        "one of two pods still serves"
+    );
     assert_eq!(r.verdict, Verdict::Degraded);
     assert_eq!(r.confidence, Confidence::Reduced);
     assert_eq!(r.gaps, ["events forbidden"]);
@@ -234,12 +332,30 @@ fn a_crash_loop_shows_the_exit_code_and_the_previous_run_log() {
 fn liveness_kills_are_their_own_cause() {
     let mut docs = healthy_web();
     docs[2] = pod("web", "aaa", 0, false, crash_looping("Error", 137));
-    docs.push(event("Pod", "web-aaa-0", "Killing", "Container web failed liveness probe, will be restarted", 4, 15));
-    docs.push(event("Pod", "web-aaa-0", "Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500", 12, 15));
+    docs.push(event(
+        "Pod",
+        "web-aaa-0",
+        "Killing",
+        "Container web failed liveness probe, will be restarted",
+        4,
+        15,
+    ));
+    docs.push(event(
+        "Pod",
+        "web-aaa-0",
+        "Unhealthy",
+        "Liveness probe failed: HTTP probe failed with statuscode: 500",
+        12,
+        15,
+    ));
     let r = run(&objects(docs), ns());
     let f = &r.findings[0];
     assert_eq!(f.cause, Cause::LivenessRestarts);
-    assert!(f.evidence.iter().any(|e| e.text.contains("Liveness probe failed") && e.count == 12));
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.text.contains("Liveness probe failed") && e.count == 12)
+    );
 }
 
 #[test]
@@ -252,21 +368,66 @@ fn a_rollout_whose_new_pods_fail_readiness_while_the_old_still_serve() {
     docs.push(replica_set("web", "bbb", 2, 1, "shop/web:2", 6));
     docs[5]["status"]["readyReplicas"] = json!(0);
     docs.push(pod("web", "bbb", 0, false, json!({"image": "shop/web:2"})));
-    docs.push(event("Pod", "web-bbb-0", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503", 30, 5));
-    let r = run(&objects(docs), Target::parse(Some("deploy/web"), "shop", false).unwrap());
+    docs.push(event(
+        "Pod",
+        "web-bbb-0",
+        "Unhealthy",
+        "Readiness probe failed: HTTP probe failed with statuscode: 503",
+        30,
+        5,
+    ));
+    let r = run(
+        &objects(docs),
+        Target::parse(Some("deploy/web"), "shop", false).unwrap(),
+    );
     let got = causes(&r);
-    assert_eq!(got[0], ("readiness-failing", "Pod/web-bbb-0".into()), "{got:?}");
-    assert!(got.contains(&("rollout-stuck", "Deployment/web".into())), "{got:?}");
-    assert!(got.contains(&("endpoints-not-ready", "Service/web".into())), "{got:?}");
+    assert_eq!(
+        got[0],
+        ("readiness-failing", "Pod/web-bbb-0".into()),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("rollout-stuck", "Deployment/web".into())),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("endpoints-not-ready", "Service/web".into())),
+        "{got:?}"
+    );
     let first = &r.findings[0];
     assert_eq!(first.severity, Severity::Warning);
-    assert_eq!(first.explains.len(), 2, "the stuck rollout and the missing endpoint");
-    assert!(first.evidence.iter().any(|e| e.source == EvidenceSource::Probe && e.count == 30));
-    let rollout = r.findings.iter().find(|f| f.cause == Cause::RolloutStuck).unwrap();
-    assert!(rollout.summary.contains("image web: shop/web:1 → shop/web:2"), "{}", rollout.summary);
+    assert_eq!(
+        first.explains.len(),
+        2,
+        "the stuck rollout and the missing endpoint"
+    );
+    assert!(
+        first
+            .evidence
+            .iter()
+            .any(|e| e.source == EvidenceSource::Probe && e.count == 30)
+    );
+    let rollout = r
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::RolloutStuck)
+        .unwrap();
+    assert!(
+        rollout
+            .summary
+            .contains("image web: shop/web:1 → shop/web:2"),
+        "{}",
+        rollout.summary
+    );
     assert_eq!(r.critical(), 0);
     assert_eq!(r.verdict, Verdict::Degraded);
-    assert!(r.changes.iter().any(|c| c.what.starts_with("revision 2 (ReplicaSet web-bbb): image web: shop/web:1 → shop/web:2")), "{:?}", r.changes);
+    assert!(
+        r.changes.iter().any(|c| c
+            .what
+            .starts_with("revision 2 (ReplicaSet web-bbb): image web: shop/web:1 → shop/web:2")),
+        "{:?}",
+        r.changes
+    );
 }
 
 #[test]
@@ -277,8 +438,20 @@ fn a_named_target_port_no_container_declares() {
     let f = &r.findings[0];
     assert_eq!(f.cause, Cause::TargetPortMismatch);
     assert_eq!(f.severity, Severity::Critical);
-    assert!(f.evidence.iter().any(|e| e.text.contains("declares web:8080/TCP (http)")), "{:?}", f.evidence);
-    assert!(f.next.iter().any(|n| n.contains(r#""path":"/spec/ports/0/targetPort","value":"http""#)), "{:?}", f.next);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.text.contains("declares web:8080/TCP (http)")),
+        "{:?}",
+        f.evidence
+    );
+    assert!(
+        f.next
+            .iter()
+            .any(|n| n.contains(r#""path":"/spec/ports/0/targetPort","value":"http""#)),
+        "{:?}",
+        f.next
+    );
 }
 
 #[test]
@@ -286,8 +459,16 @@ fn a_numeric_target_port_beside_the_declared_one() {
     let mut docs = healthy_web();
     docs[4] = service("web", json!({"app": "web"}), json!(8081));
     let r = run(&objects(docs), ns());
-    assert_eq!(causes(&r)[0], ("target-port-mismatch", "Service/web".into()));
-    assert!(r.findings[0].next.iter().any(|n| n.contains(r#""value":8080"#)));
+    assert_eq!(
+        causes(&r)[0],
+        ("target-port-mismatch", "Service/web".into())
+    );
+    assert!(
+        r.findings[0]
+            .next
+            .iter()
+            .any(|n| n.contains(r#""value":8080"#))
+    );
 }
 
 #[test]
@@ -305,27 +486,69 @@ fn an_unschedulable_pod_waiting_for_a_pending_claim_names_the_claim() {
     let docs = vec![
         pending,
         claim,
-        event("PersistentVolumeClaim", "data-db-0", "ProvisioningFailed", "storageclass.storage.k8s.io \"fast\" not found", 7, 10),
+        event(
+            "PersistentVolumeClaim",
+            "data-db-0",
+            "ProvisioningFailed",
+            "storageclass.storage.k8s.io \"fast\" not found",
+            7,
+            10,
+        ),
     ];
-    let r = run(&objects(docs), Target::parse(Some("pod/db-0"), "shop", false).unwrap());
-    assert_eq!(causes(&r), [("pvc-pending", "PersistentVolumeClaim/data-db-0".into()), ("unschedulable", "Pod/db-0".into())]);
+    let r = run(
+        &objects(docs),
+        Target::parse(Some("pod/db-0"), "shop", false).unwrap(),
+    );
+    assert_eq!(
+        causes(&r),
+        [
+            ("pvc-pending", "PersistentVolumeClaim/data-db-0".into()),
+            ("unschedulable", "Pod/db-0".into())
+        ]
+    );
     assert_eq!(r.findings[0].explains, [2]);
-    assert!(r.findings[0].evidence.iter().any(|e| e.text.contains("\"fast\" not found") && e.count == 7));
-    assert!(r.findings[1].evidence.iter().any(|e| e.source == EvidenceSource::Scheduler));
+    assert!(
+        r.findings[0]
+            .evidence
+            .iter()
+            .any(|e| e.text.contains("\"fast\" not found") && e.count == 7)
+    );
+    assert!(
+        r.findings[1]
+            .evidence
+            .iter()
+            .any(|e| e.source == EvidenceSource::Scheduler)
+    );
     assert_eq!(r.verdict, Verdict::Down);
 }
 
 #[test]
 fn a_missing_config_map_names_it() {
     let mut docs = healthy_web();
-    docs[2] = pod("web", "aaa", 0, false, json!({"started": false,
-        "state": {"waiting": {"reason": "CreateContainerConfigError", "message": "configmap \"web-config\" not found"}}}));
-    docs.push(event("Pod", "web-aaa-0", "Failed", "Error: configmap \"web-config\" not found", 9, 4));
+    docs[2] = pod(
+        "web",
+        "aaa",
+        0,
+        false,
+        json!({"started": false,
+        "state": {"waiting": {"reason": "CreateContainerConfigError", "message": "configmap \"web-config\" not found"}}}),
+    );
+    docs.push(event(
+        "Pod",
+        "web-aaa-0",
+        "Failed",
+        "Error: configmap \"web-config\" not found",
+        9,
+        4,
+    ));
     let r = run(&objects(docs), ns());
     let f = &r.findings[0];
     assert_eq!(f.cause, Cause::ConfigMissing);
     assert!(f.summary.contains("configmap web-config"), "{}", f.summary);
-    assert!(f.next.contains(&"kubectl get configmap web-config -n shop".to_string()));
+    assert!(
+        f.next
+            .contains(&"kubectl get configmap web-config -n shop".to_string())
+    );
 }
 
 #[test]
@@ -345,14 +568,24 @@ fn a_node_not_ready_ranks_above_the_endpoints_it_takes_away() {
     let r = run(&objects(docs), ns());
     assert_eq!(causes(&r)[0], ("node-not-ready", "Node/node-1".into()));
     assert_eq!(r.findings[0].explains, [2]);
-    assert!(r.changes.iter().any(|c| c.object.kind == "Node" && c.what == "Ready became Unknown (NodeStatusUnknown)"));
+    assert!(
+        r.changes.iter().any(
+            |c| c.object.kind == "Node" && c.what == "Ready became Unknown (NodeStatusUnknown)"
+        )
+    );
 }
 
 #[test]
 fn image_pull_and_quota() {
     let mut docs = healthy_web();
-    docs[2] = pod("web", "aaa", 0, false, json!({"started": false,
-        "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"shop/web:nope\""}}}));
+    docs[2] = pod(
+        "web",
+        "aaa",
+        0,
+        false,
+        json!({"started": false,
+        "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"shop/web:nope\""}}}),
+    );
     let r = run(&objects(docs.clone()), ns());
     assert_eq!(r.findings[0].cause, Cause::ImagePull);
 
@@ -373,7 +606,10 @@ fn dns_without_ready_endpoints_is_cluster_wide() {
     coredns["spec"]["template"]["metadata"]["labels"] = json!({"k8s-app": "kube-dns"});
     docs.push(coredns);
     let o = objects(docs);
-    assert!(run(&o, ns()).findings.is_empty(), "not in a namespace's triage");
+    assert!(
+        run(&o, ns()).findings.is_empty(),
+        "not in a namespace's triage"
+    );
     let r = run(&o, Target::All);
     assert_eq!(
         causes(&r),
@@ -385,44 +621,93 @@ fn dns_without_ready_endpoints_is_cluster_wide() {
     );
     assert_eq!(r.findings[0].severity, Severity::Critical);
     assert_eq!(r.findings[0].explains, [2, 3]);
-    assert!(r.findings[0].evidence.iter().any(|e| e.text == "Deployment kube-system/coredns: spec.replicas 0"));
+    assert!(
+        r.findings[0]
+            .evidence
+            .iter()
+            .any(|e| e.text == "Deployment kube-system/coredns: spec.replicas 0")
+    );
 }
 
 #[test]
 fn targets_parse_as_kubectl_names_them_and_unknown_ones_say_what_exists() {
-    for (arg, kind) in [("svc/web", "Service"), ("services/web", "Service"), ("deploy/web", "Deployment"),
-        ("deployment.apps/web", "Deployment"), ("sts/db", "StatefulSet"), ("po/x", "Pod")] {
+    for (arg, kind) in [
+        ("svc/web", "Service"),
+        ("services/web", "Service"),
+        ("deploy/web", "Deployment"),
+        ("deployment.apps/web", "Deployment"),
+        ("sts/db", "StatefulSet"),
+        ("po/x", "Pod"),
+    ] {
         let t = Target::parse(Some(arg), "shop", false).unwrap();
         assert_eq!(t.object_ref().unwrap().kind, kind, "{arg}");
     }
-    assert_eq!(Target::parse(Some("ns/other"), "shop", false).unwrap(), Target::Namespace("other".into()));
+    assert_eq!(
+        Target::parse(Some("ns/other"), "shop", false).unwrap(),
+        Target::Namespace("other".into())
+    );
     assert_eq!(Target::parse(None, "shop", true).unwrap(), Target::All);
     let err = Target::parse(Some("cm/x"), "shop", false).unwrap_err().0;
     assert!(err.contains("unknown kind \"cm\""), "{err}");
-    assert!(Target::parse(Some("web"), "shop", false).unwrap_err().0.contains("expected KIND/NAME"));
-    assert!(Target::parse(Some("svc/web"), "shop", true).unwrap_err().0.contains("across all namespaces"));
+    assert!(
+        Target::parse(Some("web"), "shop", false)
+            .unwrap_err()
+            .0
+            .contains("expected KIND/NAME")
+    );
+    assert!(
+        Target::parse(Some("svc/web"), "shop", true)
+            .unwrap_err()
+            .0
+            .contains("across all namespaces")
+    );
     let o = objects(healthy_web());
-    let err = Target::parse(Some("svc/wbe"), "shop", false).unwrap().check_exists(&o).unwrap_err().0;
-    assert_eq!(err, "svc/wbe not found in namespace shop (Services in shop: web)");
-    let err = Target::parse(Some("deploy/x"), "nope", false).unwrap().check_exists(&o).unwrap_err().0;
-    assert_eq!(err, "deploy/x not found in namespace nope (no Deployments in namespace nope)");
+    let err = Target::parse(Some("svc/wbe"), "shop", false)
+        .unwrap()
+        .check_exists(&o)
+        .unwrap_err()
+        .0;
+    assert_eq!(
+        err,
+        "svc/wbe not found in namespace shop (Services in shop: web)"
+    );
+    let err = Target::parse(Some("deploy/x"), "nope", false)
+        .unwrap()
+        .check_exists(&o)
+        .unwrap_err()
+        .0;
+    assert_eq!(
+        err,
+        "deploy/x not found in namespace nope (no Deployments in namespace nope)"
+    );
 }
 
 #[test]
 fn the_json_shape_is_the_documented_one() {
     let mut docs = healthy_web();
     docs[4] = service("web", json!({"app": "wbe"}), json!("http"));
-    let r = run(&objects(docs), Target::parse(Some("svc/web"), "shop", false).unwrap());
+    let r = run(
+        &objects(docs),
+        Target::parse(Some("svc/web"), "shop", false).unwrap(),
+    );
     let v = serde_json::to_value(&r).unwrap();
-    assert_eq!(v["target"], json!({"kind": "Service", "namespace": "shop", "name": "web"}));
+    assert_eq!(
+        v["target"],
+        json!({"kind": "Service", "namespace": "shop", "name": "web"})
+    );
     assert_eq!(v["verdict"], "down");
     assert_eq!(v["confidence"], "high");
     let f = &v["findings"][0];
-    for k in ["rank", "severity", "cause", "object", "summary", "evidence", "since", "next", "explains"] {
+    for k in [
+        "rank", "severity", "cause", "object", "summary", "evidence", "since", "next", "explains",
+    ] {
         assert!(f.get(k).is_some(), "finding lacks {k}: {f}");
     }
     assert_eq!(f["since"], "2026-12-05T01:00:00Z");
-    assert_eq!(f["evidence"][0], json!({"source": "selector", "text": "selector: app=wbe", "count": 1}));
+    assert_eq!(
+        f["evidence"][0],
+        json!({"source": "selector", "text": "Service selector app=wbe", "count": 1})
+    );
     assert!(f.get("subjects").is_none() && f.get("needs").is_none());
 }
 

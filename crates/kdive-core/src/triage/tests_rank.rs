@@ -45,11 +45,17 @@ fn the_change_log_learns_first_then_records_differences_only() {
     docs[4] = service("web", json!({"app": "wbe"}), json!("http"));
     docs.push(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "shop", "resourceVersion": "7"}, "data": {"k": "secret-ish"}}));
     log.observe(&objects(docs.clone()), &kinds, now() + Duration::seconds(5));
-    let got: Vec<(String, String)> = log.since(now()).map(|c| (c.object.name.clone(), c.what.clone())).collect();
+    let got: Vec<(String, String)> = log
+        .since(now())
+        .map(|c| (c.object.name.clone(), c.what.clone()))
+        .collect();
     assert_eq!(
         got,
         [
-            ("web".to_string(), "scaled 2 → 0; image web: shop/web:1 → shop/web:2".to_string()),
+            (
+                "web".to_string(),
+                "scaled 2 → 0; image web: shop/web:1 → shop/web:2".to_string()
+            ),
             ("web".to_string(), "selector app=web → app=wbe".to_string()),
             ("cfg".to_string(), "created".to_string()),
         ]
@@ -63,9 +69,16 @@ fn the_change_log_learns_first_then_records_differences_only() {
     for i in 0..20 {
         let mut d = healthy_web();
         d[0] = deployment("web", i, i, "shop/web:1");
-        log.observe(&objects(d), &kinds, now() + Duration::seconds(20 + i64::from(i)));
+        log.observe(
+            &objects(d),
+            &kinds,
+            now() + Duration::seconds(20 + i64::from(i)),
+        );
     }
-    let web = log.since(now()).filter(|c| c.object.kind == "Deployment").count();
+    let web = log
+        .since(now())
+        .filter(|c| c.object.kind == "Deployment")
+        .count();
     assert_eq!(web, 8);
 }
 
@@ -73,7 +86,11 @@ fn the_change_log_learns_first_then_records_differences_only() {
 fn the_change_log_feeds_what_changed_for_the_target() {
     let mut log = ChangeLog::new();
     let kinds = [Kind::Service];
-    log.observe(&objects(healthy_web()), &kinds, now() - Duration::minutes(20));
+    log.observe(
+        &objects(healthy_web()),
+        &kinds,
+        now() - Duration::minutes(20),
+    );
     let mut docs = healthy_web();
     docs[4] = service("web", json!({"app": "wbe"}), json!("http"));
     let o = objects(docs);

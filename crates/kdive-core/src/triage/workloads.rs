@@ -48,26 +48,49 @@ fn is_target(target: &Target, r: &ObjectRef) -> bool {
 pub(crate) fn scaled_to_zero(ctx: &Ctx<'_>, w: &ObjectRef, service: Option<&ObjectRef>) -> Finding {
     let ns = w.namespace.clone().unwrap_or_default();
     let summary = match service {
-        Some(svc) => format!("{} is scaled to 0 replicas, so Service {} has no pods", w.display(), svc.name),
+        Some(svc) => format!(
+            "{} is scaled to 0 replicas, so Service {} has no pods",
+            w.display(),
+            svc.name
+        ),
         None => format!("{} is scaled to 0 replicas", w.display()),
     };
     let mut f = Finding::new(Cause::ScaledToZero, Severity::Info, w.clone(), summary);
-    f.evidence.push(Evidence::new(EvidenceSource::Event, "spec.replicas: 0"));
-    let scaled = ctx.events.seen(&w.kind, &ns, &w.name, &["ScalingReplicaSet", "SuccessfulDelete"]);
-    let to_zero: Vec<&Seen> = scaled.iter().filter(|s| s.message.contains(" to 0")).collect();
+    f.evidence
+        .push(Evidence::new(EvidenceSource::Event, "spec.replicas: 0"));
+    let scaled = ctx.events.seen(
+        &w.kind,
+        &ns,
+        &w.name,
+        &["ScalingReplicaSet", "SuccessfulDelete"],
+    );
+    let to_zero: Vec<&Seen> = scaled
+        .iter()
+        .filter(|s| s.message.contains(" to 0"))
+        .collect();
     for s in &to_zero {
         f.evidence.push(s.evidence());
         f.seen_at(s.last);
     }
-    let before = to_zero.iter().find_map(|s| from_count(&s.message)).unwrap_or(1);
-    f.next = vec![format!("kubectl scale {} --replicas={before} -n {ns}", w.kubectl())];
+    let before = to_zero
+        .iter()
+        .find_map(|s| from_count(&s.message))
+        .unwrap_or(1);
+    f.next = vec![format!(
+        "kubectl scale {} --replicas={before} -n {ns}",
+        w.kubectl()
+    )];
     f
 }
 
 /// `Scaled down replica set web-x from 3 to 0`: the 3.
 fn from_count(message: &str) -> Option<i32> {
     let rest = &message[message.find(" from ")? + 6..];
-    rest.split_whitespace().next()?.parse().ok().filter(|n: &i32| *n > 0)
+    rest.split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+        .filter(|n: &i32| *n > 0)
 }
 
 pub(crate) fn replica_sets_of(ctx: &Ctx<'_>, d: &Deployment) -> Vec<Arc<ReplicaSet>> {
@@ -80,7 +103,8 @@ pub(crate) fn replica_sets_of(ctx: &Ctx<'_>, d: &Deployment) -> Vec<Arc<ReplicaS
         .filter(|rs| {
             ns_of(&rs.metadata) == ns
                 && controller_of(&rs.metadata).is_some_and(|(k, n, u)| {
-                    k == "Deployment" && (Some(u) == uid || (uid.is_none() && n == name_of(&d.metadata)))
+                    k == "Deployment"
+                        && (Some(u) == uid || (uid.is_none() && n == name_of(&d.metadata)))
                 })
         })
         .cloned()
@@ -97,11 +121,22 @@ fn rollout_stuck(ctx: &Ctx<'_>, d: &Deployment, sets: &[Arc<ReplicaSet>]) -> Opt
     let newest = sets.last()?;
     let status = d.status.clone().unwrap_or_default();
     let replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-    let progressing = status.conditions.iter().flatten().find(|c| c.type_ == "Progressing");
-    let deadline = progressing.filter(|c| c.status == "False" && c.reason.as_deref() == Some("ProgressDeadlineExceeded"));
-    let new_ready = newest.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
+    let progressing = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "Progressing");
+    let deadline = progressing
+        .filter(|c| c.status == "False" && c.reason.as_deref() == Some("ProgressDeadlineExceeded"));
+    let new_ready = newest
+        .status
+        .as_ref()
+        .and_then(|s| s.ready_replicas)
+        .unwrap_or(0);
     let new_wanted = newest.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
-    let rolling = sets.len() > 1 && (status.updated_replicas.unwrap_or(0) < replicas || new_ready < new_wanted.max(1).min(replicas));
+    let rolling = sets.len() > 1
+        && (status.updated_replicas.unwrap_or(0) < replicas
+            || new_ready < new_wanted.max(1).min(replicas));
     let age = newest
         .metadata
         .creation_timestamp
@@ -117,15 +152,27 @@ fn rollout_stuck(ctx: &Ctx<'_>, d: &Deployment, sets: &[Arc<ReplicaSet>]) -> Opt
         .rev()
         .nth(1)
         .map(|old| {
-            let a = old.spec.as_ref().and_then(|s| s.template.as_ref()).map(TemplateSummary::of);
-            let b = newest.spec.as_ref().and_then(|s| s.template.as_ref()).map(TemplateSummary::of);
+            let a = old
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.as_ref())
+                .map(TemplateSummary::of);
+            let b = newest
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.as_ref())
+                .map(TemplateSummary::of);
             match (a, b) {
                 (Some(a), Some(b)) => template_changes(&a, &b).join("; "),
                 _ => String::new(),
             }
         })
         .unwrap_or_default();
-    let what = if changed.is_empty() { String::new() } else { format!(" ({changed})") };
+    let what = if changed.is_empty() {
+        String::new()
+    } else {
+        format!(" ({changed})")
+    };
     let mut f = Finding::new(
         Cause::RolloutStuck,
         Severity::Warning,
@@ -138,7 +185,10 @@ fn rollout_stuck(ctx: &Ctx<'_>, d: &Deployment, sets: &[Arc<ReplicaSet>]) -> Opt
     if let Some(c) = deadline {
         f.evidence.push(Evidence::new(
             EvidenceSource::Event,
-            format!("Progressing=False ProgressDeadlineExceeded: {}", c.message.as_deref().unwrap_or("")),
+            format!(
+                "Progressing=False ProgressDeadlineExceeded: {}",
+                c.message.as_deref().unwrap_or("")
+            ),
         ));
         f.seen_at(c.last_transition_time.as_ref().map(utc));
     }
@@ -177,7 +227,10 @@ fn quota(ctx: &Ctx<'_>, d_ref: &ObjectRef, rs: &ReplicaSet) -> Option<Finding> {
         .status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
-        .and_then(|cs| cs.iter().find(|c| c.type_ == "ReplicaFailure" && c.status == "True"))
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")
+        })
         .and_then(|c| c.message.clone())
         .filter(|m| m.contains("exceeded quota"));
     let seen: Vec<Seen> = ctx
@@ -193,13 +246,18 @@ fn quota(ctx: &Ctx<'_>, d_ref: &ObjectRef, rs: &ReplicaSet) -> Option<Finding> {
         Cause::QuotaExceeded,
         Severity::Warning,
         d_ref.clone(),
-        format!("ReplicaSet {name} may not create pods: a ResourceQuota of namespace {ns} is used up"),
+        format!(
+            "ReplicaSet {name} may not create pods: a ResourceQuota of namespace {ns} is used up"
+        ),
     );
     f.subjects.push(key("ReplicaSet", &rs.metadata));
     if let Some(m) = condition
         && !seen.iter().any(|s| s.message == m)
     {
-        f.evidence.push(Evidence::new(EvidenceSource::Event, format!("ReplicaFailure: {m}")));
+        f.evidence.push(Evidence::new(
+            EvidenceSource::Event,
+            format!("ReplicaFailure: {m}"),
+        ));
     }
     f.evidence.extend(seen.iter().map(Seen::evidence));
     f.seen_at(seen.iter().filter_map(|s| s.first).min());

@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::{
-    Binding, Node, ObjectReference, Pod, PodCondition, Taint, Toleration,
+    Binding, Node, ObjectReference, PersistentVolumeClaim, Pod, PodCondition, Taint, Toleration,
 };
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use super::{Change, EventRecord};
@@ -37,6 +38,10 @@ pub struct ScheduleInput<'a> {
     pub now: DateTime<Utc>,
     /// Breaks ties between equally scored nodes; the loop draws it from the lab's seeded RNG.
     pub seed: u64,
+    /// The claims of the pod's namespace and the StorageClasses, for VolumeBinding's
+    /// PreFilter.
+    pub claims: &'a [Arc<PersistentVolumeClaim>],
+    pub classes: &'a [Arc<StorageClass>],
 }
 
 #[derive(Debug, Default, PartialEq)]
@@ -99,6 +104,9 @@ pub fn schedule(input: &ScheduleInput) -> ScheduleOutput {
     }
     if input.nodes.is_empty() {
         return unschedulable(pod, "no nodes available to schedule pods".into(), input.now);
+    }
+    if let Some(reason) = volume_binding_prefilter(pod, input.claims, input.classes) {
+        return prefilter_rejection(pod, input, reason);
     }
     let usage = node_usage(input.pods, pod);
     let mut feasible = Vec::new();
@@ -183,6 +191,89 @@ fn histogram<'a>(rs: impl Iterator<Item = &'a Rejection>) -> String {
 
 /// DefaultPreemption's verdict as text. Nodes rejected as unresolvable are "not helpful";
 /// on the others, all lower-priority pods are removed and the filters re-run.
+/// VolumeBinding's PreFilter (pkg/scheduler/framework/plugins/volumebinding/
+/// volume_binding.go, `podHasPVCs` and `PreFilter`): a claim that is missing, lost or being
+/// deleted, or an unbound claim whose class binds immediately, rejects every node.
+pub fn volume_binding_prefilter(
+    pod: &Pod,
+    claims: &[Arc<PersistentVolumeClaim>],
+    classes: &[Arc<StorageClass>],
+) -> Option<String> {
+    let mut unbound_immediate = false;
+    for v in pod.spec.as_ref()?.volumes.iter().flatten() {
+        let Some(source) = &v.persistent_volume_claim else {
+            continue;
+        };
+        let name = &source.claim_name;
+        let Some(claim) = claims
+            .iter()
+            .find(|c| c.metadata.name.as_deref() == Some(name.as_str()))
+        else {
+            return Some(format!("persistentvolumeclaim \"{name}\" not found"));
+        };
+        let phase = claim.status.as_ref().and_then(|s| s.phase.as_deref());
+        let volume = claim
+            .spec
+            .as_ref()
+            .and_then(|s| s.volume_name.as_deref())
+            .unwrap_or("");
+        if phase == Some("Lost") {
+            return Some(format!(
+                "persistentvolumeclaim \"{name}\" bound to non-existent persistentvolume \"{volume}\""
+            ));
+        }
+        if claim.metadata.deletion_timestamp.is_some() {
+            return Some(format!("persistentvolumeclaim \"{name}\" is being deleted"));
+        }
+        if phase != Some("Bound") && !delays_binding(claim, classes) {
+            unbound_immediate = true;
+        }
+    }
+    unbound_immediate.then(|| "pod has unbound immediate PersistentVolumeClaims".to_string())
+}
+
+/// `volume.IsDelayBindingMode`: no class name, or a class that does not exist, binds
+/// immediately; only a WaitForFirstConsumer class waits for the pod.
+fn delays_binding(claim: &PersistentVolumeClaim, classes: &[Arc<StorageClass>]) -> bool {
+    let class = claim
+        .spec
+        .as_ref()
+        .and_then(|s| s.storage_class_name.as_deref())
+        .unwrap_or("");
+    !class.is_empty()
+        && classes.iter().any(|c| {
+            c.metadata.name.as_deref() == Some(class)
+                && c.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer")
+        })
+}
+
+/// `FitError.Error()` for a PreFilter rejection (pkg/scheduler/framework/types.go): the
+/// plugin's message once, not per node, then what preemption says of every node rejected
+/// as unresolvable.
+fn prefilter_rejection(pod: &Pod, input: &ScheduleInput, reason: String) -> ScheduleOutput {
+    let n = input.nodes.len();
+    let rejected: Vec<(&Node, Rejection)> = input
+        .nodes
+        .iter()
+        .map(|node| {
+            (
+                node,
+                Rejection {
+                    reasons: vec![reason.clone()],
+                    unresolvable: true,
+                },
+            )
+        })
+        .collect();
+    let mut msg = format!("0/{n} nodes are available: {reason}.");
+    let mut none = Vec::new();
+    let usage = BTreeMap::new();
+    if let Some(p) = preemption(pod, &rejected, input.pods, &usage, &mut none) {
+        msg += &format!(" preemption: {p}.");
+    }
+    unschedulable(pod, msg, input.now)
+}
+
 fn preemption(
     pod: &Pod,
     rejected: &[(&Node, Rejection)],

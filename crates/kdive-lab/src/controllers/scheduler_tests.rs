@@ -46,6 +46,8 @@ fn run(pod: &Pod, nodes: &[Node], pods: &[Pod]) -> ScheduleOutput {
         pods: &pods,
         now: now(),
         seed: 7,
+        claims: &[],
+        classes: &[],
     })
 }
 
@@ -370,6 +372,8 @@ fn ties_are_broken_by_the_seed_and_odd_pods_are_skipped() {
                 pods: &[],
                 now: now(),
                 seed,
+                claims: &[],
+                classes: &[],
             });
             bound_to(&out).to_string()
         })
@@ -382,6 +386,8 @@ fn ties_are_broken_by_the_seed_and_odd_pods_are_skipped() {
         pods: &[],
         now: now(),
         seed: 3,
+        claims: &[],
+        classes: &[],
     });
     let b = schedule(&ScheduleInput {
         pod: &p,
@@ -389,6 +395,8 @@ fn ties_are_broken_by_the_seed_and_odd_pods_are_skipped() {
         pods: &[],
         now: now(),
         seed: 3,
+        claims: &[],
+        classes: &[],
     });
     assert_eq!(a, b);
     // Already bound, another scheduler, gated: no binding.
@@ -412,4 +420,61 @@ fn ties_are_broken_by_the_seed_and_odd_pods_are_skipped() {
         failure(&run(&p, &[], &[])),
         "no nodes available to schedule pods"
     );
+}
+
+/// VolumeBinding's PreFilter (pkg/scheduler/framework/plugins/volumebinding/
+/// volume_binding.go): a missing claim is named; an unbound claim of an Immediate (or
+/// unknown) class rejects the pod with "pod has unbound immediate PersistentVolumeClaims";
+/// a WaitForFirstConsumer class does not. The message is FitError's PreFilter form
+/// (pkg/scheduler/framework/types.go): the reason once, then preemption's verdict.
+#[test]
+fn claims_the_pod_waits_for_reject_it_in_prefilter() {
+    let nodes = [
+        node("n1", "4", "4Gi", "", ""),
+        node("n2", "4", "4Gi", "", ""),
+    ];
+    let p = pod(
+        "",
+        "volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]",
+    );
+    let claim = |class: &str, phase: &str| -> std::sync::Arc<PersistentVolumeClaim> {
+        std::sync::Arc::new(
+            serde_saphyr::from_str(&format!(
+                "metadata: {{name: data, namespace: demo}}\n\
+                 spec: {{storageClassName: {class}, accessModes: [ReadWriteOnce]}}\n\
+                 status: {{phase: {phase}}}\n"
+            ))
+            .unwrap(),
+        )
+    };
+    let wait: std::sync::Arc<StorageClass> = std::sync::Arc::new(
+        serde_saphyr::from_str(
+            "metadata: {name: late}\nprovisioner: x\nvolumeBindingMode: WaitForFirstConsumer\n",
+        )
+        .unwrap(),
+    );
+    let run_with = |claims: &[std::sync::Arc<PersistentVolumeClaim>]| {
+        schedule(&ScheduleInput {
+            pod: &p,
+            nodes: &nodes,
+            pods: &[],
+            now: now(),
+            seed: 1,
+            claims,
+            classes: std::slice::from_ref(&wait),
+        })
+    };
+    let msg = |out: &ScheduleOutput| out.events[0].message.clone();
+    assert_eq!(
+        msg(&run_with(&[])),
+        "0/2 nodes are available: persistentvolumeclaim \"data\" not found. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.."
+    );
+    let out = run_with(&[claim("nope", "Pending")]);
+    assert!(out.binding.is_none());
+    assert_eq!(
+        msg(&out),
+        "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.."
+    );
+    assert!(run_with(&[claim("late", "Pending")]).binding.is_some());
+    assert!(run_with(&[claim("nope", "Bound")]).binding.is_some());
 }

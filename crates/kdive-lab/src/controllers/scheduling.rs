@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::StorageClass;
 use serde_json::{Value, json};
 
 use super::ControlPlane;
@@ -23,6 +24,8 @@ pub struct SchedulerController {
     cp: Arc<ControlPlane>,
     pods: Cache<Pod>,
     nodes: Cache<Node>,
+    claims: Cache<PersistentVolumeClaim>,
+    classes: Cache<StorageClass>,
     /// Pods that fit nowhere at their last attempt (upstream's unschedulable queue).
     unschedulable: Mutex<BTreeSet<Key>>,
 }
@@ -33,6 +36,8 @@ impl SchedulerController {
             cp,
             pods: Cache::new(live::pods()),
             nodes: Cache::new(live::nodes()),
+            claims: Cache::new(claims_res()),
+            classes: Cache::new(classes_res()),
             unschedulable: Mutex::new(BTreeSet::new()),
         }
     }
@@ -40,6 +45,14 @@ impl SchedulerController {
     fn parked(&self) -> std::sync::MutexGuard<'_, BTreeSet<Key>> {
         self.unschedulable.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+fn claims_res() -> ResourceId {
+    crate::resources::lookup("", "v1", "persistentvolumeclaims").expect("claims are served")
+}
+
+fn classes_res() -> ResourceId {
+    crate::resources::lookup("storage.k8s.io", "v1", "storageclasses").expect("classes are served")
 }
 
 fn pod_key(event: &Event) -> Key {
@@ -73,6 +86,16 @@ impl Controller for SchedulerController {
             } else {
                 Vec::new()
             };
+        }
+        if event.resource == claims_res() || event.resource == classes_res() {
+            // A claim bound, created or deleted (or a class appearing) may let a pod waiting
+            // in VolumeBinding's PreFilter through: retry the parked pods of its namespace.
+            return self
+                .parked()
+                .iter()
+                .filter(|k| event.resource == classes_res() || k.namespace == event.namespace)
+                .cloned()
+                .collect();
         }
         if event.resource != live::pods() {
             return Vec::new();
@@ -126,12 +149,16 @@ impl Controller for SchedulerController {
             .collect();
         // All pods, shared from the decode cache (the scheduler picks the bound ones).
         let pods = self.pods.list(store, None, |_| true);
+        let claims = self.claims.list(store, Some(&key.namespace), |_| true);
+        let classes = self.classes.list(store, None, |_| true);
         let out = scheduler::schedule(&scheduler::ScheduleInput {
             pod: &pod,
             nodes: &nodes,
             pods: &pods,
             now: store.now(),
             seed: tiebreak_seed(self.cp.seed, pod.metadata.uid.as_deref().unwrap_or("")),
+            claims: &claims,
+            classes: &classes,
         });
         if let Some(binding) = &out.binding {
             let node = binding.target.name.clone().unwrap_or_default();
