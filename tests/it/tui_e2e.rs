@@ -497,3 +497,59 @@ fn a_lesson_check_turns_green_when_the_learner_acts_with_kubectl() {
     );
     t.keys(&["q"]);
 }
+
+/// On-call in a real terminal: a Service broken with kubectl beside the explorer; the
+/// Triage pane names the cause, the status bar counts it, and the fix clears it live.
+#[test]
+fn the_triage_pane_names_a_service_broken_with_kubectl() {
+    if !have("tmux") || !have("kubectl") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_kdive");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    let t = Tmux::start(&format!(
+        "{bin} --lab --no-prometheus --kubeconfig-out {} 2>{}",
+        kc.display(),
+        dir.path().join("stderr").display()
+    ));
+    t.wait_for(&["watches 13/13 synced", "export KUBECONFIG="], 30);
+    t.keys(&[":triage svc/web", "Enter"]);
+    t.wait_for(&["Triage Service demo/web", "healthy"], 60);
+    kubectl(
+        &kc,
+        &[
+            "-n",
+            "demo",
+            "patch",
+            "service",
+            "web",
+            "-p",
+            r#"{"spec":{"selector":{"app":"wbe"}}}"#,
+        ],
+    );
+    let broken = t.wait_for(
+        &[
+            "selector-matches-nothing  Service demo/web",
+            "Deployment web's pod template has app=web",
+            "selector app=web → app=wbe",
+            "critical finding",
+        ],
+        30,
+    );
+    assert!(broken.contains("down: it serves nothing"), "{broken}");
+    kubectl(
+        &kc,
+        &[
+            "-n",
+            "demo",
+            "patch",
+            "service",
+            "web",
+            "-p",
+            r#"{"spec":{"selector":{"app":"web"}}}"#,
+        ],
+    );
+    t.wait_for(&["healthy: nothing found"], 30);
+    t.keys(&["q"]);
+}

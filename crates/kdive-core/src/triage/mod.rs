@@ -255,6 +255,9 @@ pub struct Finding {
     /// The objects whose health this finding depends on.
     #[serde(skip)]
     pub needs: Vec<ObjectRef>,
+    /// The object (a Service) serves nothing: no ready endpoint, or none that can work.
+    #[serde(skip)]
+    pub serves_nothing: bool,
 }
 
 /// `count` of `of` pods (of the owner) share the finding.
@@ -281,6 +284,7 @@ impl Finding {
             owner: None,
             affected: None,
             needs: Vec::new(),
+            serves_nothing: false,
         }
     }
 

@@ -506,7 +506,13 @@ fn missing_config(
 /// Kubelet's `configmap "NAME" not found` / `secret "NAME" not found`, and the mount
 /// errors `configmap references non-existent config key` carry the same shape.
 fn missing_object(message: &str) -> Option<(&'static str, String)> {
-    for (word, kind) in [("configmap \"", "ConfigMap"), ("secret \"", "Secret")] {
+    // Kubelet's managers say the resource singular; an API server's NotFound, plural.
+    for (word, kind) in [
+        ("configmap \"", "ConfigMap"),
+        ("configmaps \"", "ConfigMap"),
+        ("secret \"", "Secret"),
+        ("secrets \"", "Secret"),
+    ] {
         if let Some(i) = message.find(word) {
             let rest = &message[i + word.len()..];
             let end = rest.find('"')?;

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::scope::{Target, TargetKind, name_of, ns_of};
-use super::{Cause, Ctx, Finding, ObjectRef, Severity, Verdict};
+use super::{Ctx, Finding, ObjectRef, Severity, Verdict};
 use crate::metrics::SloDef;
 use crate::metrics::burn::Burn;
 
@@ -129,6 +129,7 @@ fn merge(findings: Vec<Finding>) -> Vec<Finding> {
         {
             Some(o) => {
                 o.severity = o.severity.max(f.severity);
+                o.serves_nothing |= f.serves_nothing;
                 o.subjects.extend(f.subjects);
                 o.subjects.sort();
                 o.subjects.dedup();
@@ -161,12 +162,8 @@ pub(crate) fn verdict(
 ) -> Verdict {
     let service_down = |ns: &str, name: &str| {
         findings.iter().any(|f| {
-            matches!(
-                f.cause,
-                Cause::EndpointsNotReady
-                    | Cause::TargetPortMismatch
-                    | Cause::SelectorMatchesNothing
-            ) && f.severity == Severity::Critical
+            f.serves_nothing
+                && f.object.kind == "Service"
                 && f.object.namespace.as_deref() == Some(ns)
                 && f.object.name == name
         }) || slos.iter().any(|(d, b)| {

@@ -143,6 +143,7 @@ fn no_pods(
         ));
     }
     f.seen_at(last_write(&svc.metadata));
+    f.serves_nothing = true;
     f.next = vec![
         format!("kubectl get pods -n {ns} -l {} ", selector.replace(' ', ""))
             .trim_end()
@@ -364,6 +365,7 @@ fn port_mismatches(svc: &Service, selected: &[&Arc<StoredPod>]) -> Vec<Finding> 
             ));
         }
         f.seen_at(last_write(&svc.metadata));
+        f.serves_nothing = all && ports.len() == 1;
         f.next.push(format!(
             "kubectl get endpointslices -n {ns} -l {SERVICE_NAME_LABEL}={name} -o yaml"
         ));
@@ -506,6 +508,7 @@ fn endpoints(
         key("Service", &svc.metadata),
         summary,
     );
+    f.serves_nothing = ready == 0;
     f.evidence.push(Evidence::new(
         EvidenceSource::Selector,
         format!(
