@@ -15,6 +15,7 @@ mod prom_outage;
 mod slo_prometheus;
 mod slo_rules;
 mod triage_lab;
+mod triage_rbac;
 mod tui_app;
 mod tui_e2e;
 mod tui_lesson;
