@@ -26,6 +26,9 @@ pub enum Failure {
     Timeout,
     /// The server's name does not resolve.
     Dns(String),
+    /// The kubeconfig's credential plugin (`exec`, as `aws eks get-token`) failed: the
+    /// command without its environment (which may hold secrets), its status and stderr.
+    Credentials(String),
     /// Anything else, in the client's words.
     Other(String),
 }
@@ -40,6 +43,7 @@ impl fmt::Display for Failure {
             Failure::Refused => f.write_str("connection refused"),
             Failure::Timeout => f.write_str("timed out"),
             Failure::Dns(m) => write!(f, "DNS: {m}"),
+            Failure::Credentials(m) => write!(f, "credential plugin: {m}"),
             Failure::Other(m) => f.write_str(m),
         }
     }
@@ -80,6 +84,9 @@ impl Failure {
 
 /// One link of the chain, if it says what happened.
 fn named(err: &(dyn StdError + 'static)) -> Option<Failure> {
+    if let Some(auth) = err.downcast_ref::<kube::client::AuthError>() {
+        return Some(Failure::Credentials(credentials(auth)));
+    }
     if let Some(tls) = err.downcast_ref::<rustls::Error>() {
         return Some(Failure::Tls(tls.to_string()));
     }
@@ -106,6 +113,63 @@ fn named(err: &(dyn StdError + 'static)) -> Option<Failure> {
     None
 }
 
+/// A credential plugin's failure as a person can act on it: never its environment.
+fn credentials(e: &kube::client::AuthError) -> String {
+    use kube::client::AuthError;
+    match e {
+        AuthError::AuthExecRun { cmd, out } => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let said: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            let tail = said[said.len().saturating_sub(5)..].join(" / ");
+            format!(
+                "`{}` failed ({}){}",
+                command_of(cmd),
+                out.status,
+                if tail.is_empty() { String::new() } else { format!(": {tail}") }
+            )
+        }
+        AuthError::AuthExecStart(io) => format!("the exec command could not start: {io}"),
+        other => other.to_string(),
+    }
+}
+
+/// The program and arguments of a `std::process::Command` as Debug prints it
+/// (`K="v" … "prog" "arg"`), without the environment assignments.
+pub fn command_of(debug: &str) -> String {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let (mut quoted, mut escaped, mut started) = (false, false, false);
+    for c in debug.chars() {
+        if escaped {
+            word.push(c);
+            escaped = false;
+        } else if quoted && c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+            started = true;
+        } else if c == ' ' && !quoted {
+            if started {
+                words.push(std::mem::take(&mut word));
+            }
+            started = false;
+        } else {
+            word.push(c);
+            started = true;
+        }
+    }
+    if started {
+        words.push(word);
+    }
+    let is_env = |w: &String| {
+        w.split_once('=').is_some_and(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    };
+    let first = words.iter().position(|w| !is_env(w)).unwrap_or(words.len());
+    words[first..].join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +178,26 @@ mod tests {
         kube::Error::Api(Box::new(
             kube::core::Status::failure(message, "").with_code(code),
         ))
+    }
+
+    #[test]
+    fn a_failing_credential_plugin_is_named_without_its_environment() {
+        let cmd = r#"AWS_SECRET_ACCESS_KEY="s3cr3t" KUBERNETES_EXEC_INFO="{\"kind\":\"ExecCredential\"}" "/usr/local/bin/aws" "eks" "get-token""#;
+        assert_eq!(command_of(cmd), "/usr/local/bin/aws eks get-token");
+        let out = std::process::Command::new("sh")
+            .args(["-c", "echo 'first' >&2; echo 'Error: the SSO session has expired' >&2; exit 255"])
+            .output()
+            .unwrap();
+        let e = kube::client::AuthError::AuthExecRun {
+            cmd: cmd.into(),
+            out: Box::new(out),
+        };
+        let text = Failure::in_chain(&e).unwrap().to_string();
+        assert_eq!(
+            text,
+            "credential plugin: `/usr/local/bin/aws eks get-token` failed (exit status: 255): first / Error: the SSO session has expired"
+        );
+        assert!(!text.contains("s3cr3t"));
     }
 
     #[test]

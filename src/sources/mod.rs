@@ -55,7 +55,10 @@ pub async fn client_for(
     let config = ::kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
         .await
         .map_err(|e| ConnectError::Config(format!("context {:?}: {e}", context.unwrap_or(""))))?;
-    ::kube::Client::try_from(config).map_err(|e| ConnectError::Config(e.to_string()))
+    ::kube::Client::try_from(config).map_err(|e| match failure::Failure::in_chain(&e) {
+        Some(f @ failure::Failure::Credentials(_)) => ConnectError::Config(f.to_string()),
+        _ => ConnectError::Config(e.to_string()),
+    })
 }
 
 /// The kubeconfig context kdive uses (`--context`, else the current one): lesson progress
