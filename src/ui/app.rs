@@ -39,6 +39,8 @@ pub enum View {
     Slo,
     Query,
     Lesson,
+    /// A pod's container log (`l`).
+    Logs(ObjKey),
 }
 
 /// A one-line text input (`:` commands, `/` filter).
@@ -54,6 +56,8 @@ pub enum Input {
     Normal,
     Command(LineInput),
     Filter(LineInput),
+    /// `/` in the log pane.
+    Search(LineInput),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +111,8 @@ pub struct App {
     pub watches: BTreeMap<Kind, WatchStats>,
     pub chain: Option<ChainTrack>,
     pub timeline: Option<PodTimeline>,
+    /// The log pane's lines and stream, while it is open.
+    pub logs: Option<super::logs::LogTrack>,
     pub flash: Option<(String, Level, DateTime<Utc>)>,
     /// What Prometheus and the lesson engine last sent.
     pub feeds: super::feeds::Feeds,
@@ -141,6 +147,7 @@ impl App {
             watches: BTreeMap::new(),
             chain: None,
             timeline: None,
+            logs: None,
             flash: None,
             feeds: Default::default(),
             panes: PaneStates::default(),
@@ -205,7 +212,9 @@ impl App {
         match msg {
             Msg::Key(key) => {
                 self.dirty = true;
-                self.key(key, now)
+                let mut cmds = self.key(key, now);
+                cmds.extend(self.logs_left());
+                cmds
             }
             Msg::Mouse(m) => {
                 self.mouse(m);
@@ -244,7 +253,7 @@ impl App {
             Msg::Switched { stores, context } => {
                 self.reset_stores(stores, context.clone());
                 self.say(format!("context {context}"), Level::Info, now);
-                Vec::new()
+                self.logs_left()
             }
             Msg::KubeconfigChanged => {
                 let context = self.session.context.clone();
@@ -300,6 +309,10 @@ impl App {
             Msg::QueryDone(result) => {
                 self.feeds.query_done(*result);
                 self.dirty = true;
+                Vec::new()
+            }
+            Msg::LogsChanged => {
+                self.logs_changed();
                 Vec::new()
             }
             Msg::Shutdown => {
@@ -435,9 +448,10 @@ impl App {
     /// The object the main pane is about (for `y` and the watch inspector's Events).
     pub fn focus_key(&self) -> Option<ObjKey> {
         match (&self.focus, &self.view) {
-            (Focus::Main, View::Chain(k) | View::Pod(k) | View::Workload(k) | View::Detail(k)) => {
-                Some(k.clone())
-            }
+            (
+                Focus::Main,
+                View::Chain(k) | View::Pod(k) | View::Workload(k) | View::Detail(k) | View::Logs(k),
+            ) => Some(k.clone()),
             _ => self.selected_key(),
         }
     }
@@ -457,11 +471,13 @@ impl App {
                 self.filter_key(key);
                 return Vec::new();
             }
+            Input::Search(_) => return self.search_key(key),
             Input::Normal => {}
         }
-        let context = match self.focus {
-            Focus::Tree => Context::Tree,
-            Focus::Main => Context::Main,
+        let context = match (self.focus, &self.view) {
+            (Focus::Tree, _) => Context::Tree,
+            (Focus::Main, View::Logs(_)) => Context::Logs,
+            (Focus::Main, _) => Context::Main,
         };
         let Some(action) = keymap::action_for(&key, context) else {
             return Vec::new();
@@ -470,6 +486,9 @@ impl App {
     }
 
     pub fn act(&mut self, action: Action, now: DateTime<Utc>) -> Vec<Cmd> {
+        if let Some(cmds) = self.log_act(action, now) {
+            return cmds;
+        }
         match action {
             Action::Quit => {
                 self.quit = true;
@@ -523,6 +542,15 @@ impl App {
                 Some(k) => self.open(View::Detail(k), now),
                 None => self.say("select an object first", Level::Info, now),
             },
+            // Handled by log_act where they apply.
+            Action::Logs
+            | Action::LogPrevious
+            | Action::LogWrap
+            | Action::LogSearch
+            | Action::LogNextMatch
+            | Action::LogPrevMatch
+            | Action::LogFollow
+            | Action::LogContainer => {}
         }
         Vec::new()
     }
@@ -581,7 +609,8 @@ impl App {
             return;
         }
         let previous = std::mem::replace(&mut self.view, view);
-        if previous != View::Welcome {
+        // A log pane is not gone back to: its stream stopped when it was left.
+        if previous != View::Welcome && !matches!(previous, View::Logs(_)) {
             self.back.push(previous);
         }
         self.panes.main_scroll = 0;
@@ -624,7 +653,9 @@ impl App {
     /// Selects the current view's object in the tree, opening its ancestors.
     fn reveal_current(&mut self) {
         let key = match &self.view {
-            View::Chain(k) | View::Pod(k) | View::Workload(k) | View::Detail(k) => k.clone(),
+            View::Chain(k) | View::Pod(k) | View::Workload(k) | View::Detail(k) | View::Logs(k) => {
+                k.clone()
+            }
             _ => return,
         };
         self.reveal(&key);

@@ -54,6 +54,7 @@ pub enum MainView<'a> {
     },
     Query(QueryView),
     Lesson(LessonView),
+    Logs(panes::logs::LogView<'a>),
     Waiting {
         title: String,
         text: String,
@@ -169,6 +170,13 @@ impl App {
                     (Ok(_), None) => waiting("Query", ":query PROMQL or :range PROMQL".into()),
                 },
             },
+            View::Logs(k) => match &self.logs {
+                Some(t) if &t.pod == k => MainView::Logs(panes::logs::view(t)),
+                _ => waiting(
+                    &format!("Logs {}", k.display()),
+                    "l on a pod opens its log".into(),
+                ),
+            },
             View::Lesson => match self.feeds.lesson_view(&self.session.lessons, now) {
                 Some(v) => MainView::Lesson(v),
                 None => {
@@ -195,5 +203,6 @@ fn view_name(v: &View) -> &'static str {
         View::Slo => "slo",
         View::Query => "query",
         View::Lesson => "lesson",
+        View::Logs(_) => "logs",
     }
 }
