@@ -17,6 +17,7 @@ mod slo_rules;
 mod tui_app;
 mod tui_e2e;
 mod tui_lesson;
+mod tui_logs;
 mod tui_panes;
 mod tui_slo_panes;
 mod tui_sources;

@@ -59,54 +59,47 @@ pub fn view(t: &LogTrack) -> LogView<'_> {
     }
 }
 
-/// The status row: container, run, follow, count, wrap, search, problem.
+/// The status row: container, run, follow, count, wrap and search.
 pub fn status_line(v: &LogView, theme: &Theme) -> Line<'static> {
-    let mut spans = vec![Span::styled(
-        format!("container {}", v.container),
-        theme.heading(),
-    )];
+    let mut spans = vec![Span::styled(v.container.to_string(), theme.heading())];
     if v.containers.1 > 1 {
         spans.push(Span::styled(
-            format!(" ({} of {}, c: next)", v.containers.0 + 1, v.containers.1),
+            format!(" ({}/{}, c next)", v.containers.0 + 1, v.containers.1),
             theme.muted(),
         ));
     }
-    let run = if v.previous {
-        "previous run"
-    } else {
-        "current run"
-    };
     let follow = match (v.previous, v.follow) {
-        (true, _) => "read once",
+        (true, _) => "previous run",
         (false, true) => "following",
-        (false, false) => "paused (f or G follows)",
+        (false, false) => "paused (f follows)",
     };
     let count = v.lines.len() as u64 + v.dropped;
-    let mut rest = format!(" · {run} · {follow} · {count} lines");
+    let mut rest = format!(" · {follow} · {count} lines");
     if v.dropped > 0 {
         rest.push_str(&format!(" (last {} kept)", v.lines.len()));
     }
-    rest.push_str(if v.wrap { " · wrap" } else { " · no wrap" });
+    if v.wrap {
+        rest.push_str(" · wrap");
+    }
     if !v.search.is_empty() {
         rest.push_str(&format!(" · /{}", v.search));
     }
     spans.push(Span::raw(rest));
-    let (health, problem) = match v.state {
-        LogState::Connecting => (Health::None, Some("connecting".to_string())),
-        LogState::Streaming => (Health::Ok, None),
-        LogState::Ended if v.previous => (Health::None, None),
-        LogState::Ended => (
-            Health::Warn,
-            Some("stream ended: the container stopped".into()),
-        ),
-        LogState::Failed(e) => (Health::Bad, Some(e.clone())),
-    };
-    if let Some(p) = problem {
-        spans.push(Span::raw(" · "));
-        spans.push(glyph(health, theme));
-        spans.push(Span::styled(format!(" {p}"), theme.health(health)));
-    }
     Line::from(spans)
+}
+
+/// Why the log is not (or no longer) streaming, in the server's words.
+pub fn problem(v: &LogView) -> Option<(Health, String)> {
+    match v.state {
+        LogState::Connecting => Some((Health::None, "connecting".into())),
+        LogState::Streaming => None,
+        LogState::Ended if v.previous => None,
+        LogState::Ended => Some((
+            Health::Warn,
+            "stream ended: the container stopped (p: its log as the previous run)".into(),
+        )),
+        LogState::Failed(e) => Some((Health::Bad, e.clone())),
+    }
 }
 
 /// One log line with the search's matches highlighted (ASCII case folded, so byte
@@ -165,7 +158,7 @@ fn window(v: &LogView, width: usize, height: usize) -> (usize, usize) {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, v: &LogView, focused: bool, theme: &Theme) {
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))
         .title(Line::from(Span::styled(
@@ -173,20 +166,43 @@ pub fn render(frame: &mut Frame, area: Rect, v: &LogView, focused: bool, theme: 
             theme.title(),
         )));
     let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let [status, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-    frame.render_widget(Paragraph::new(status_line(v, theme)), status);
+    let trouble = problem(v).map(|(h, text)| {
+        Line::from(vec![
+            glyph(h, theme),
+            Span::styled(format!(" {text}"), theme.health(h)),
+        ])
+    });
+    let trouble_rows = trouble.as_ref().map_or(0, |l| {
+        (rows(&l.to_string(), inner.width as usize) as u16).min(3)
+    });
+    let [status, why, body] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(trouble_rows),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
     let (width, height) = (body.width as usize, body.height as usize);
+    let (first, skip) = window(v, width, height);
+    if !v.lines.is_empty() {
+        let shown = (first + 1, (first + height).min(v.lines.len()));
+        block = block.title_bottom(
+            Line::from(format!(" {}-{}/{} ", shown.0, shown.1, v.lines.len())).right_aligned(),
+        );
+    }
+    frame.render_widget(block, area);
+    frame.render_widget(Paragraph::new(status_line(v, theme)), status);
+    if let Some(l) = trouble {
+        frame.render_widget(Paragraph::new(l).wrap(Wrap { trim: false }), why);
+    }
     if v.lines.is_empty() {
-        let text = match v.state {
-            LogState::Failed(_) => "no log: see the reason above",
-            LogState::Connecting => "",
-            _ => "(no lines)",
+        let text = if v.state == &LogState::Streaming || v.state == &LogState::Ended {
+            "(no lines)"
+        } else {
+            ""
         };
         frame.render_widget(Paragraph::new(Span::styled(text, theme.muted())), body);
         return;
     }
-    let (first, skip) = window(v, width, height);
     let lines: Vec<Line> = v
         .lines
         .iter()
