@@ -10,6 +10,7 @@ mod failures;
 mod iptables_cli;
 mod lab_cli;
 mod lessons_lab;
+mod logs_source;
 mod model_live;
 mod prom_outage;
 mod slo_prometheus;

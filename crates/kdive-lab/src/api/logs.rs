@@ -279,7 +279,13 @@ impl Job {
             .since
             .unwrap_or(i64::MIN)
             .max(self.run.started - 1_000);
-        let to = now + 1;
+        // An ended run's log is complete, even where its last moments (placed within the
+        // status's whole second) fall after the clock's now.
+        let to = if self.run.end.is_some() {
+            i64::MAX
+        } else {
+            now + 1
+        };
         let (from, skip) = match self.opts.tail {
             Some(n) => {
                 let plan = LogPlan::new(&self.catalog, &self.pod, &self.container, &self.run);

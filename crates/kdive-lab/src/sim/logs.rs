@@ -148,7 +148,7 @@ impl Periodic {
         if t <= self.first {
             0
         } else {
-            (t - self.first + self.period - 1) / self.period
+            (t - self.first).saturating_add(self.period - 1) / self.period
         }
     }
 
@@ -162,7 +162,7 @@ impl Periodic {
     }
 
     fn at(&self, k: i64) -> i64 {
-        self.first + k * self.period
+        self.first.saturating_add(k.saturating_mul(self.period))
     }
 }
 
@@ -204,10 +204,7 @@ impl<'a> LogPlan<'a> {
         let started = run.started + (h % 700) as i64;
         let startup = secs_ms(process.startup_seconds());
         let ready_at = started + startup;
-        let port = process
-            .listening(process.startup_seconds())
-            .first()
-            .map(|(p, _, _)| *p);
+        let port = process.ports().first().map(|(p, _, _)| *p);
         let mut once: Vec<Line> = Vec::new();
         let mut push = |at: i64, text: String| once.push(Line { at, text });
         for (at, text) in speaker.start(started, ready_at, port) {
@@ -318,7 +315,7 @@ impl<'a> LogPlan<'a> {
         let streams_end = stop_at.or(end).unwrap_or(i64::MAX);
         let mut streams = Vec::new();
         if speaker.flavor.access_log() {
-            streams.extend(probe_streams(&process, c, started, streams_end));
+            streams.extend(probe_streams(&process, c, started, streams_end, h));
         }
         let growth = process
             .knob("MEMORY_GROWTH_MB_PER_MIN")
@@ -490,7 +487,13 @@ fn grace_ms(pod: &Pod) -> i64 {
 
 /// The HTTP probes the server answers, one stream each, from the first tick at which its
 /// port is open (before that the prober's connection is refused: nothing is logged).
-fn probe_streams(process: &Process<'_>, c: &Container, started: i64, until: i64) -> Vec<Periodic> {
+fn probe_streams(
+    process: &Process<'_>,
+    c: &Container,
+    started: i64,
+    until: i64,
+    h: u64,
+) -> Vec<Periodic> {
     let open = process.startup_seconds();
     let listening = process.listening(open);
     [

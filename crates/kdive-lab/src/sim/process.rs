@@ -160,6 +160,11 @@ impl<'a> Process<'a> {
         if !self.started(t) {
             return Vec::new();
         }
+        self.ports()
+    }
+
+    /// The ports it listens on once started, whether or not it is at a given moment.
+    pub fn ports(&self) -> Vec<(i32, Protocol, bool)> {
         if self.image.listen_on_declared_ports {
             return self
                 .declared_ports
