@@ -502,7 +502,8 @@ fn probe_streams(
         ProbeKind::Readiness,
     ]
     .into_iter()
-    .filter_map(|kind| {
+    .enumerate()
+    .filter_map(|(i, kind)| {
         let probe = kind.of(c)?;
         let get = probe.http_get.as_ref()?;
         let port = resolve_port(&get.port, c).ok()?;
@@ -510,7 +511,9 @@ fn probe_streams(
         let timing = Timing::of(probe);
         let period = timing.period_seconds * 1000;
         let from = secs_ms(open).max(timing.initial_delay_seconds * 1000);
-        let first = started + (from + period - 1) / period * period;
+        // Each probe worker ticks on its own schedule, a little apart from the others.
+        let jitter = ((h >> (i * 16)) % 250) as i64;
+        let first = started + (from + period - 1) / period * period + jitter;
         // A startup probe stops at its first success.
         let until = if kind == ProbeKind::Startup {
             until.min(first + 1)
