@@ -219,3 +219,57 @@ pub fn render(frame: &mut Frame, area: Rect, v: &LogView, focused: bool, theme: 
     }
     frame.render_widget(p, body);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view<'a>(lines: &'a VecDeque<String>, state: &'a LogState) -> LogView<'a> {
+        LogView {
+            title: String::new(),
+            container: "web",
+            containers: (0, 1),
+            previous: false,
+            follow: true,
+            wrap: false,
+            state,
+            lines,
+            dropped: 0,
+            top: 0,
+            search: "",
+            current: None,
+        }
+    }
+
+    #[test]
+    fn following_ends_the_window_at_the_newest_line_wrapped_or_not() {
+        let lines: VecDeque<String> = (0..10).map(|i| format!("{i}").repeat(i + 1)).collect();
+        let state = LogState::Streaming;
+        let mut v = view(&lines, &state);
+        assert_eq!(window(&v, 4, 3), (7, 0));
+        // Wrapped at 4 columns, lines 8 and 9 take 3 rows each: the window starts in 8.
+        v.wrap = true;
+        assert_eq!(window(&v, 4, 5), (8, 1));
+        v.follow = false;
+        v.top = 2;
+        assert_eq!(window(&v, 4, 5), (2, 0));
+        v.wrap = false;
+        v.top = 100;
+        assert_eq!(window(&v, 4, 3), (7, 0), "clamped to the last page");
+    }
+
+    #[test]
+    fn matches_are_highlighted_case_insensitively() {
+        let theme = Theme::mono();
+        let l = line("GET /Ready 200 /ready", "ready", false, &theme);
+        let hits: Vec<&str> = l
+            .spans
+            .iter()
+            .filter(|s| s.style == theme.changed())
+            .map(|s| s.content.as_ref())
+            .collect();
+        assert_eq!(hits, ["Ready", "ready"]);
+        let plain = line("naïve café", "é", false, &theme);
+        assert_eq!(plain.to_string(), "naïve café");
+    }
+}
