@@ -700,6 +700,11 @@ impl App {
                 self.panes.tree.scroll_up(3);
                 self.dirty = true;
             }
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp
+                if in_main && self.logs.is_some() =>
+            {
+                self.log_wheel(m.kind == MouseEventKind::ScrollUp);
+            }
             MouseEventKind::ScrollDown if in_main => {
                 self.panes.main_scroll = self.panes.main_scroll.saturating_add(3);
                 self.dirty = true;

@@ -246,6 +246,22 @@ impl App {
         Some(Vec::new())
     }
 
+    /// The mouse wheel over the log pane: three lines, as elsewhere; up pauses.
+    pub(super) fn log_wheel(&mut self, up: bool) {
+        let height = self.areas.main.height.saturating_sub(3).max(1) as usize;
+        if let Some(t) = self.logs.as_mut() {
+            let last = t.lines.len().saturating_sub(height);
+            let top = if t.follow { last } else { t.top.min(last) };
+            t.top = if up {
+                top.saturating_sub(3)
+            } else {
+                (top + 3).min(last)
+            };
+            t.follow = !up && t.top == last;
+            self.dirty = true;
+        }
+    }
+
     /// Keys while typing a search in the log pane.
     pub(super) fn search_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
         let Input::Search(line) = &mut self.input else {

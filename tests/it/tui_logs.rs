@@ -6,7 +6,7 @@ use crate::support::tui as tui_support;
 use kdive::sources::logs::{FeedEnd, LogFeed};
 use kdive::ui::app::App;
 use kdive::ui::msg::{Cmd, LogRequest, Msg};
-use ratatui::crossterm::event::KeyCode;
+use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseEvent, MouseEventKind};
 use tui_support::*;
 
 /// Opens postgres-0's log pane; returns the request the App made.
@@ -125,6 +125,19 @@ fn the_ring_keeps_the_last_ten_thousand_lines_and_scrolling_pauses() {
     assert!(app.logs.as_ref().unwrap().follow, "G follows again");
     let text = screen(&mut app, 160, 48, later(1));
     assert!(text.contains("line 14999"), "{text}");
+    // The wheel over the pane scrolls the log, not the page behind it.
+    let main = app.areas.main;
+    app.update(
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::ScrollUp,
+            column: main.x + 2,
+            row: main.y + 2,
+            modifiers: KeyModifiers::NONE,
+        }),
+        now(),
+    );
+    assert!(!app.logs.as_ref().unwrap().follow, "the wheel up pauses");
+    press(&mut app, KeyCode::End, now());
     // n/N jump between matches, wrapping around.
     type_keys(&mut app, "/line 1234\n", now());
     let first = app.logs.as_ref().unwrap().current;

@@ -256,6 +256,8 @@ impl Job {
                     return false;
                 }
             }
+            // A long log is made in slices, leaving the runtime to other requests between.
+            tokio::task::yield_now().await;
         }
     }
 
