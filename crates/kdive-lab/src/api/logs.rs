@@ -281,18 +281,15 @@ impl Job {
             .since
             .unwrap_or(i64::MIN)
             .max(self.run.started - 1_000);
+        let plan = LogPlan::new(&self.catalog, &self.pod, &self.container, &self.run);
         // An ended run's log is complete, even where its last moments (placed within the
         // status's whole second) fall after the clock's now.
-        let to = if self.run.end.is_some() {
-            i64::MAX
-        } else {
-            now + 1
+        let to = match (&self.run.end, plan.end()) {
+            (Some(_), Some(end)) => end.saturating_add(1).max(now + 1),
+            _ => now + 1,
         };
         let (from, skip) = match self.opts.tail {
-            Some(n) => {
-                let plan = LogPlan::new(&self.catalog, &self.pod, &self.container, &self.run);
-                plan.tail_from(n, from, to)
-            }
+            Some(n) => plan.tail_from(n, from, to),
             None => (from, 0),
         };
         if self.opts.tail == Some(0) || !self.send(&mut w, from, to, skip).await {

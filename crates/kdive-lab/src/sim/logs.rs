@@ -185,8 +185,11 @@ fn hash(s: &str) -> u64 {
     })
 }
 
+/// Ten years: longer waits and delays (a knob of 1e300) are as good as never.
+const MAX_SPAN_MS: i64 = 10 * 366 * 86_400_000;
+
 fn secs_ms(s: f64) -> i64 {
-    (s * 1000.0).round() as i64
+    ((s * 1000.0).round() as i64).clamp(0, MAX_SPAN_MS)
 }
 
 impl<'a> LogPlan<'a> {
@@ -220,7 +223,8 @@ impl<'a> LogPlan<'a> {
             .natural_exit()
             .map(|e| (started + secs_ms(e.after), e));
         let sigterm_at = pod.metadata.deletion_timestamp.as_ref().map(|ts| {
-            ts.0.as_millisecond() - pod.metadata.deletion_grace_period_seconds.unwrap_or(0) * 1000
+            let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(0);
+            ts.0.as_millisecond() - grace.clamp(0, MAX_SPAN_MS / 1000) * 1000
         });
         let mut end = None;
         let mut stop_at = None;
@@ -379,8 +383,8 @@ impl<'a> LogPlan<'a> {
         }
         // The largest t with count(t, to) >= n.
         let (mut lo, mut hi) = (from, to);
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
+        while i128::from(hi) - i128::from(lo) > 1 {
+            let mid = ((i128::from(lo) + i128::from(hi)) / 2) as i64;
             if self.count(mid, to) >= n {
                 lo = mid;
             } else {
@@ -482,7 +486,7 @@ fn grace_ms(pod: &Pod) -> i64 {
         .deletion_grace_period_seconds
         .or_else(|| pod.spec.as_ref()?.termination_grace_period_seconds)
         .unwrap_or(30);
-    (secs * 1000).max(MIN_GRACE_MS)
+    (secs.clamp(0, MAX_SPAN_MS / 1000) * 1000).max(MIN_GRACE_MS)
 }
 
 /// The HTTP probes the server answers, one stream each, from the first tick at which its

@@ -108,3 +108,43 @@ fn timestamps_are_go_rfc3339_nano() {
     assert_eq!(rfc3339_nano(T0), "2025-12-05T02:00:00Z");
     assert_eq!(rfc3339_nano(T0 + 120), "2025-12-05T02:00:00.12Z");
 }
+
+#[test]
+fn absurd_knobs_and_grace_periods_make_a_log_not_a_panic() {
+    let catalog = Catalog::builtin();
+    let p: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "x", "namespace": "d", "uid": "u",
+            "deletionTimestamp": "2026-12-05T07:00:00Z", "deletionGracePeriodSeconds": i64::MAX},
+        "spec": {"terminationGracePeriodSeconds": i64::MAX, "containers": [{
+            "name": "c", "image": "kdive/demo-web:1.4",
+            "command": ["sh", "-c", "sleep 1e300; exit 3"],
+            "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 1,
+                "initialDelaySeconds": i32::MAX},
+            "env": [{"name": "STARTUP_SECONDS", "value": "1e300"},
+                {"name": "CRASH_AFTER_SECONDS", "value": "1e300"},
+                {"name": "MEMORY_GROWTH_MB_PER_MIN", "value": "1e-300"},
+                {"name": "SHUTDOWN_DELAY_SECONDS", "value": "1e300"}]}]},
+    }))
+    .unwrap();
+    let c = &p.spec.as_ref().unwrap().containers[0];
+    for end in [
+        None,
+        Some(super::logs::Ended {
+            finished: i64::MAX / 2,
+            code: 137,
+            reason: "Error".into(),
+        }),
+    ] {
+        let run = Run {
+            container_id: String::new(),
+            started: 0,
+            end,
+        };
+        let plan = LogPlan::new(&catalog, &p, c, &run);
+        let to = i64::MAX;
+        let _ = plan.count(i64::MIN, to);
+        let (from, skip) = plan.tail_from(3, i64::MIN, to);
+        assert!(plan.lines(from, to).skip(skip).take(10).count() <= 3);
+        let _ = plan.lines(i64::MIN, to).take(100).count();
+    }
+}
