@@ -50,6 +50,26 @@ async fn lab_with_crashing_pod() -> (TestLab, kube::Client) {
     (lab, client)
 }
 
+/// Waits until kubelet reports the container (running, or between runs).
+async fn reported(client: &kube::Client, name: &str) {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while pods
+        .get(name)
+        .await
+        .unwrap()
+        .status
+        .and_then(|s| s.container_statuses)
+        .is_none_or(|cs| cs.is_empty())
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name} never reported"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn restarted(client: &kube::Client, name: &str) {
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -101,6 +121,7 @@ async fn previous_tail_quotes_the_crashed_run_and_names_a_missing_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_followed_log_fills_the_feed_until_the_run_ends() {
     let (lab, client) = lab_with_crashing_pod().await;
+    reported(&client, "crash").await;
     let feed = LogFeed::default();
     let notified = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let n = notified.clone();
