@@ -265,6 +265,16 @@ impl Job {
         LogPlan::new(&self.catalog, &self.pod, &self.container, &self.run).end()
     }
 
+    /// How far the log goes now. An ended run's log is complete, even where its last
+    /// moments (placed within the status's whole second) fall after the clock's now.
+    fn horizon(&self) -> i64 {
+        let now = self.now() + 1;
+        match (&self.run.end, self.plan_end()) {
+            (Some(_), Some(end)) => end.saturating_add(1).max(now),
+            _ => now,
+        }
+    }
+
     async fn pump(mut self, tx: Tx) {
         let mut w = Writer {
             tx,
@@ -275,21 +285,15 @@ impl Job {
             ties: 0,
         };
         let (_, mut events) = self.store.subscribe();
-        let now = self.now();
         let from = self
             .opts
             .since
             .unwrap_or(i64::MIN)
             .max(self.run.started - 1_000);
-        let plan = LogPlan::new(&self.catalog, &self.pod, &self.container, &self.run);
-        // An ended run's log is complete, even where its last moments (placed within the
-        // status's whole second) fall after the clock's now.
-        let to = match (&self.run.end, plan.end()) {
-            (Some(_), Some(end)) => end.saturating_add(1).max(now + 1),
-            _ => now + 1,
-        };
+        let to = self.horizon();
         let (from, skip) = match self.opts.tail {
-            Some(n) => plan.tail_from(n, from, to),
+            Some(n) => LogPlan::new(&self.catalog, &self.pod, &self.container, &self.run)
+                .tail_from(n, from, to),
             None => (from, 0),
         };
         if self.opts.tail == Some(0) || !self.send(&mut w, from, to, skip).await {
@@ -317,7 +321,7 @@ impl Job {
             };
             self.run = run;
             self.pod = pod;
-            let to = self.now() + 1;
+            let to = self.horizon();
             let (from, skip) = if w.last_at == i64::MIN {
                 (sent_to, 0)
             } else {
