@@ -179,6 +179,7 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         prometheus: prometheus.ok(),
         lessons,
         lesson: Default::default(),
+        log_stream: Default::default(),
     };
     let input = crate::ui::terminal::spawn_input(tx.clone());
     let signals = crate::ui::terminal::spawn_signals(tx.clone());

@@ -125,7 +125,11 @@ fn credentials(e: &kube::client::AuthError) -> String {
                 "`{}` failed ({}){}",
                 command_of(cmd),
                 out.status,
-                if tail.is_empty() { String::new() } else { format!(": {tail}") }
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {tail}")
+                }
             )
         }
         AuthError::AuthExecStart(io) => format!("the exec command could not start: {io}"),
@@ -185,7 +189,10 @@ mod tests {
         let cmd = r#"AWS_SECRET_ACCESS_KEY="s3cr3t" KUBERNETES_EXEC_INFO="{\"kind\":\"ExecCredential\"}" "/usr/local/bin/aws" "eks" "get-token""#;
         assert_eq!(command_of(cmd), "/usr/local/bin/aws eks get-token");
         let out = std::process::Command::new("sh")
-            .args(["-c", "echo 'first' >&2; echo 'Error: the SSO session has expired' >&2; exit 255"])
+            .args([
+                "-c",
+                "echo 'first' >&2; echo 'Error: the SSO session has expired' >&2; exit 255",
+            ])
             .output()
             .unwrap();
         let e = kube::client::AuthError::AuthExecRun {

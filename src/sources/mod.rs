@@ -5,6 +5,7 @@ pub mod kube;
 pub mod kubeconfig_file;
 pub mod lesson;
 pub mod lesson_engine;
+pub mod logs;
 pub mod prometheus;
 pub mod slo_poll;
 pub mod snapshot;

@@ -5,9 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use ratatui::crossterm::event::{
-    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
 use super::keymap::{self, Action, Context};
@@ -25,6 +23,10 @@ pub enum Focus {
     Main,
 }
 
+#[path = "app_filter.rs"]
+mod filter;
+use filter::open_all;
+
 /// What the main (right) pane shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum View {
@@ -40,6 +42,8 @@ pub enum View {
     Query,
     Lesson,
     Triage(kdive_core::triage::Target),
+    /// A pod's container log (`l`).
+    Logs(ObjKey),
 }
 
 /// A one-line text input (`:` commands, `/` filter).
@@ -55,6 +59,8 @@ pub enum Input {
     Normal,
     Command(LineInput),
     Filter(LineInput),
+    /// `/` in the log pane.
+    Search(LineInput),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +115,8 @@ pub struct App {
     pub chain: Option<ChainTrack>,
     pub timeline: Option<PodTimeline>,
     pub triage: super::triage_track::TriageTrack,
+    /// The log pane's lines and stream, while it is open.
+    pub logs: Option<super::logs::LogTrack>,
     pub flash: Option<(String, Level, DateTime<Utc>)>,
     /// What Prometheus and the lesson engine last sent.
     pub feeds: super::feeds::Feeds,
@@ -144,6 +152,7 @@ impl App {
             chain: None,
             timeline: None,
             triage: Default::default(),
+            logs: None,
             flash: None,
             feeds: Default::default(),
             panes: PaneStates::default(),
@@ -208,7 +217,9 @@ impl App {
         match msg {
             Msg::Key(key) => {
                 self.dirty = true;
-                self.key(key, now)
+                let mut cmds = self.key(key, now);
+                cmds.extend(self.logs_left());
+                cmds
             }
             Msg::Mouse(m) => {
                 self.mouse(m);
@@ -250,7 +261,7 @@ impl App {
             Msg::Switched { stores, context } => {
                 self.reset_stores(stores, context.clone());
                 self.say(format!("context {context}"), Level::Info, now);
-                Vec::new()
+                self.logs_left()
             }
             Msg::KubeconfigChanged => {
                 let context = self.session.context.clone();
@@ -306,6 +317,10 @@ impl App {
             Msg::QueryDone(result) => {
                 self.feeds.query_done(*result);
                 self.dirty = true;
+                Vec::new()
+            }
+            Msg::LogsChanged => {
+                self.logs_changed();
                 Vec::new()
             }
             Msg::Shutdown => {
@@ -444,9 +459,10 @@ impl App {
     /// The object the main pane is about (for `y` and the watch inspector's Events).
     pub fn focus_key(&self) -> Option<ObjKey> {
         match (&self.focus, &self.view) {
-            (Focus::Main, View::Chain(k) | View::Pod(k) | View::Workload(k) | View::Detail(k)) => {
-                Some(k.clone())
-            }
+            (
+                Focus::Main,
+                View::Chain(k) | View::Pod(k) | View::Workload(k) | View::Detail(k) | View::Logs(k),
+            ) => Some(k.clone()),
             _ => self.selected_key(),
         }
     }
@@ -466,11 +482,13 @@ impl App {
                 self.filter_key(key);
                 return Vec::new();
             }
+            Input::Search(_) => return self.search_key(key),
             Input::Normal => {}
         }
-        let context = match self.focus {
-            Focus::Tree => Context::Tree,
-            Focus::Main => Context::Main,
+        let context = match (self.focus, &self.view) {
+            (Focus::Tree, _) => Context::Tree,
+            (Focus::Main, View::Logs(_)) => Context::Logs,
+            (Focus::Main, _) => Context::Main,
         };
         let Some(action) = keymap::action_for(&key, context) else {
             return Vec::new();
@@ -479,6 +497,9 @@ impl App {
     }
 
     pub fn act(&mut self, action: Action, now: DateTime<Utc>) -> Vec<Cmd> {
+        if let Some(cmds) = self.log_act(action, now) {
+            return cmds;
+        }
         match action {
             Action::Quit => {
                 self.quit = true;
@@ -533,6 +554,15 @@ impl App {
                 Some(k) => self.open(View::Detail(k), now),
                 None => self.say("select an object first", Level::Info, now),
             },
+            // Handled by log_act where they apply.
+            Action::Logs
+            | Action::LogPrevious
+            | Action::LogWrap
+            | Action::LogSearch
+            | Action::LogNextMatch
+            | Action::LogPrevMatch
+            | Action::LogFollow
+            | Action::LogContainer => {}
         }
         Vec::new()
     }
@@ -595,7 +625,8 @@ impl App {
             return;
         }
         let previous = std::mem::replace(&mut self.view, view);
-        if previous != View::Welcome {
+        // A log pane is not gone back to: its stream stopped when it was left.
+        if previous != View::Welcome && !matches!(previous, View::Logs(_)) {
             self.back.push(previous);
         }
         self.panes.main_scroll = 0;
@@ -638,7 +669,9 @@ impl App {
     /// Selects the current view's object in the tree, opening its ancestors.
     fn reveal_current(&mut self) {
         let key = match &self.view {
-            View::Chain(k) | View::Pod(k) | View::Workload(k) | View::Detail(k) => k.clone(),
+            View::Chain(k) | View::Pod(k) | View::Workload(k) | View::Detail(k) | View::Logs(k) => {
+                k.clone()
+            }
             _ => return,
         };
         self.reveal(&key);
@@ -683,6 +716,11 @@ impl App {
                 self.panes.tree.scroll_up(3);
                 self.dirty = true;
             }
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp
+                if in_main && self.logs.is_some() =>
+            {
+                self.log_wheel(m.kind == MouseEventKind::ScrollUp);
+            }
             MouseEventKind::ScrollDown if in_main => {
                 self.panes.main_scroll = self.panes.main_scroll.saturating_add(3);
                 self.dirty = true;
@@ -695,47 +733,8 @@ impl App {
         }
     }
 
-    fn filter_key(&mut self, key: KeyEvent) {
-        let Input::Filter(line) = &mut self.input else {
-            return;
-        };
-        match key.code {
-            KeyCode::Esc => {
-                self.filter.clear();
-                self.input = Input::Normal;
-            }
-            KeyCode::Enter => self.input = Input::Normal,
-            KeyCode::Backspace => {
-                line.text.pop();
-                self.filter = line.text.clone();
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                line.text.push(c);
-                self.filter = line.text.clone();
-            }
-            _ => {}
-        }
-        self.tree_stale = true;
-    }
-
     pub fn mark_tree_stale(&mut self) {
         self.tree_stale = true;
-    }
-}
-
-fn open_all(
-    nodes: &[TreeNode],
-    path: &mut Vec<String>,
-    state: &mut tui_tree_widget::TreeState<String>,
-) {
-    for n in nodes {
-        if n.children.is_empty() {
-            continue;
-        }
-        path.push(n.id.clone());
-        state.open(path.clone());
-        open_all(&n.children, path, state);
-        path.pop();
     }
 }
 

@@ -25,6 +25,14 @@ pub enum Action {
     Hint,
     CheckNow,
     Triage,
+    Logs,
+    LogPrevious,
+    LogWrap,
+    LogSearch,
+    LogNextMatch,
+    LogPrevMatch,
+    LogFollow,
+    LogContainer,
 }
 
 /// Where a binding applies: everywhere, or only when that pane has focus.
@@ -33,6 +41,8 @@ pub enum Context {
     Global,
     Tree,
     Main,
+    /// The log pane, when it has focus.
+    Logs,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -154,8 +164,8 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         context: Context::Tree,
-        keys: &[(KeyCode::Char('l'), NONE), (KeyCode::Right, NONE)],
-        label: "l, →",
+        keys: &[(KeyCode::Right, NONE)],
+        label: "→",
         action: Action::Expand,
         help: "open the node",
         hint: false,
@@ -222,6 +232,82 @@ pub const LESSON_BINDINGS: &[Binding] = &[
     },
 ];
 
+/// Keys of the log pane (`l` on a pod); j/k, PgUp/PgDn, g/G scroll, Esc goes back.
+pub const LOG_BINDINGS: &[Binding] = &[
+    Binding {
+        context: Context::Tree,
+        keys: &[(KeyCode::Char('l'), NONE)],
+        label: "l",
+        action: Action::Logs,
+        help: "on a pod: its logs, followed; on other nodes: open the node",
+        hint: false,
+    },
+    Binding {
+        context: Context::Main,
+        keys: &[(KeyCode::Char('l'), NONE)],
+        label: "l",
+        action: Action::Logs,
+        help: "logs: the pod's log, followed",
+        hint: false,
+    },
+    Binding {
+        context: Context::Logs,
+        keys: &[(KeyCode::Char('p'), NONE)],
+        label: "p",
+        action: Action::LogPrevious,
+        help: "previous: the last terminated run's log, or back to the current one",
+        hint: false,
+    },
+    Binding {
+        context: Context::Logs,
+        keys: &[(KeyCode::Char('w'), NONE)],
+        label: "w",
+        action: Action::LogWrap,
+        help: "wrap long lines, or cut them",
+        hint: false,
+    },
+    Binding {
+        context: Context::Logs,
+        keys: &[(KeyCode::Char('/'), NONE)],
+        label: "/",
+        action: Action::LogSearch,
+        help: "search the log (Enter keeps it, Esc clears it)",
+        hint: false,
+    },
+    Binding {
+        context: Context::Logs,
+        keys: &[(KeyCode::Char('n'), NONE)],
+        label: "n",
+        action: Action::LogNextMatch,
+        help: "next match",
+        hint: false,
+    },
+    Binding {
+        context: Context::Logs,
+        keys: &[(KeyCode::Char('N'), NONE), (KeyCode::Char('N'), SHIFT)],
+        label: "N",
+        action: Action::LogPrevMatch,
+        help: "previous match",
+        hint: false,
+    },
+    Binding {
+        context: Context::Logs,
+        keys: &[(KeyCode::Char('f'), NONE)],
+        label: "f",
+        action: Action::LogFollow,
+        help: "follow: keep the newest line in view, or pause (scrolling up pauses)",
+        hint: false,
+    },
+    Binding {
+        context: Context::Logs,
+        keys: &[(KeyCode::Char('c'), NONE)],
+        label: "c",
+        action: Action::LogContainer,
+        help: "container: the pod's next container",
+        hint: false,
+    },
+];
+
 /// The action bound to a key in a context (context bindings first, then global ones).
 pub fn action_for(key: &KeyEvent, context: Context) -> Option<Action> {
     let matches = |b: &&Binding| {
@@ -232,6 +318,7 @@ pub fn action_for(key: &KeyEvent, context: Context) -> Option<Action> {
     BINDINGS
         .iter()
         .chain(LESSON_BINDINGS)
+        .chain(LOG_BINDINGS)
         .filter(|b| b.context == context)
         .find(matches)
         .or_else(|| {
@@ -382,7 +469,11 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_one_context() {
-        let all: Vec<&Binding> = BINDINGS.iter().chain(LESSON_BINDINGS).collect();
+        let all: Vec<&Binding> = BINDINGS
+            .iter()
+            .chain(LESSON_BINDINGS)
+            .chain(LOG_BINDINGS)
+            .collect();
         for a in all.iter().copied() {
             for b in all.iter().copied() {
                 if std::ptr::eq(a, b) || a.context != b.context {

@@ -25,6 +25,7 @@ pub mod command;
 pub mod effects;
 pub mod feeds;
 pub mod keymap;
+pub mod logs;
 pub mod msg;
 pub mod panes;
 pub mod run;
@@ -149,6 +150,7 @@ fn draw_main(frame: &mut Frame, area: Rect, vm: &ViewModel, panes: &mut PaneStat
         MainView::Slo(v) => return panes::slo::render(frame, area, v, focused, theme),
         MainView::Query(v) => return panes::query::render(frame, area, v, focused, theme),
         MainView::Triage(v) => return panes::triage::render(frame, area, v, focused, theme),
+        MainView::Logs(v) => return panes::logs::render(frame, area, v, focused, theme),
         MainView::Lesson(v) => {
             panes.main_scroll =
                 panes::lesson::render(frame, area, v, panes.main_scroll, focused, theme);

@@ -39,6 +39,8 @@ pub enum Msg {
     Lesson(Box<EngineUpdate>),
     /// A `:query` or `:range` came back.
     QueryDone(Box<QueryResult>),
+    /// The log pane's feed has lines (or an end) to take.
+    LogsChanged,
 }
 
 /// Effects the App cannot perform itself; the run loop carries them out.
@@ -58,4 +60,19 @@ pub enum Cmd {
         expr: String,
         range: bool,
     },
+    /// Stream a container's log into `feed` (stopping any other log stream).
+    FollowLogs(LogRequest),
+    /// Stop the log stream.
+    StopLogs,
+}
+
+/// A log the log pane wants: `previous` is the last terminated run (read once), else the
+/// current run, followed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRequest {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    pub previous: bool,
+    pub feed: crate::sources::logs::LogFeed,
 }

@@ -56,6 +56,7 @@ pub enum MainView<'a> {
     Query(QueryView),
     Lesson(LessonView),
     Triage(TriageView),
+    Logs(panes::logs::LogView<'a>),
     Waiting {
         title: String,
         text: String,
@@ -181,6 +182,13 @@ impl App {
                 self.triage.selected,
                 now,
             )),
+            View::Logs(k) => match &self.logs {
+                Some(t) if &t.pod == k => MainView::Logs(panes::logs::view(t)),
+                _ => waiting(
+                    &format!("Logs {}", k.display()),
+                    "l on a pod opens its log".into(),
+                ),
+            },
             View::Lesson => match self.feeds.lesson_view(&self.session.lessons, now) {
                 Some(v) => MainView::Lesson(v),
                 None => {
@@ -208,5 +216,6 @@ fn view_name(v: &View) -> &'static str {
         View::Query => "query",
         View::Lesson => "lesson",
         View::Triage(_) => "triage",
+        View::Logs(_) => "logs",
     }
 }

@@ -14,18 +14,30 @@ use serde_json::{Value, json};
 fn objects() -> Vec<(&'static str, Value)> {
     let meta = |name: &str| json!({"name": name, "namespace": "shop", "uid": format!("uid-{name}"), "creationTimestamp": "2026-12-05T01:00:00Z"});
     vec![
-        ("namespaces", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})),
-        ("deployments", json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("web"),
+        (
+            "namespaces",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+        ),
+        (
+            "deployments",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("web"),
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "web:1"}]}}},
-            "status": {"replicas": 1, "readyReplicas": 1}})),
-        ("pods", json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"}},
+            "status": {"replicas": 1, "readyReplicas": 1}}),
+        ),
+        (
+            "pods",
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"}},
             "spec": {"containers": [{"name": "web", "image": "web:1", "ports": [{"name": "http", "containerPort": 8080}]}]},
             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
                 "containerStatuses": [{"name": "web", "image": "web:1", "imageID": "", "ready": true, "restartCount": 0,
-                    "state": {"running": {"startedAt": "2026-12-05T01:00:00Z"}}}]}})),
-        ("services", json!({"apiVersion": "v1", "kind": "Service", "metadata": meta("web"),
-            "spec": {"selector": {"app": "wbe"}, "ports": [{"port": 80, "targetPort": "http"}]}})),
+                    "state": {"running": {"startedAt": "2026-12-05T01:00:00Z"}}}]}}),
+        ),
+        (
+            "services",
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": meta("web"),
+            "spec": {"selector": {"app": "wbe"}, "ports": [{"port": 80, "targetPort": "http"}]}}),
+        ),
     ]
 }
 
@@ -69,7 +81,8 @@ async fn triage(kubeconfig: &std::path::Path, args: &[&str]) -> Output {
 async fn forbidden_kinds_reduce_confidence_and_are_named_but_never_fail_the_command() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, Router::new().fallback(serve)).await });
+    let server =
+        tokio::spawn(async move { axum::serve(listener, Router::new().fallback(serve)).await });
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("kubeconfig");
     std::fs::write(
@@ -84,15 +97,22 @@ async fn forbidden_kinds_reduce_confidence_and_are_named_but_never_fail_the_comm
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(out.status.code(), Some(1), "a critical finding: {v}");
-    assert_eq!(v["target"], json!({"kind": "Namespace", "namespace": null, "name": "shop"}));
+    assert_eq!(
+        v["target"],
+        json!({"kind": "Namespace", "namespace": null, "name": "shop"})
+    );
     assert_eq!(v["confidence"], "reduced");
-    assert_eq!(v["gaps"], json!(["events forbidden", "nodes forbidden", "secrets forbidden"]));
+    assert_eq!(
+        v["gaps"],
+        json!(["events forbidden", "nodes forbidden", "secrets forbidden"])
+    );
     assert_eq!(v["findings"][0]["cause"], "selector-matches-nothing");
     // The text form says so on its second line.
     let out = triage(&kc, &["svc/web"]).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.lines().nth(1) == Some("confidence reduced: events forbidden; nodes forbidden; secrets forbidden"),
+        text.lines().nth(1)
+            == Some("confidence reduced: events forbidden; nodes forbidden; secrets forbidden"),
         "{text}"
     );
     server.abort();

@@ -498,6 +498,69 @@ fn a_lesson_check_turns_green_when_the_learner_acts_with_kubectl() {
     t.keys(&["q"]);
 }
 
+/// The line count the log pane's status row shows.
+fn log_lines(screen: &str) -> Option<u64> {
+    let at = screen.find(" lines")?;
+    screen[..at].rsplit(' ').next()?.parse().ok()
+}
+
+#[test]
+fn the_log_pane_follows_a_lab_pod_and_names_a_missing_previous_run() {
+    if !have("tmux") || !have("kubectl") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_kdive");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    let t = Tmux::start(&format!(
+        "{bin} --lab --speed 10 --no-prometheus --kubeconfig-out {} 2>{}",
+        kc.display(),
+        dir.path().join("stderr").display()
+    ));
+    t.wait_for(&["watches 13/13 synced"], 30);
+    let pod = kubectl(
+        &kc,
+        &[
+            "get",
+            "pods",
+            "-n",
+            "demo",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ],
+    );
+    t.keys(&[&format!(":pod {pod}"), "Enter"]);
+    t.wait_for(&[&format!("Pod demo/{pod}")], 30);
+    t.keys(&["l"]);
+    let first = t.wait_for(
+        &[
+            &format!("Logs demo/{pod}"),
+            "web · following",
+            "msg=listening addr=:8080",
+            "path=/ready status=200",
+        ],
+        30,
+    );
+    // Readiness probes every 5 simulated seconds (0.5 s here): the log grows while followed.
+    let n = log_lines(&first).expect("a line count");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while log_lines(&t.screen()).is_none_or(|m| m <= n) {
+        assert!(Instant::now() < deadline, "no new lines:\n{}", t.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.keys(&["p"]);
+    t.wait_for(
+        &[&format!(
+            "previous terminated container \"web\" in pod \"{pod}\" not found"
+        )],
+        20,
+    );
+    t.keys(&["Escape"]);
+    t.wait_for(&[&format!("Pod demo/{pod}")], 20);
+}
+
 /// On-call in a real terminal: a Service broken with kubectl beside the explorer; the
 /// Triage pane names the cause, the status bar counts it, and the fix clears it live.
 #[test]

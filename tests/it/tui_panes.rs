@@ -30,9 +30,10 @@ fn tree_opened_to_the_demo_namespace() {
         // Nodes, default, demo: open demo and its Deployments.
         type_keys(app, "jjl", now());
         type_keys(app, "jjjl", now());
-        // postgres, then postgres-0 with its claim.
+        // postgres, then postgres-0 with its claim (→: l on a pod opens its logs).
         type_keys(app, "jl", now());
-        type_keys(app, "jl", now());
+        type_keys(app, "j", now());
+        press(app, KeyCode::Right, now());
     });
 }
 

@@ -250,6 +250,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         bookmark_interval: opts.bookmark_interval,
         default_watch_timeout: Duration::from_secs(1800),
         metrics: Some(metrics_source),
+        catalog: control_plane.catalog.clone(),
     });
     let acceptor = TlsAcceptor::from(tls.server_config.clone());
     let identity = LabIdentity {

@@ -87,3 +87,44 @@ impl LessonRunner {
         }
     }
 }
+
+/// The log pane's one stream: opening another (or stopping) ends the one before.
+#[derive(Default)]
+pub struct LogStream {
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl LogStream {
+    /// The last 10,000 lines of the run, then (for the current run) the lines it writes.
+    pub fn open(
+        &mut self,
+        req: crate::ui::msg::LogRequest,
+        client: kube::Client,
+        tx: UnboundedSender<Msg>,
+    ) {
+        self.stop();
+        let params = kube::api::LogParams {
+            container: Some(req.container),
+            follow: !req.previous,
+            previous: req.previous,
+            tail_lines: Some(crate::sources::logs::LogFeed::CAP as i64),
+            ..Default::default()
+        };
+        self.task = Some(tokio::spawn(crate::sources::logs::follow_into(
+            client,
+            req.namespace,
+            req.pod,
+            params,
+            req.feed,
+            move || {
+                let _ = tx.send(Msg::LogsChanged);
+            },
+        )));
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}

@@ -55,6 +55,7 @@ pub struct LiveEffects {
     pub(crate) prometheus: Option<Prometheus>,
     pub(crate) lessons: Vec<Arc<Lesson>>,
     pub(crate) lesson: feeds::LessonRunner,
+    pub(crate) log_stream: feeds::LogStream,
 }
 
 /// The in-process lab and what it was started with, so a restart brings the same cluster
@@ -104,6 +105,15 @@ impl Effects for LiveEffects {
                 }
             }
             Cmd::Lesson(cmd) => self.lesson.send(cmd),
+            Cmd::FollowLogs(req) => {
+                let (client, _) = self
+                    .current
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                self.log_stream.open(req, client, tx.clone());
+            }
+            Cmd::StopLogs => self.log_stream.stop(),
             Cmd::Query { expr, range } => match &self.prometheus {
                 Some(p) => feeds::spawn_query(p.clone(), expr, range, tx.clone()),
                 None => {

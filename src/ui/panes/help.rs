@@ -2,7 +2,7 @@
 
 use ratatui::text::{Line, Span};
 
-use crate::ui::keymap::{BINDINGS, COMMANDS, Context, LESSON_BINDINGS};
+use crate::ui::keymap::{BINDINGS, COMMANDS, Context, LESSON_BINDINGS, LOG_BINDINGS};
 use crate::ui::theme::Theme;
 
 use super::{heading, pad};
@@ -13,10 +13,12 @@ pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
         (Context::Global, None),
         (Context::Tree, Some("in the tree")),
         (Context::Main, Some("in the main pane")),
+        (Context::Logs, Some("in the log pane")),
     ] {
         let bindings: Vec<_> = BINDINGS
             .iter()
             .chain(LESSON_BINDINGS)
+            .chain(LOG_BINDINGS)
             .filter(|b| b.context == ctx)
             .collect();
         if bindings.is_empty() {

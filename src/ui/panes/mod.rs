@@ -15,6 +15,7 @@ pub mod chain;
 pub mod detail;
 pub mod help;
 pub mod lesson;
+pub mod logs;
 pub mod pod;
 pub mod query;
 pub mod slo;

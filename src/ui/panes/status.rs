@@ -168,7 +168,7 @@ pub fn input_line(input: &Input, theme: &Theme) -> Line<'static> {
             }
             Line::from(spans)
         }
-        Input::Filter(l) => Line::from(vec![
+        Input::Filter(l) | Input::Search(l) => Line::from(vec![
             Span::styled(format!("/{}", l.text), theme.heading()),
             Span::raw("▏"),
         ]),

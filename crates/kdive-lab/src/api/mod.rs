@@ -4,6 +4,7 @@
 pub mod body;
 pub mod discovery;
 pub mod filter;
+pub mod logs;
 pub mod metrics;
 pub mod objects;
 pub mod path;
@@ -43,6 +44,8 @@ pub struct ApiState {
     pub default_watch_timeout: Duration,
     /// What `GET /metrics` serves; `None` answers 404.
     pub metrics: Option<metrics::MetricsSource>,
+    /// The image catalog the kubelets simulate, for `pods/log`.
+    pub catalog: Arc<crate::sim::catalog::Catalog>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -223,7 +226,7 @@ fn object_route(
     let patch_type =
         || PatchType::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct));
     match (method, sub) {
-        (Method::GET, Some("log")) => subresources::log(st, res, ns, name, q),
+        (Method::GET, Some("log")) => logs::serve(st, res, ns, name, q),
         (_, Some("log")) => Err(ApiError::method_not_allowed("pods/log only supports GET")),
         (Method::GET, Some("scale")) => subresources::get_scale(st, res, ns, name),
         (Method::PUT, Some("scale")) => {

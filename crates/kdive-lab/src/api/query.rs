@@ -25,6 +25,9 @@ pub struct Query {
     pub tail_lines: Option<usize>,
     pub previous: bool,
     pub timestamps: bool,
+    pub limit_bytes: Option<usize>,
+    pub since_seconds: Option<usize>,
+    pub since_time: Option<String>,
 }
 
 impl Query {
@@ -64,6 +67,9 @@ impl Query {
                 "tailLines" => q.tail_lines = Some(number(&key, &v)?),
                 "previous" => q.previous = flag(&key, &v)?,
                 "timestamps" => q.timestamps = flag(&key, &v)?,
+                "limitBytes" => q.limit_bytes = Some(number(&key, &v)?),
+                "sinceSeconds" => q.since_seconds = Some(number(&key, &v)?),
+                "sinceTime" => q.since_time = Some(v).filter(|s| !s.is_empty()),
                 _ => {}
             }
         }

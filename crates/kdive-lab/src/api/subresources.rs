@@ -1,7 +1,7 @@
-//! `/scale` (autoscaling/v1 Scale over the parent's spec.replicas) and `pods/log`.
+//! `/scale`: autoscaling/v1 Scale over the parent's spec.replicas.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use kdive_core::field_errors::{BadValue, FieldError};
 use kdive_core::object_validation::IS_NEGATIVE_ERROR_MSG;
 use kdive_core::selector::LabelSelector;
@@ -120,104 +120,6 @@ pub fn write_scale(
 pub enum ScaleChange {
     Replace(Value),
     Patch(PatchType, Value),
-}
-
-/// `pods/{name}/log`: synthetic lines until simulated containers write real ones.
-pub fn log(
-    st: &ApiState,
-    res: ResourceId,
-    ns: &str,
-    name: &str,
-    q: &Query,
-) -> Result<Response, ApiError> {
-    let pod = st
-        .store
-        .get(res, ns, name)
-        .ok_or_else(|| super::objects::not_found(res, name))?
-        .value();
-    let containers: Vec<(String, String)> = pod
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .map(|c| {
-                    (
-                        c["name"].as_str().unwrap_or("").to_string(),
-                        c["image"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let names: Vec<&str> = containers.iter().map(|(n, _)| n.as_str()).collect();
-    let (container, image) = match &q.container {
-        Some(c) => containers
-            .iter()
-            .find(|(n, _)| n == c)
-            .cloned()
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("container {c} is not valid for pod {name}"))
-            })?,
-        None if containers.len() == 1 => containers[0].clone(),
-        None => {
-            return Err(ApiError::bad_request(format!(
-                "a container name must be specified for pod {name}, choose one of: [{}]",
-                names.join(" ")
-            )));
-        }
-    };
-    if let Some(reason) = waiting_to_start(&pod, &container) {
-        // kubelet's answer when there is no log yet: nothing has run in this container.
-        return Err(ApiError::bad_request(format!(
-            "container \"{container}\" in pod \"{name}\" is waiting to start: {reason}"
-        )));
-    }
-    let created = pod
-        .pointer("/metadata/creationTimestamp")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let mut lines = vec![
-        format!("kdive-lab: container {container} of pod {ns}/{name} created from image {image}"),
-        format!(
-            "kdive-lab: this lab simulates containers; no process runs, so this log is synthetic"
-        ),
-    ];
-    if q.timestamps {
-        lines = lines
-            .into_iter()
-            .map(|l| format!("{created} {l}"))
-            .collect();
-    }
-    if let Some(n) = q.tail_lines {
-        let skip = lines.len().saturating_sub(n);
-        lines.drain(..skip);
-    }
-    let mut body = lines.join("\n");
-    if !body.is_empty() {
-        body.push('\n');
-    }
-    let mut resp = (StatusCode::OK, body).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    Ok(resp)
-}
-
-/// The waiting reason of a container that has never run (no earlier terminated instance
-/// whose log kubelet could serve instead).
-fn waiting_to_start(pod: &Value, container: &str) -> Option<String> {
-    let status = pod
-        .pointer("/status/containerStatuses")?
-        .as_array()?
-        .iter()
-        .find(|s| s["name"] == container)?;
-    if status.pointer("/lastState/terminated").is_some() {
-        return None;
-    }
-    status
-        .pointer("/state/waiting/reason")
-        .and_then(Value::as_str)
-        .map(String::from)
 }
 
 #[cfg(test)]

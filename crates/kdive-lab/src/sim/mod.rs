@@ -3,6 +3,8 @@
 
 pub mod catalog;
 pub mod kubelet;
+pub mod log_text;
+pub mod logs;
 pub mod probes;
 pub mod process;
 
@@ -10,3 +12,5 @@ pub mod process;
 mod tests;
 #[cfg(test)]
 mod tests_catalog;
+#[cfg(test)]
+mod tests_logs;

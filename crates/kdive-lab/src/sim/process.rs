@@ -41,6 +41,8 @@ enum Step {
     Exit(i32),
     Touch(String),
     Rm(String),
+    /// `echo` writes its words to the container's log.
+    Echo(String),
     Noop,
     Forever,
 }
@@ -158,6 +160,11 @@ impl<'a> Process<'a> {
         if !self.started(t) {
             return Vec::new();
         }
+        self.ports()
+    }
+
+    /// The ports it listens on once started, whether or not it is at a given moment.
+    pub fn ports(&self) -> Vec<(i32, Protocol, bool)> {
         if self.image.listen_on_declared_ports {
             return self
                 .declared_ports
@@ -327,6 +334,44 @@ impl<'a> Process<'a> {
         Some((delay, self.image.sigterm.exit_code))
     }
 
+    /// What the shell script prints, with the seconds after start at which it does.
+    pub fn script_output(&self) -> Vec<(f64, String)> {
+        let mut clock = 0.0;
+        let mut out = Vec::new();
+        for step in self.script.iter().flatten() {
+            match step {
+                Step::Sleep(s) => clock += s,
+                Step::Echo(text) => out.push((clock, text.clone())),
+                Step::Exit(_) | Step::Forever => break,
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The memory limit in bytes, if the container has one.
+    pub fn memory_limit(&self) -> Option<f64> {
+        self.memory_limit
+    }
+
+    /// A knob's value as this process sees it (the env value or the image's default).
+    pub fn knob(&self, name: &str) -> Option<&str> {
+        self.knobs.get(name).map(String::as_str)
+    }
+
+    /// Required variables that are not set (the process exits 1 right after start).
+    pub fn missing_env(&self) -> Vec<&str> {
+        if self.env_from_any {
+            return Vec::new();
+        }
+        self.image
+            .required_env
+            .iter()
+            .filter(|v| !self.env_names.contains(*v))
+            .map(String::as_str)
+            .collect()
+    }
+
     /// Whether `path` exists in the container at `t` (image files plus the script's
     /// `touch`/`rm`).
     pub fn file_exists(&self, t: f64, path: &str) -> bool {
@@ -438,11 +483,17 @@ fn parse_script(container: &Container) -> Vec<Step> {
                     .map_or(Step::Exit(2), |c| Step::Exit(c & 0xff)),
                 ["touch", f] => Step::Touch((*f).to_string()),
                 ["rm", .., f] => Step::Rm((*f).to_string()),
-                ["echo", ..] | ["true"] | ["date"] | ["env"] => Step::Noop,
+                ["echo", rest @ ..] => Step::Echo(unquote(&rest.join(" "))),
+                ["true"] | ["date"] | ["env"] => Step::Noop,
                 _ => Step::Forever,
             }
         })
         .collect()
+}
+
+/// `echo "a b"` and `echo 'a b'` print `a b`; the shell's quoting is not otherwise modelled.
+fn unquote(words: &str) -> String {
+    words.replace(['"', '\''], "")
 }
 
 /// When the script ends and its exit code; `None` if it runs forever.

@@ -17,7 +17,7 @@ macro_rules! kubectl {
     };
 }
 
-async fn fast_lab() -> TestLab {
+pub(crate) async fn fast_lab() -> TestLab {
     TestLab::start_with(LabOptions {
         seed: 7,
         speed: 10.0,
@@ -26,7 +26,7 @@ async fn fast_lab() -> TestLab {
     .await
 }
 
-fn node_yaml(name: &str, cidr: &str) -> String {
+pub(crate) fn node_yaml(name: &str, cidr: &str) -> String {
     format!(
         "apiVersion: v1
 kind: Node
@@ -41,7 +41,7 @@ spec:
 }
 
 /// Applies YAML through kubectl; false when kubectl is missing (the test then returns).
-async fn apply(lab: &TestLab, file: &str, yaml: &str) -> bool {
+pub(crate) async fn apply(lab: &TestLab, file: &str, yaml: &str) -> bool {
     let path = lab.write_file(file, yaml);
     match lab.kubectl(&["apply", "-f", path.to_str().unwrap()]).await {
         Some(out) => {
@@ -53,7 +53,12 @@ async fn apply(lab: &TestLab, file: &str, yaml: &str) -> bool {
 }
 
 /// Runs kubectl until `done` accepts its stdout, or panics after `secs` real seconds.
-async fn poll(lab: &TestLab, args: &[&str], secs: u64, done: impl Fn(&str) -> bool) -> String {
+pub(crate) async fn poll(
+    lab: &TestLab,
+    args: &[&str],
+    secs: u64,
+    done: impl Fn(&str) -> bool,
+) -> String {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let out = lab.kubectl(args).await.expect("kubectl present");
@@ -102,7 +107,7 @@ async fn watch_rows(
     rows
 }
 
-fn jsonpath(expr: &str) -> String {
+pub(crate) fn jsonpath(expr: &str) -> String {
     format!("jsonpath={expr}")
 }
 

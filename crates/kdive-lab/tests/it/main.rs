@@ -12,6 +12,7 @@ mod fuzz_objects;
 mod kube_rs;
 mod kubectl;
 mod kubelet;
+mod logs;
 mod metadata;
 mod prometheus;
 mod storage;
