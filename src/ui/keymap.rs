@@ -397,8 +397,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         names: &["triage"],
         arg: ArgKind::TriageTarget,
-        usage: ":triage [svc/NAME|deploy/NAME|sts/NAME|pod/NAME|ns/NAME]",
-        help: "the root cause, evidence, what changed and the next command (Enter opens a finding)",
+        usage: ":triage [TGT]",
+        help: "root cause of TGT: svc/, deploy/, sts/, pod/ or ns/NAME (none: the namespace)",
     },
     CommandSpec {
         names: &["query"],

@@ -224,7 +224,8 @@ fn sigterm_ends_the_tui_and_restores_the_terminal() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let screen = t.wait_for(&["EXITED 0"], 20);
+    // The stty line comes a moment after EXITED: wait for both.
+    let screen = t.wait_for(&["EXITED 0", "icanon"], 20);
     assert!(
         !screen.contains("watches 13/13"),
         "the alternate screen is gone:\n{screen}"
