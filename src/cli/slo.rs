@@ -212,7 +212,7 @@ pub fn connect(cluster: &ClusterArgs, args: &PrometheusArgs) -> Result<Prometheu
         Some(u) => u.clone(),
         None => {
             let kc = match &cluster.kubeconfig {
-                Some(p) => kube::config::Kubeconfig::read_from(p).ok(),
+                Some(p) => crate::sources::read_kubeconfig(p).ok(),
                 None => kube::config::Kubeconfig::read().ok(),
             };
             kc.and_then(|kc| url_from_kubeconfig(&kc, cluster.context.as_deref()))

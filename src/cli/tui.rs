@@ -66,9 +66,7 @@ pub async fn run(args: TuiArgs) -> color_eyre::Result<ExitCode> {
         )
     } else {
         let kubeconfig = match &args.cluster.kubeconfig {
-            Some(path) => Kubeconfig::read_from(path).map_err(|e| {
-                InputError::new(format!("{}: cannot read kubeconfig: {e}", path.display()))
-            })?,
+            Some(path) => crate::sources::read_kubeconfig(path).map_err(InputError::from)?,
             None => Kubeconfig::read().map_err(|_| {
                 InputError::new(
                     "no kubeconfig found (set KUBECONFIG or pass --kubeconfig); to explore without a cluster, run `kdive --lab`",

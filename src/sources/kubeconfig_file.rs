@@ -21,6 +21,16 @@ pub struct KubeconfigFiles(pub Vec<PathBuf>);
 impl KubeconfigFiles {
     pub fn locate(explicit: Option<&Path>) -> KubeconfigFiles {
         if let Some(p) = explicit {
+            // `--kubeconfig` takes `$KUBECONFIG` when unset, and that is a list (`a:b`) to
+            // merge as kubectl merges it; a single file whose name has the separator wins.
+            if !p.exists() {
+                let paths: Vec<PathBuf> = std::env::split_paths(p)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect();
+                if paths.len() > 1 {
+                    return KubeconfigFiles(paths);
+                }
+            }
             return KubeconfigFiles(vec![p.to_path_buf()]);
         }
         if let Some(list) = std::env::var_os("KUBECONFIG") {

@@ -18,14 +18,14 @@ use ::kube::config::{KubeConfigOptions, Kubeconfig};
 /// Why a cluster could not be reached.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("{path}: cannot read kubeconfig: {message}")]
-    Kubeconfig { path: String, message: String },
     #[error(
         "no kubeconfig found (set KUBECONFIG, pass --kubeconfig, or run `kdive lab` and use the kubeconfig it writes)"
     )]
     NoKubeconfig,
     #[error("kubeconfig: {0}")]
     Config(String),
+    #[error("{0}")]
+    Read(String),
 }
 
 /// Builds a client from a kubeconfig file (else `$KUBECONFIG` or `~/.kube/config`) and a
@@ -35,13 +35,18 @@ pub async fn connect(
     context: Option<&str>,
 ) -> Result<::kube::Client, ConnectError> {
     let kubeconfig = match kubeconfig {
-        Some(path) => Kubeconfig::read_from(path).map_err(|e| ConnectError::Kubeconfig {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?,
+        Some(path) => read_kubeconfig(path)?,
         None => Kubeconfig::read().map_err(|_| ConnectError::NoKubeconfig)?,
     };
     client_for(&kubeconfig, context).await
+}
+
+/// A kubeconfig named on the command line: one file, or a `KUBECONFIG`-style list merged as
+/// kubectl merges it (the first file to set a name wins).
+pub fn read_kubeconfig(path: &Path) -> Result<Kubeconfig, ConnectError> {
+    let files = kubeconfig_file::KubeconfigFiles::locate(Some(path));
+    // The message names the file that failed.
+    files.read().map_err(ConnectError::Read)
 }
 
 /// A client for one context of a kubeconfig already read (None: its current context).
@@ -69,7 +74,7 @@ pub fn context_name(kubeconfig: Option<&Path>, context: Option<&str>) -> String 
         return c.to_string();
     }
     let kubeconfig = match kubeconfig {
-        Some(path) => Kubeconfig::read_from(path).ok(),
+        Some(path) => read_kubeconfig(path).ok(),
         None => Kubeconfig::read().ok(),
     };
     kubeconfig

@@ -6,6 +6,7 @@ mod support;
 
 mod chain_dns_cli;
 mod demo_chain_dns;
+mod exec_credentials;
 mod failures;
 mod iptables_cli;
 mod lab_cli;
