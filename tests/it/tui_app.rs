@@ -563,3 +563,43 @@ fn a_prometheus_outage_is_named_with_its_start_and_goes_when_it_answers() {
     assert!(!text.contains("unreachable"), "{text}");
     assert!(text.contains("No SLOs. Pass --slo"), "{text}");
 }
+
+/// On an EC2 node (the AWS VPC CNI), the pod view goes below the pod IP: the host-side veth
+/// the CNI names from the pod's namespace and name, its route and the to-pod rule. Other
+/// nodes (the lab's) show nothing derived.
+#[test]
+fn the_pod_view_shows_the_vpc_cni_host_side_on_ec2_nodes() {
+    let (mut app, mut writers) = demo_app();
+    type_keys(&mut app, ":pod postgres-0\n", later(1));
+    let before = screen(&mut app, 160, 48, later(1));
+    assert!(!before.contains("host side"), "{before}");
+    let pod = fixture()
+        .iter()
+        .find(|d| d["kind"] == "Pod" && d["metadata"]["name"] == "postgres-0")
+        .cloned()
+        .unwrap();
+    let node_name = pod["spec"]["nodeName"].as_str().unwrap().to_string();
+    let ip = pod["status"]["podIP"].as_str().unwrap().to_string();
+    let mut node = fixture()
+        .iter()
+        .find(|d| d["kind"] == "Node" && d["metadata"]["name"] == node_name.as_str())
+        .cloned()
+        .unwrap();
+    node["spec"]["providerID"] = "aws:///us-east-1a/i-0123456789abcdef0".into();
+    node["metadata"]["resourceVersion"] = "6000".into();
+    writers.apply_value(node).unwrap();
+    app.update(
+        Msg::Kube(kdive::sources::kube::KubeMsg::Changed(
+            kdive_core::model::kind::Kind::Node,
+        )),
+        later(2),
+    );
+    let after = screen(&mut app, 160, 48, later(2));
+    let iface = kdive_core::model::vpc_cni::host_veth_name("eni", "demo", "postgres-0");
+    assert!(
+        after.contains(&format!(
+            "host side (AWS VPC CNI): {iface}  route {ip} dev {iface} scope link"
+        )),
+        "{after}"
+    );
+}

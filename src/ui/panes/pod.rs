@@ -63,6 +63,22 @@ pub fn view(
             st.host_ip.as_deref().unwrap_or("-")
         ),
     ));
+    // Below the IP, where the CNI's rule is known (the AWS VPC CNI on EC2 nodes).
+    let node = spec.node_name.as_deref().and_then(|n| {
+        find(
+            &objs.nodes,
+            &ObjKey::new(kdive_core::model::kind::Kind::Node, None, n),
+        )
+    });
+    if let Some(h) = node.and_then(|n| kdive_core::model::vpc_cni::host_side(n, &pod)) {
+        l.push((
+            Health::None,
+            format!(
+                "  host side (AWS VPC CNI): {}  route {}  rule {}",
+                h.interface, h.route, h.rule
+            ),
+        ));
+    }
     // kube-dns's ClusterIP is all kubelet's clusterDNS needs.
     let cluster_dns = find(
         &objs.services,

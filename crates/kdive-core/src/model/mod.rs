@@ -18,6 +18,7 @@ pub mod service;
 pub mod status;
 pub mod stored_pod;
 pub mod tree;
+pub mod vpc_cni;
 
 pub use objects::Objects;
 pub use objects_json::{AddError, OtherKinds};
