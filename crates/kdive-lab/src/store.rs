@@ -227,6 +227,7 @@ impl Store {
             set_rv(&mut preview, inner.rv);
             return Ok(Arc::new(Stored::from_value(preview, inner.rv)));
         }
+        let refs = obj.pointer("/metadata/ownerReferences").cloned();
         let stored = commit(
             &mut inner,
             &self.events,
@@ -237,7 +238,7 @@ impl Store {
             None,
         );
         if !stored.owner_uids.is_empty() {
-            gc::attempt_to_delete(&mut inner, &self.events, now, res, key);
+            gc::references_changed(&mut inner, &self.events, now, res, key, None, refs.as_ref());
         }
         Ok(stored)
     }
@@ -325,6 +326,8 @@ impl Store {
             let stored = gc::gone(&mut inner, &self.events, now, res, key, new);
             return Ok((stored, true));
         }
+        let refs = |v: &Value| v.pointer("/metadata/ownerReferences").cloned();
+        let (old_refs, new_refs) = (refs(&old), refs(&new));
         let stored = commit(
             &mut inner,
             &self.events,
@@ -334,8 +337,16 @@ impl Store {
             EventType::Modified,
             Some(current.clone()),
         );
-        if stored.owner_uids != current.owner_uids && !stored.owner_uids.is_empty() {
-            gc::attempt_to_delete(&mut inner, &self.events, now, res, key);
+        if old_refs != new_refs {
+            gc::references_changed(
+                &mut inner,
+                &self.events,
+                now,
+                res,
+                key,
+                old_refs.as_ref(),
+                new_refs.as_ref(),
+            );
         }
         Ok((stored, true))
     }
