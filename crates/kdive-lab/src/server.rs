@@ -207,7 +207,11 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
     }
     let token: String = token.unwrap_or_else(new_token);
     let (stop, stopped) = watch::channel(false);
-    let mut housekeeping = Vec::new();
+    store.set_history_fresh(opts.bookmark_interval + Duration::from_secs(15));
+    let mut housekeeping = vec![tokio::spawn(crate::housekeeping::run(
+        store.clone(),
+        stopped.clone(),
+    ))];
     if let (Some(d), Some(r)) = (data, reserved) {
         housekeeping.push(tokio::spawn(reserve_versions(
             d,

@@ -17,9 +17,11 @@ type AggregateKey = (String, String, String, String, &'static str, String, Strin
 
 pub struct EventRecorder {
     store: Arc<Store>,
-    /// Aggregate key → name of the Event that counts it.
-    names: Mutex<HashMap<AggregateKey, String>>,
+    /// Aggregate key → name of the Event that counts it, and when it was last used.
+    names: Mutex<HashMap<AggregateKey, (String, u64)>>,
     sequence: AtomicU64,
+    /// Counts uses of aggregate keys (the LRU order of `names`).
+    uses: AtomicU64,
 }
 
 fn events() -> ResourceId {
@@ -32,6 +34,7 @@ impl EventRecorder {
             store,
             names: Mutex::new(HashMap::new()),
             sequence: AtomicU64::new(0),
+            uses: AtomicU64::new(0),
         }
     }
 
@@ -67,12 +70,16 @@ impl EventRecorder {
             format!("{}\u{0}{}", event.type_, event.message),
         );
         let stamp = format_time(event.time);
+        let use_ = self.uses.fetch_add(1, Ordering::Relaxed);
         let existing = self
             .names
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            .cloned();
+            .get_mut(&key)
+            .map(|(name, used)| {
+                *used = use_;
+                name.clone()
+            });
         if let Some(name) = existing {
             let counted = self.store.update_with(
                 events(),
@@ -127,10 +134,9 @@ impl EventRecorder {
             .create(events(), &namespace, obj, &WriteOptions::default())
         {
             Ok(_) => {
-                self.names
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(key, name);
+                let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+                names.insert(key, (name, use_));
+                forget_least_recent(&mut names);
                 Ok(())
             }
             // The namespace is going away: nothing to report into.
@@ -138,6 +144,23 @@ impl EventRecorder {
             Err(e) => Err(e),
         }
     }
+}
+
+/// How many aggregate keys are remembered: client-go's correlator keeps an LRU cache of
+/// this many (`maxLruCacheEntries` in `tools/record/events_cache.go`). Without a bound the
+/// keys of every pod that ever lived would stay.
+const REMEMBERED: usize = 4096;
+
+/// Forgets the least recently used half once over [`REMEMBERED`]: a forgotten key's next
+/// event starts a new Event, as after an LRU eviction.
+fn forget_least_recent(names: &mut HashMap<AggregateKey, (String, u64)>) {
+    if names.len() <= REMEMBERED {
+        return;
+    }
+    let mut used: Vec<u64> = names.values().map(|(_, u)| *u).collect();
+    used.sort_unstable();
+    let cutoff = used[used.len() / 2];
+    names.retain(|_, (_, u)| *u >= cutoff);
 }
 
 #[cfg(test)]
