@@ -249,4 +249,30 @@ mod tests {
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].value()["count"], 1);
     }
+
+    #[test]
+    fn the_least_recently_used_half_of_the_keys_goes_over_the_bound() {
+        let key = |i: usize| -> AggregateKey {
+            let s = i.to_string();
+            (
+                s.clone(),
+                s.clone(),
+                s,
+                String::new(),
+                "c",
+                String::new(),
+                String::new(),
+            )
+        };
+        let mut names: HashMap<AggregateKey, (String, u64)> = (0..=REMEMBERED)
+            .map(|i| (key(i), (format!("e{i}"), i as u64)))
+            .collect();
+        // The first key was used again lately: it stays.
+        names.insert(key(0), ("e0".into(), REMEMBERED as u64 + 1));
+        forget_least_recent(&mut names);
+        assert!(names.len() <= REMEMBERED / 2 + 1, "{}", names.len());
+        assert!(names.contains_key(&key(0)));
+        assert!(names.contains_key(&key(REMEMBERED)));
+        assert!(!names.contains_key(&key(1)));
+    }
 }

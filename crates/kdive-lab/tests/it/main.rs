@@ -9,9 +9,12 @@ mod data_dir;
 mod demo;
 mod fairness;
 mod fuzz_objects;
+mod gc;
 mod kube_rs;
 mod kubectl;
 mod kubelet;
+#[cfg(target_os = "linux")]
+mod memory;
 mod metadata;
 mod prometheus;
 mod storage;
