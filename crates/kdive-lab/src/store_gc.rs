@@ -181,10 +181,11 @@ pub(super) fn references_changed(
     let (old, new) = (refs_in(old), refs_in(new));
     for r in &old {
         let kept = new.iter().find(|n| n.uid == r.uid);
-        if r.block_owner_deletion && kept.is_none_or(|n| !n.block_owner_deletion) {
-            if let Some((owner_res, owner_key)) = owner_key(&key.0, r) {
-                release_if_unblocked(inner, events, now, owner_res, &owner_key);
-            }
+        if r.block_owner_deletion
+            && kept.is_none_or(|n| !n.block_owner_deletion)
+            && let Some((owner_res, owner_key)) = owner_key(&key.0, r)
+        {
+            release_if_unblocked(inner, events, now, owner_res, &owner_key);
         }
     }
     let absent_owner = new
