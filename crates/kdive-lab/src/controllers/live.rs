@@ -159,6 +159,10 @@ impl<T: DeserializeOwned> Cache<T> {
         if event.resource == self.res {
             let mut map = self.decoded.lock().unwrap_or_else(|p| p.into_inner());
             map.remove(event.object.uid.as_str());
+            // The table a burst grew would stay that big.
+            if map.capacity() > 4 * map.len() + 64 {
+                map.shrink_to_fit();
+            }
         }
     }
 
