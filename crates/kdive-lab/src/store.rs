@@ -459,11 +459,13 @@ impl Store {
         self.lock().history.set_fresh(fresh);
     }
 
-    /// Drops history that has gone stale since the last write; returns the bytes it held.
-    /// The server's housekeeping calls it, so a lab that went quiet after a burst still
-    /// gives the burst's events up.
+    /// Drops history that has gone stale since the last write, and returns the bytes the
+    /// history dropped since the last call (writes trim it too). The server's housekeeping
+    /// calls it, so a lab that went quiet after a burst still gives the burst's events up.
     pub fn trim_history(&self) -> usize {
-        self.lock().history.trim(Instant::now())
+        let mut inner = self.lock();
+        inner.history.trim(Instant::now());
+        inner.history.take_dropped()
     }
 }
 

@@ -28,6 +28,8 @@ pub(super) struct History {
     /// Events with a resourceVersion above this are all kept.
     floor: u64,
     fresh: Duration,
+    /// Bytes dropped since [`History::take_dropped`] last asked, by any trim.
+    dropped: usize,
 }
 
 impl History {
@@ -38,6 +40,7 @@ impl History {
             bytes: 0,
             floor: 1,
             fresh: DEFAULT_FRESH,
+            dropped: 0,
         }
     }
 
@@ -83,7 +86,14 @@ impl History {
         if dropped > 0 && self.events.capacity() > 4 * self.events.len().max(LOWER_BOUND) {
             self.events.shrink_to_fit();
         }
+        self.dropped += dropped;
         dropped
+    }
+
+    /// The bytes dropped since the last call: most go while events are written (each
+    /// write trims), not when housekeeping looks.
+    pub fn take_dropped(&mut self) -> usize {
+        std::mem::take(&mut self.dropped)
     }
 
     /// The events after `rv` of one resource (in one namespace, or all).
@@ -129,6 +139,8 @@ mod tests {
         assert!(h.trim(start + DEFAULT_FRESH + Duration::from_secs(1)) > 0);
         assert_eq!(h.since(1, ResourceId(0), None).len(), LOWER_BOUND);
         assert_eq!(h.floor(), 1000 - LOWER_BOUND as u64);
+        assert!(h.take_dropped() > 0);
+        assert_eq!(h.take_dropped(), 0);
         // A fresh event stays with the last old ones.
         h.push(event(1001), start + Duration::from_secs(100));
         assert_eq!(h.since(0, ResourceId(0), None).len(), LOWER_BOUND);
