@@ -21,7 +21,7 @@ const REPORT: &str = "kdive-memory-kib";
 /// measures that). Here, with a smaller burst, a debug build and glibc's allocator (the
 /// `kdive` binary uses mimalloc), the robust form: at least half of what the burst took is
 /// given back. Before the lab gave memory back, none was (after ≥ peak, 3.4× fresh); now
-/// about three quarters is (1.8× fresh).
+/// most is (1.4× fresh once housekeeping has trimmed; the check passes on the way there).
 fn returned_enough(fresh: u64, peak: u64, after: u64) -> bool {
     after <= fresh + peak.saturating_sub(fresh) / 2
 }
@@ -112,7 +112,7 @@ async fn burst_in_this_process() {
     let peak = status_kib("VmHWM:");
     let mut after = rss_kib();
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(45) && !returned_enough(fresh, peak, after) {
+    while start.elapsed() < Duration::from_secs(90) && !returned_enough(fresh, peak, after) {
         tokio::time::sleep(Duration::from_millis(500)).await;
         after = after.min(rss_kib());
     }
