@@ -8,11 +8,23 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+unsafe extern "C" {
+    /// mimalloc's own: frees what it holds of freed memory (`force`: also other pages).
+    fn mi_collect(force: bool);
+}
+
+/// The lab calls this after a burst of deletions, so its memory goes back to the OS.
+fn collect_freed_memory() {
+    // SAFETY: mi_collect may be called from any thread at any time.
+    unsafe { mi_collect(true) }
+}
+
 fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("error: {e}");
         return ExitCode::from(1);
     }
+    kdive_lab::housekeeping::set_allocator_release(collect_freed_memory);
     let cli = kdive::cli::Cli::parse();
     kdive::cli::main(cli)
 }

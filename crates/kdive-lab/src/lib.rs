@@ -5,6 +5,7 @@ pub mod clock;
 pub mod controllers;
 pub mod deadlines;
 pub mod defaults;
+pub mod housekeeping;
 pub mod kubeconfig;
 pub mod kubelet;
 pub mod metrics;

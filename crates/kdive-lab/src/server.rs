@@ -207,6 +207,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
     }
     let token: String = token.unwrap_or_else(new_token);
     let (stop, stopped) = watch::channel(false);
+    store.set_history_fresh(opts.bookmark_interval + Duration::from_secs(15));
     let mut housekeeping = Vec::new();
     if let (Some(d), Some(r)) = (data, reserved) {
         housekeeping.push(tokio::spawn(reserve_versions(
@@ -218,6 +219,7 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
     }
     let control_plane = Arc::new(ControlPlane::new(store.clone(), opts.seed));
     let mut simulation = None;
+    let mut simulation_handle = None;
     let network = if opts.simulate {
         let traffic = opts
             .scenario
@@ -234,11 +236,17 @@ pub async fn start(opts: LabOptions) -> Result<RunningLab, LabError> {
         };
         let _ = tasks_tx.send(tasks);
         simulation = Some(done);
+        simulation_handle = Some(handle);
         network
     } else {
         // Only the API server: no proxies, no traffic (its /metrics has the registry only).
         Network::new(control_plane.clone())
     };
+    housekeeping.push(tokio::spawn(crate::housekeeping::run(
+        store.clone(),
+        simulation_handle,
+        stopped.clone(),
+    )));
     let metrics_source: MetricsSource = {
         let network = network.clone();
         Arc::new(move || network.metrics_text())

@@ -3,8 +3,9 @@
 //! resourceVersion and emits the watch event. This is the seam the simulated control plane
 //! builds on.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
@@ -17,21 +18,25 @@ use super::names;
 use super::resources::{RESOURCES, ResourceId};
 pub use super::store_types::*;
 
-/// Default number of events kept for watch-from-resourceVersion.
+/// Default number of events kept for watch-from-resourceVersion (see `store_history.rs`
+/// for the other bounds).
 pub const DEFAULT_HISTORY: usize = 20_000;
-/// And at most this many bytes of them (the watch cache is sized, not endless): after a
-/// burst of thousands of pods the history, not the objects, would hold most memory.
-const HISTORY_BYTES: usize = 24 << 20;
 /// Events in flight to the lab's own watchers (controllers, kubelets, proxies, API
-/// watches); deep enough that controllers rarely lag (a lag costs them a full resync). The
-/// channel keeps its last events alive until overwritten: most of what a burst of
-/// thousands of pods leaves behind in memory.
-const IN_FLIGHT: usize = 1 << 18;
+/// watches): a receiver more than this far behind lags (controllers resync, API watches
+/// end and resume from history). An event is freed once every receiver has taken it, so
+/// the depth costs memory only while someone lags, plus a fixed 32 bytes a slot.
+const IN_FLIGHT: usize = 1 << 16;
 
 pub use super::clock::LabClock;
 
 #[path = "store_gc.rs"]
 mod gc;
+#[path = "store_graceful.rs"]
+mod graceful;
+#[path = "store_history.rs"]
+mod history;
+
+use graceful::{Graceful, pod_graceful_delete};
 #[path = "store_quota.rs"]
 mod quota;
 
@@ -46,12 +51,7 @@ pub struct Store {
 struct Inner {
     rv: u64,
     objects: Vec<BTreeMap<(String, String), Arc<Stored>>>,
-    history: VecDeque<Arc<Event>>,
-    history_cap: usize,
-    /// Bytes the history holds (see [`HISTORY_BYTES`]).
-    history_bytes: usize,
-    /// Events with a resourceVersion above this are all in `history`.
-    history_floor: u64,
+    history: history::History,
     rng: StdRng,
     alloc: Allocations,
     /// The lab's object-count quota on pods (none when None).
@@ -69,10 +69,7 @@ impl Store {
             inner: Mutex::new(Inner {
                 rv: 1,
                 objects: RESOURCES.iter().map(|_| BTreeMap::new()).collect(),
-                history: VecDeque::new(),
-                history_cap: history_cap.max(1),
-                history_bytes: 0,
-                history_floor: 1,
+                history: history::History::new(history_cap),
                 rng: StdRng::seed_from_u64(seed),
                 alloc: Allocations::new(seed),
                 max_pods: None,
@@ -114,7 +111,7 @@ impl Store {
         let mut inner = self.lock();
         if rv > inner.rv {
             inner.rv = rv;
-            inner.history_floor = rv;
+            inner.history.reset(rv);
         }
     }
 
@@ -227,6 +224,7 @@ impl Store {
             set_rv(&mut preview, inner.rv);
             return Ok(Arc::new(Stored::from_value(preview, inner.rv)));
         }
+        let refs = obj.pointer("/metadata/ownerReferences").cloned();
         let stored = commit(
             &mut inner,
             &self.events,
@@ -237,7 +235,7 @@ impl Store {
             None,
         );
         if !stored.owner_uids.is_empty() {
-            gc::attempt_to_delete(&mut inner, &self.events, now, res, key);
+            gc::references_changed(&mut inner, &self.events, now, res, key, None, refs.as_ref());
         }
         Ok(stored)
     }
@@ -325,6 +323,8 @@ impl Store {
             let stored = gc::gone(&mut inner, &self.events, now, res, key, new);
             return Ok((stored, true));
         }
+        let refs = |v: &Value| v.pointer("/metadata/ownerReferences").cloned();
+        let (old_refs, new_refs) = (refs(&old), refs(&new));
         let stored = commit(
             &mut inner,
             &self.events,
@@ -334,8 +334,16 @@ impl Store {
             EventType::Modified,
             Some(current.clone()),
         );
-        if stored.owner_uids != current.owner_uids && !stored.owner_uids.is_empty() {
-            gc::attempt_to_delete(&mut inner, &self.events, now, res, key);
+        if old_refs != new_refs {
+            gc::references_changed(
+                &mut inner,
+                &self.events,
+                now,
+                res,
+                key,
+                old_refs.as_ref(),
+                new_refs.as_ref(),
+            );
         }
         Ok((stored, true))
     }
@@ -409,19 +417,13 @@ impl Store {
                 })
             }
             Some(rv) => {
-                if rv < inner.history_floor {
+                if rv < inner.history.floor() {
                     return Err(StoreError::Expired {
                         requested: rv,
-                        oldest: inner.history_floor,
+                        oldest: inner.history.floor(),
                     });
                 }
-                let backlog = inner
-                    .history
-                    .iter()
-                    .filter(|e| e.rv > rv && e.resource == res)
-                    .filter(|e| namespace.is_none_or(|n| n == e.namespace))
-                    .cloned()
-                    .collect();
+                let backlog = inner.history.since(rv, res, namespace);
                 Ok(WatchStart {
                     rv: inner.rv,
                     initial: Vec::new(),
@@ -445,83 +447,26 @@ impl Store {
     /// too, so clients relist. Tests use it to force relists.
     pub fn compact(&self) {
         let mut inner = self.lock();
-        inner.history.clear();
-        inner.history_bytes = 0;
-        inner.history_floor = inner.rv + 1;
-        let floor = inner.history_floor;
+        let floor = inner.rv + 1;
+        inner.history.reset(floor);
         self.compactions.send_modify(|v| *v = floor);
     }
-}
 
-/// What a pod delete does first, as the apiserver's `BeforeDelete` with the pod strategy.
-#[derive(Debug, PartialEq)]
-pub(super) enum Graceful {
-    /// Go on deleting now (finalizers may still hold it).
-    Immediate,
-    /// Already terminating with an equal or shorter grace: nothing changes.
-    Unchanged,
-    /// deletionTimestamp and deletionGracePeriodSeconds were set (or shortened) in place.
-    Pending,
-}
+    /// How long events stay in the history (beyond a small lower bound): upstream's
+    /// fresh duration, the bookmark interval plus 15 s, so a watcher's last bookmark is
+    /// still in it when it resumes.
+    pub fn set_history_fresh(&self, fresh: Duration) {
+        self.lock().history.set_fresh(fresh);
+    }
 
-/// The pod strategy's `CheckGracefulDelete`: the request's grace, else the pod's
-/// terminationGracePeriodSeconds, else 30; 0 for a pod not bound to a node or already
-/// Succeeded/Failed (nothing runs it); a negative request means 1.
-fn pod_grace(pod: &Value, requested: Option<i64>) -> i64 {
-    let bound = pod
-        .pointer("/spec/nodeName")
-        .and_then(Value::as_str)
-        .is_some_and(|n| !n.is_empty());
-    let phase = pod.pointer("/status/phase").and_then(Value::as_str);
-    if !bound || matches!(phase, Some("Succeeded" | "Failed")) {
-        return 0;
+    /// Drops history that has gone stale since the last write, and returns the bytes the
+    /// history dropped since the last call (writes trim it too). The server's housekeeping
+    /// calls it, so a lab that went quiet after a burst still gives the burst's events up.
+    pub fn trim_history(&self) -> usize {
+        let mut inner = self.lock();
+        inner.history.trim(Instant::now());
+        inner.history.take_dropped()
     }
-    let grace = requested
-        .or_else(|| {
-            pod.pointer("/spec/terminationGracePeriodSeconds")
-                .and_then(Value::as_i64)
-        })
-        .unwrap_or(30);
-    if grace < 0 { 1 } else { grace }
-}
-
-/// Graceful deletion of a pod: the first delete starts it (deletionTimestamp = now + grace),
-/// a later one may only shorten it, and a grace of 0 deletes now.
-pub(super) fn pod_graceful_delete(
-    pod: &mut Value,
-    requested: Option<i64>,
-    now: DateTime<Utc>,
-) -> Graceful {
-    let grace = pod_grace(pod, requested);
-    let existing = pod
-        .pointer("/metadata/deletionTimestamp")
-        .and_then(Value::as_str)
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc));
-    let existing_grace = pod
-        .pointer("/metadata/deletionGracePeriodSeconds")
-        .and_then(Value::as_i64);
-    let at = match (existing, existing_grace) {
-        (None, _) if grace == 0 => return Graceful::Immediate,
-        (None, _) => now + chrono::Duration::seconds(grace),
-        // Started with grace 0 (a delete that did not finish): finish it now.
-        (Some(_), None | Some(0)) => return Graceful::Immediate,
-        (Some(_), Some(old)) if grace >= old => return Graceful::Unchanged,
-        // The new deadline counts from the first request: timestamp - old grace + new.
-        (Some(ts), Some(old)) => ts - chrono::Duration::seconds(old - grace),
-    };
-    let first = existing.is_none();
-    if let Some(meta) = pod.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.insert("deletionTimestamp".into(), Value::from(format_time(at)));
-        meta.insert("deletionGracePeriodSeconds".into(), Value::from(grace));
-    }
-    if first {
-        bump_generation(pod);
-    }
-    if grace == 0 && finalizers(pod).is_empty() {
-        return Graceful::Immediate;
-    }
-    Graceful::Pending
 }
 
 fn commit(
@@ -578,16 +523,7 @@ fn publish(
     prev: Option<Arc<Stored>>,
 ) {
     let event = Arc::new(Event::new(inner.rv, res, key.0, key.1, kind, object, prev));
-    inner.history_bytes += event.held_bytes();
-    inner.history.push_back(event.clone());
-    while inner.history.len() > inner.history_cap
-        || (inner.history_bytes > HISTORY_BYTES && inner.history.len() > 1)
-    {
-        if let Some(old) = inner.history.pop_front() {
-            inner.history_floor = old.rv;
-            inner.history_bytes -= old.held_bytes();
-        }
-    }
+    inner.history.push(event.clone(), Instant::now());
     // No receivers is fine: nobody is watching.
     let _ = events.send(event);
 }

@@ -153,15 +153,54 @@ fn collect_dependents(inner: &mut Inner, events: &Events, now: DateTime<Utc>, ow
     }
 }
 
+/// What the collector's graph builder does when an object's owner references appear or
+/// change (`processGraphChanges`, `addDependentToOwners` and
+/// `addUnblockedOwnersToDeleteQueue` in kubernetes
+/// `pkg/controller/garbagecollector/graph_builder.go`). The API server itself accepts the
+/// write whatever state the owners are in: its only owner-reference admission,
+/// `OwnerReferencesPermissionEnforcement`, checks permissions the lab's one admin has.
+///
+/// - A new reference to an owner the collector has never seen (gone, or another object of
+///   that name: owners are matched by uid) makes it look at the object at once, so a
+///   dependent created after its owner was deleted (a controller acting on a stale copy) is
+///   collected, not kept for good.
+/// - A new reference to an owner that exists, even one being deleted in the foreground, is
+///   only recorded: the dependent is dealt with when the collector next processes that owner
+///   (see [`release_if_unblocked`]).
+/// - A blocking reference removed, or made non-blocking, makes it process that owner again:
+///   an owner in foreground deletion it held can now go.
+pub(super) fn references_changed(
+    inner: &mut Inner,
+    events: &Events,
+    now: DateTime<Utc>,
+    res: ResourceId,
+    key: Key,
+    old: Option<&Value>,
+    new: Option<&Value>,
+) {
+    let (old, new) = (refs_in(old), refs_in(new));
+    for r in &old {
+        let kept = new.iter().find(|n| n.uid == r.uid);
+        if r.block_owner_deletion
+            && kept.is_none_or(|n| !n.block_owner_deletion)
+            && let Some((owner_res, owner_key)) = owner_key(&key.0, r)
+        {
+            release_if_unblocked(inner, events, now, owner_res, &owner_key);
+        }
+    }
+    let absent_owner = new
+        .iter()
+        .filter(|r| !old.iter().any(|o| o.uid == r.uid))
+        .any(|r| matches!(owner_state(inner, &key.0, r), OwnerState::Dangling));
+    if absent_owner {
+        attempt_to_delete(inner, events, now, res, key);
+    }
+}
+
 /// `attemptToDeleteItem` (kubernetes `pkg/controller/garbagecollector/garbagecollector.go`)
 /// for one object with owner references: nothing while one owner still holds it; dangling
 /// references dropped when another owner holds it; otherwise deleted, in the foreground when
-/// an owner waits for its dependents.
-///
-/// The store also calls it for an object just created or whose owners changed: the real
-/// collector finds every object through its graph, so a dependent created after its owner
-/// was deleted (a controller acting on a stale copy) is collected too, not kept for good.
-/// Owners are matched by uid: another object of the same name is not the owner.
+/// an owner waits for its dependents. Owners are matched by uid.
 pub(super) fn attempt_to_delete(
     inner: &mut Inner,
     events: &Events,
@@ -181,14 +220,14 @@ pub(super) fn attempt_to_delete(
     if refs.is_empty() {
         return;
     }
-    let (mut solid, mut waiting) = (false, false);
+    let (mut solid, mut waiting) = (false, Vec::new());
     let mut stale: Vec<String> = Vec::new();
     for r in refs {
         match owner_state(inner, &key.0, &r) {
             OwnerState::Solid => solid = true,
             OwnerState::Waiting => {
-                waiting = true;
-                stale.push(r.uid);
+                stale.push(r.uid.clone());
+                waiting.push(r);
             }
             OwnerState::Dangling => stale.push(r.uid),
         }
@@ -201,14 +240,21 @@ pub(super) fn attempt_to_delete(
                 inner,
                 events,
                 res,
-                key,
+                key.clone(),
                 value,
                 EventType::Modified,
                 Some(stored),
             );
+            // The dropped references no longer block those owners.
+            for r in waiting {
+                if let Some((owner_res, owner_key)) = owner_key(&key.0, &r) {
+                    release_if_unblocked(inner, events, now, owner_res, &owner_key);
+                }
+            }
         }
         return;
     }
+    let waiting = !waiting.is_empty();
     let fins = finalizers(&value);
     let policy = if fins.iter().any(|f| f == ORPHAN) {
         Propagation::Orphan
@@ -223,7 +269,9 @@ pub(super) fn attempt_to_delete(
 }
 
 /// `processDeletingDependentsItem`: an owner in foreground deletion with no dependent left
-/// that blocks it loses its `foregroundDeletion` finalizer (and goes if that was the last).
+/// that blocks it loses its `foregroundDeletion` finalizer (and goes if that was the last);
+/// while some still block it, those not being deleted yet (a dependent created after the
+/// owner's deletion began) are attempted, and the owner looked at once more.
 fn release_if_unblocked(
     inner: &mut Inner,
     events: &Events,
@@ -231,38 +279,55 @@ fn release_if_unblocked(
     res: ResourceId,
     key: &Key,
 ) {
-    let Some(owner) = inner.objects[res.0 as usize].get(key).cloned() else {
+    for pass in 0..2 {
+        let Some(owner) = inner.objects[res.0 as usize].get(key).cloned() else {
+            return;
+        };
+        let mut value = owner.value();
+        let mut fins = finalizers(&value);
+        if value.pointer("/metadata/deletionTimestamp").is_none()
+            || !fins.iter().any(|f| f == FOREGROUND)
+        {
+            return;
+        }
+        let (mut blocked, mut not_deleting) = (false, Vec::new());
+        for (dep_res, dep_key, dep) in dependents_of(inner, &owner.uid) {
+            let dep = dep.value();
+            if owner_refs(&dep)
+                .iter()
+                .any(|r| r.uid == owner.uid && r.block_owner_deletion)
+            {
+                blocked = true;
+                if dep.pointer("/metadata/deletionTimestamp").is_none() {
+                    not_deleting.push((dep_res, dep_key));
+                }
+            }
+        }
+        if blocked {
+            if pass == 0 && !not_deleting.is_empty() {
+                for (dep_res, dep_key) in not_deleting {
+                    attempt_to_delete(inner, events, now, dep_res, dep_key);
+                }
+                continue;
+            }
+            return;
+        }
+        fins.retain(|f| f != FOREGROUND);
+        set_finalizers(&mut value, &fins);
+        if held(res, &value) {
+            commit(
+                inner,
+                events,
+                res,
+                key.clone(),
+                value,
+                EventType::Modified,
+                Some(owner),
+            );
+        } else {
+            gone(inner, events, now, res, key.clone(), value);
+        }
         return;
-    };
-    let mut value = owner.value();
-    let mut fins = finalizers(&value);
-    if value.pointer("/metadata/deletionTimestamp").is_none()
-        || !fins.iter().any(|f| f == FOREGROUND)
-    {
-        return;
-    }
-    let blocked = dependents_of(inner, &owner.uid).iter().any(|(_, _, d)| {
-        owner_refs(&d.value())
-            .iter()
-            .any(|r| r.uid == owner.uid && r.block_owner_deletion)
-    });
-    if blocked {
-        return;
-    }
-    fins.retain(|f| f != FOREGROUND);
-    set_finalizers(&mut value, &fins);
-    if held(res, &value) {
-        commit(
-            inner,
-            events,
-            res,
-            key.clone(),
-            value,
-            EventType::Modified,
-            Some(owner),
-        );
-    } else {
-        gone(inner, events, now, res, key.clone(), value);
     }
 }
 
@@ -303,9 +368,13 @@ struct OwnerRef {
 }
 
 fn owner_refs(v: &Value) -> Vec<OwnerRef> {
+    refs_in(v.pointer("/metadata/ownerReferences"))
+}
+
+/// The references in an `ownerReferences` list.
+fn refs_in(refs: Option<&Value>) -> Vec<OwnerRef> {
     let text = |r: &Value, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    v.pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)
+    refs.and_then(Value::as_array)
         .map(|refs| {
             refs.iter()
                 .map(|r| OwnerRef {

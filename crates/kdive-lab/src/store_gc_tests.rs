@@ -304,3 +304,67 @@ fn an_update_that_points_at_a_gone_owner_collects_the_object() {
     .unwrap();
     assert!(get(&s, config_maps(), "cm").is_none());
 }
+
+fn set_finalizers(s: &Store, r: ResourceId, name: &str, fins: Value) {
+    s.update_with(
+        r,
+        "d",
+        name,
+        UpdateScope::Internal,
+        &WriteOptions::default(),
+        |v| {
+            let mut v = v.clone();
+            v["metadata"]["finalizers"] = fins;
+            Ok(v)
+        },
+    )
+    .unwrap();
+}
+
+/// A dependent created under an owner in foreground deletion is accepted and recorded; the
+/// collector deletes it when it next processes the owner (here: when the held dependent
+/// goes), as `processDeletingDependentsItem` does. The HTTPS test cites the sources.
+#[test]
+fn a_dependent_created_under_a_waiting_owner_goes_when_the_owner_is_processed() {
+    let s = store();
+    let rs = make(&s, replica_sets(), "web-1", &[], &[]);
+    let owner = [("apps/v1", "ReplicaSet", "web-1", rs.as_str())];
+    make(&s, pods(), "held", &owner, &["example.com/hold"]);
+    delete(&s, replica_sets(), "web-1", Propagation::Foreground);
+    make(&s, pods(), "late", &owner, &[]);
+    let late = get(&s, pods(), "late").expect("the create is accepted and kept");
+    assert!(late["metadata"]["deletionTimestamp"].is_null());
+
+    set_finalizers(&s, pods(), "held", json!([]));
+    assert!(get(&s, pods(), "held").is_none());
+    assert!(get(&s, pods(), "late").is_none());
+    assert!(get(&s, replica_sets(), "web-1").is_none());
+}
+
+/// Removing the last blocking reference (`addUnblockedOwnersToDeleteQueue`) lets the owner
+/// waiting in the foreground go.
+#[test]
+fn dropping_the_last_blocking_reference_releases_the_waiting_owner() {
+    let s = store();
+    let rs = make(&s, replica_sets(), "web-1", &[], &[]);
+    let owner = [("apps/v1", "ReplicaSet", "web-1", rs.as_str())];
+    make(&s, pods(), "held", &owner, &["example.com/hold"]);
+    delete(&s, replica_sets(), "web-1", Propagation::Foreground);
+    assert!(get(&s, replica_sets(), "web-1").is_some());
+    s.update_with(
+        pods(),
+        "d",
+        "held",
+        UpdateScope::Internal,
+        &WriteOptions::default(),
+        |v| {
+            let mut v = v.clone();
+            v["metadata"]["ownerReferences"][0]["blockOwnerDeletion"] = json!(false);
+            Ok(v)
+        },
+    )
+    .unwrap();
+    assert!(get(&s, replica_sets(), "web-1").is_none());
+    // The pod, no longer blocking, was being deleted and is still held by its finalizer.
+    assert!(get(&s, pods(), "held").is_some());
+}

@@ -167,7 +167,6 @@ async fn pump(
                             }
                             Err(broadcast::error::TryRecvError::Lagged(_)) => {
                                 let _ = send(&tx, Bytes::from(batch)).await;
-                                let _ = send(&tx, fell_behind()).await;
                                 return Ok(());
                             }
                             Err(_) => break,
@@ -177,10 +176,11 @@ async fn pump(
                         send(&tx, Bytes::from(batch)).await?;
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    let _ = send(&tx, fell_behind()).await;
-                    return Ok(());
-                }
+                // Fell behind the fan-out: end the watch, as upstream's cacher terminates
+                // a watcher that does not keep up (`cache_watcher.go`, "Forcing watcher
+                // close due to unresponsiveness"). The client watches again from the last
+                // version it got: from history, or 410 Expired and a relist if it is older.
+                Err(broadcast::error::RecvError::Lagged(_)) => return Ok(()),
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             },
             _ = ticker.tick(), if spec.bookmarks => {
@@ -218,12 +218,6 @@ async fn pump(
 
 /// Upper bound of one coalesced write.
 const MAX_BATCH: usize = 256 * 1024;
-
-/// The ERROR event for a watcher that fell behind the fan-out buffer: it must relist.
-fn fell_behind() -> Bytes {
-    let status = ApiError::new(410, "Expired", "the watch fell behind; please relist");
-    watch_line("ERROR", status.to_json().to_string().as_bytes())
-}
 
 async fn send(tx: &Tx, line: Bytes) -> Result<(), ()> {
     tx.send(Ok(line)).await.map_err(|_| ())

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::Change;
 use crate::resources::{ResourceId, lookup};
-use crate::store::{DeleteOptions, Store, StoreError, Stored, UpdateScope, WriteOptions};
+use crate::store::{DeleteOptions, Event, Store, StoreError, Stored, UpdateScope, WriteOptions};
 use kdive_core::selector::LabelSelector;
 
 fn served(group: &str, plural: &str) -> ResourceId {
@@ -152,6 +152,18 @@ impl<T: DeserializeOwned> Cache<T> {
             },
         );
         Some(value)
+    }
+
+    /// Drops a deleted object's entry.
+    pub fn forget(&self, event: &Event) {
+        if event.resource == self.res {
+            let mut map = self.decoded.lock().unwrap_or_else(|p| p.into_inner());
+            map.remove(event.object.uid.as_str());
+            // The table a burst grew would stay that big.
+            if map.capacity() > 4 * map.len() + 64 {
+                map.shrink_to_fit();
+            }
+        }
     }
 
     /// Drops entries of deleted or replaced objects once they outnumber the live ones.

@@ -194,6 +194,13 @@ impl Controller for EndpointSliceController {
         self.index.forget();
     }
 
+    fn forget_deleted(&self, event: &Event) {
+        self.index.services.forget(event);
+        self.pods.forget(event);
+        self.nodes.forget(event);
+        self.slices.forget(event);
+    }
+
     fn keys_for(&self, event: &Event) -> Vec<Key> {
         if event.resource == live::endpoint_slices() {
             // Someone changed or deleted a slice we manage: put it back.
@@ -270,6 +277,12 @@ impl Controller for EndpointsController {
 
     fn resync(&self) {
         self.index.forget();
+    }
+
+    fn forget_deleted(&self, event: &Event) {
+        self.index.services.forget(event);
+        self.pods.forget(event);
+        self.endpoints.forget(event);
     }
 
     fn keys_for(&self, event: &Event) -> Vec<Key> {

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use crate::deadlines::Deadlines;
 use crate::resources::ResourceId;
-use crate::store::{Event, Store, StoreError};
+use crate::store::{Event, EventType, Store, StoreError};
 
 /// What a controller reconciles: a namespace and name of the object it owns.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,6 +33,9 @@ pub trait Controller: Send + Sync + 'static {
     /// Drops whatever the controller derived from events: some were missed (the loop fell
     /// behind) and every key is about to be reconciled afresh.
     fn resync(&self) {}
+    /// Drops what the controller cached of an object just deleted (decoded copies): after a
+    /// burst of thousands of pods, they would outlive the pods for good.
+    fn forget_deleted(&self, _event: &Event) {}
     /// Brings the world closer to what `key` asks for. Returns when to look again (in
     /// simulated time, see [`crate::clock`]), if the answer depends on time.
     fn reconcile(&self, store: &Store, key: &Key) -> Result<Option<Duration>, StoreError>;
@@ -59,7 +62,7 @@ pub fn spawn(
             // one ReplicaSet is then one reconcile, not one per event.
             for _ in 0..BATCH {
                 match events.try_recv() {
-                    Ok(event) => queue.extend(controller.keys_for(&event)),
+                    Ok(event) => take_in(controller.as_ref(), &event, &mut queue),
                     Err(TryRecvError::Lagged(_)) => {
                         controller.resync();
                         queue.extend(all_keys(&store, controller.as_ref()));
@@ -86,7 +89,7 @@ pub fn spawn(
             }
             tokio::select! {
                 received = events.recv() => match received {
-                    Ok(event) => queue.extend(controller.keys_for(&event)),
+                    Ok(event) => take_in(controller.as_ref(), &event, &mut queue),
                     Err(RecvError::Lagged(_)) => {
                         controller.resync();
                         queue.extend(all_keys(&store, controller.as_ref()));
@@ -99,6 +102,13 @@ pub fn spawn(
             }
         }
     })
+}
+
+fn take_in(controller: &dyn Controller, event: &Event, queue: &mut BTreeSet<Key>) {
+    if event.kind == EventType::Deleted {
+        controller.forget_deleted(event);
+    }
+    queue.extend(controller.keys_for(event));
 }
 
 /// Pending retries and how often each key has failed in a row.

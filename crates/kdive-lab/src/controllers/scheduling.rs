@@ -71,6 +71,11 @@ impl Controller for SchedulerController {
         live::pods()
     }
 
+    fn forget_deleted(&self, event: &Event) {
+        self.pods.forget(event);
+        self.nodes.forget(event);
+    }
+
     fn keys_for(&self, event: &Event) -> Vec<Key> {
         if event.resource == live::nodes() {
             // A new or changed node may fit what did not fit before; a kubelet heartbeat

@@ -73,6 +73,11 @@ impl Controller for ReplicaSetController {
         live::replica_sets()
     }
 
+    fn forget_deleted(&self, event: &Event) {
+        self.replica_sets.forget(event);
+        self.pods.forget(event);
+    }
+
     fn keys_for(&self, event: &Event) -> Vec<Key> {
         if event.resource == live::replica_sets() {
             return vec![key(&event.namespace, &event.name)];
@@ -230,6 +235,12 @@ impl Controller for DeploymentController {
 
     fn primary(&self) -> ResourceId {
         live::deployments()
+    }
+
+    fn forget_deleted(&self, event: &Event) {
+        self.deployments.forget(event);
+        self.replica_sets.forget(event);
+        self.pods.forget(event);
     }
 
     fn keys_for(&self, event: &Event) -> Vec<Key> {

@@ -9,10 +9,13 @@ mod data_dir;
 mod demo;
 mod fairness;
 mod fuzz_objects;
+mod gc;
 mod kube_rs;
 mod kubectl;
 mod kubelet;
 mod logs;
+#[cfg(target_os = "linux")]
+mod memory;
 mod metadata;
 mod prometheus;
 mod storage;
