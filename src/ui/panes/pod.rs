@@ -70,7 +70,7 @@ pub fn view(
             &ObjKey::new(kdive_core::model::kind::Kind::Node, None, n),
         )
     });
-    if let Some(h) = node.and_then(|n| kdive_core::model::vpc_cni::host_side(n, &pod)) {
+    if let Some(h) = node.and_then(|n| kdive_core::model::vpc_cni::host_side(n, pod)) {
         l.push((
             Health::None,
             format!(

@@ -1,7 +1,7 @@
 //! Ranking: causes before the symptoms they explain, the worst and widest cause first; and
 //! the verdict on the target.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::scope::{Target, TargetKind, name_of, ns_of};
 use super::{Ctx, Finding, ObjectRef, Severity, Verdict};
@@ -14,68 +14,32 @@ use crate::metrics::burn::Burn;
 pub(crate) fn rank(findings: Vec<Finding>) -> Vec<Finding> {
     let mut findings = merge(findings);
     let n = findings.len();
-    let subjects: Vec<BTreeSet<&ObjectRef>> = findings
-        .iter()
-        .map(|f| f.subjects.iter().collect())
-        .collect();
-    let mut edges = vec![vec![false; n]; n];
+    let edges = links(&findings);
+    // What each finding explains, directly or through others (a walk over the sparse
+    // links): a cause is as severe as the worst of it, and weighs as much as it explains.
+    let mut severity = Vec::with_capacity(n);
+    let mut weight = Vec::with_capacity(n);
+    let mut seen = vec![usize::MAX; n];
     for a in 0..n {
-        if findings[a].cause.is_symptom() {
-            continue;
+        let (mut worst, mut count) = (findings[a].severity, 0);
+        let mut stack: Vec<usize> = edges[a].iter().copied().collect();
+        while let Some(b) = stack.pop() {
+            if seen[b] != a {
+                seen[b] = a;
+                count += 1;
+                worst = worst.max(findings[b].severity);
+                stack.extend(edges[b].iter().copied());
+            }
         }
-        for b in 0..n {
-            if a != b && findings[b].needs.iter().any(|x| subjects[a].contains(x)) {
-                edges[a][b] = true;
-            }
-            // The same objects at fault for two causes: the deeper explains the other
-            // (a used-up quota behind a stuck rollout, a crash behind a failing probe).
-            let deeper = findings[a].cause.depth() > findings[b].cause.depth();
-            if a != b
-                && deeper
-                && !findings[b].cause.is_symptom()
-                && !subjects[a].is_disjoint(&subjects[b])
-            {
-                edges[a][b] = true;
-            }
+        severity.push(worst);
+        weight.push(count);
+    }
+    let mut explained = vec![false; n];
+    for targets in &edges {
+        for &b in targets {
+            explained[b] = true;
         }
     }
-    // Two findings that could explain each other: the deeper one is the cause.
-    for a in 0..n {
-        for b in (a + 1)..n {
-            if edges[a][b] && edges[b][a] {
-                if findings[a].cause.depth() >= findings[b].cause.depth() {
-                    edges[b][a] = false;
-                } else {
-                    edges[a][b] = false;
-                }
-            }
-        }
-    }
-    // Everything reachable from each finding (n is small: findings are grouped).
-    let mut reach = edges.clone();
-    for k in 0..n {
-        for i in 0..n {
-            if reach[i][k] {
-                for j in 0..n {
-                    if reach[k][j] {
-                        reach[i][j] = true;
-                    }
-                }
-            }
-        }
-    }
-    let severity: Vec<Severity> = (0..n)
-        .map(|a| {
-            (0..n)
-                .filter(|&b| reach[a][b])
-                .map(|b| findings[b].severity)
-                .fold(findings[a].severity, Severity::max)
-        })
-        .collect();
-    let explained: Vec<bool> = (0..n).map(|b| (0..n).any(|a| edges[a][b])).collect();
-    let weight: Vec<usize> = (0..n)
-        .map(|a| reach[a].iter().filter(|r| **r).count())
-        .collect();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| {
         let group = |i: usize| {
@@ -103,15 +67,63 @@ pub(crate) fn rank(findings: Vec<Finding>) -> Vec<Finding> {
     for i in 0..n {
         findings[i].rank = rank_of[i];
         findings[i].severity = severity[i];
-        let mut explains: Vec<usize> = (0..n)
-            .filter(|&b| edges[i][b])
-            .map(|b| rank_of[b])
-            .collect();
+        let mut explains: Vec<usize> = edges[i].iter().map(|&b| rank_of[b]).collect();
         explains.sort_unstable();
         findings[i].explains = explains;
     }
     findings.sort_by_key(|f| f.rank);
     findings
+}
+
+/// Which findings each explains: A explains B when B needs an object A is about, or when
+/// both are about the same objects and A is the deeper cause (a used-up quota behind a
+/// stuck rollout, a crash behind a failing probe). Symptoms explain nothing; of two findings
+/// that would explain each other, the deeper one is the cause. Indexed by object, so a
+/// namespace of hundreds of findings does not compare every pair.
+fn links(findings: &[Finding]) -> Vec<BTreeSet<usize>> {
+    let n = findings.len();
+    let mut about: HashMap<&ObjectRef, Vec<usize>> = HashMap::new();
+    for (a, f) in findings.iter().enumerate() {
+        if !f.cause.is_symptom() {
+            for s in &f.subjects {
+                about.entry(s).or_default().push(a);
+            }
+        }
+    }
+    let mut edges: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
+    for (b, f) in findings.iter().enumerate() {
+        for need in &f.needs {
+            for &a in about.get(need).into_iter().flatten() {
+                if a != b {
+                    edges[a].insert(b);
+                }
+            }
+        }
+        if !f.cause.is_symptom() {
+            for s in &f.subjects {
+                for &a in about.get(s).into_iter().flatten() {
+                    if a != b && findings[a].cause.depth() > f.cause.depth() {
+                        edges[a].insert(b);
+                    }
+                }
+            }
+        }
+    }
+    for a in 0..n {
+        let mutual: Vec<usize> = edges[a]
+            .iter()
+            .copied()
+            .filter(|&b| b > a && edges[b].contains(&a))
+            .collect();
+        for b in mutual {
+            if findings[a].cause.depth() >= findings[b].cause.depth() {
+                edges[b].remove(&a);
+            } else {
+                edges[a].remove(&b);
+            }
+        }
+    }
+    edges
 }
 
 fn since_key(f: &Finding) -> (bool, Option<chrono::DateTime<chrono::Utc>>) {

@@ -214,7 +214,7 @@ fn near_misses(
             candidates.push((format!("pod {}", p.name()), l.clone()));
         }
     }
-    let mut scored: Vec<(usize, usize, String, BTreeMap<String, String>, String)> = candidates
+    let mut scored: Vec<Scored> = candidates
         .into_iter()
         .filter_map(|(who, labels)| {
             let shown: BTreeMap<String, String> = sel
@@ -259,6 +259,9 @@ fn near_misses(
         .map(|(_, _, w, l, d)| (w, l, d))
         .collect()
 }
+
+/// Pairs matched, edit distance, who, their labels for the selector's keys, what differs.
+type Scored = (usize, usize, String, BTreeMap<String, String>, String);
 
 /// Levenshtein distance, for telling a typo from a different label.
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -593,7 +596,7 @@ pub(crate) fn slice_states(ctx: &Ctx<'_>, ns: &str, name: &str) -> Option<SliceS
             all.insert(id);
         }
     }
-    any.then(|| SliceState {
+    any.then_some(SliceState {
         ready: ready.len(),
         all: all.len(),
         not_ready,
