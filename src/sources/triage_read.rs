@@ -9,7 +9,8 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, Event, Namespace, Node, PersistentVolumeClaim, Pod, Secret, Service,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, ListParams, LogParams};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::{Api, ListParams};
 use serde::de::DeserializeOwned;
 
 use super::failure::Failure;
@@ -17,7 +18,7 @@ use kdive_core::model::Objects;
 use kdive_core::triage::{PreviousLogs, Report};
 
 /// Lines of a crashed container's previous run read as evidence, and a byte cap on them.
-const LOG_TAIL_LINES: i64 = 20;
+const LOG_TAIL_LINES: usize = 20;
 const LOG_LIMIT_BYTES: i64 = 16 * 1024;
 /// Previous-run logs read per triage (the first findings' pods).
 const LOG_READS: usize = 4;
@@ -46,11 +47,12 @@ pub async fn read(client: &kube::Client, namespace: Option<&str>) -> Result<Tria
         ),
         list(api::<Event>(c, ns), "events"),
     );
-    let (nodes, namespaces, config_maps, secrets) = tokio::join!(
+    let (nodes, namespaces, config_maps, secrets, policies) = tokio::join!(
         list(Api::<Node>::all(c.clone()), "nodes"),
         list(Api::<Namespace>::all(c.clone()), "namespaces"),
         metadata::<ConfigMap>(c, ns, "configmaps"),
         metadata::<Secret>(c, ns, "secrets"),
+        list(api::<NetworkPolicy>(c, ns), "networkpolicies"),
     );
     let mut gaps: Vec<String> = Vec::new();
     let pods = take(pods, &mut gaps)?;
@@ -76,6 +78,16 @@ pub async fn read(client: &kube::Client, namespace: Option<&str>) -> Result<Tria
         })
         .collect();
     objects.secrets = shared(take(secrets, &mut gaps)?);
+    // A server that does not serve NetworkPolicies enforces none: that is no gap.
+    let policies = match policies {
+        Listed::Gap(g) if g.ends_with("not served") => Vec::new(),
+        other => take(other, &mut gaps)?,
+    };
+    for p in policies {
+        if let Ok(v) = serde_json::to_value(&p) {
+            objects.other.push(Arc::new(v));
+        }
+    }
     objects.add_pods(pods);
     Ok(TriageRead { objects, gaps })
 }
@@ -185,27 +197,27 @@ pub async fn previous_logs(
         })
         .take(LOG_READS);
     for (ns, pod, container) in wanted {
-        let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
-        let params = LogParams {
-            container: Some(container.clone()),
-            previous: true,
-            tail_lines: Some(LOG_TAIL_LINES),
-            limit_bytes: Some(LOG_LIMIT_BYTES),
-            ..LogParams::default()
-        };
-        match api.logs(&pod, &params).await {
-            Ok(text) => {
-                let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        match super::logs::previous_tail(
+            client,
+            &ns,
+            &pod,
+            Some(&container),
+            LOG_TAIL_LINES,
+            Some(LOG_LIMIT_BYTES),
+        )
+        .await
+        {
+            Ok(lines) => {
                 out.insert((ns, pod, container), lines);
             }
-            Err(e) => {
-                if let Failure::Forbidden(_) = Failure::of(&e) {
-                    let gap = "pods/log forbidden".to_string();
-                    if !gaps.contains(&gap) {
-                        gaps.push(gap);
-                    }
+            // A log that cannot be read is left out; a 403 is a gap.
+            Err(super::logs::LogError::Failed(Failure::Forbidden(_))) => {
+                let gap = "pods/log forbidden".to_string();
+                if !gaps.contains(&gap) {
+                    gaps.push(gap);
                 }
             }
+            Err(_) => {}
         }
     }
     out

@@ -38,6 +38,16 @@ fn objects() -> Vec<(&'static str, Value)> {
             json!({"apiVersion": "v1", "kind": "Service", "metadata": meta("web"),
             "spec": {"selector": {"app": "wbe"}, "ports": [{"port": 80, "targetPort": "http"}]}}),
         ),
+        (
+            "services",
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": meta("api"),
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]}}),
+        ),
+        (
+            "networkpolicies",
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta("default-deny"),
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
+        ),
     ]
 }
 
@@ -107,6 +117,14 @@ async fn forbidden_kinds_reduce_confidence_and_are_named_but_never_fail_the_comm
         json!(["events forbidden", "nodes forbidden", "secrets forbidden"])
     );
     assert_eq!(v["findings"][0]["cause"], "selector-matches-nothing");
+    // NetworkPolicies are read too: a default deny in front of Service api's pod.
+    let denies = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["cause"] == "network-policy-denies")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(denies["object"]["name"], "default-deny");
     // The text form says so on its second line.
     let out = triage(&kc, &["svc/web"]).await;
     let text = String::from_utf8_lossy(&out.stdout);

@@ -10,6 +10,7 @@ mod changes;
 mod cluster;
 mod events;
 mod pods;
+mod policy;
 mod rank;
 mod scope;
 mod services;
@@ -374,6 +375,7 @@ pub fn triage(input: &TriageInput<'_>) -> Report {
     findings.extend(workloads::findings(&ctx, input.target));
     findings.extend(pods::findings(&ctx));
     findings.extend(services::findings(&ctx));
+    findings.extend(policy::findings(&ctx));
     findings.extend(services::slo_findings(&ctx, input.slos));
     if let Some(h) = input.history {
         // An edit the explorer saw is when a Service's own mistake began.

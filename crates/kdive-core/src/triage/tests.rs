@@ -716,3 +716,58 @@ fn every_cause_has_a_distinct_code() {
     let codes: std::collections::BTreeSet<&str> = Cause::ALL.iter().map(|c| c.code()).collect();
     assert_eq!(codes.len(), Cause::ALL.len());
 }
+
+#[test]
+fn a_network_policy_that_admits_nothing_to_a_services_pods() {
+    let policy = |name: &str, spec: Value| {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": "shop"}, "spec": spec})
+    };
+    let mut docs = healthy_web();
+    docs.push(policy(
+        "default-deny",
+        json!({"podSelector": {}, "policyTypes": ["Ingress"]}),
+    ));
+    let r = run(&objects(docs.clone()), ns());
+    assert_eq!(
+        causes(&r),
+        [("network-policy-denies", "NetworkPolicy/default-deny".into())]
+    );
+    assert_eq!(r.findings[0].severity, Severity::Critical);
+    assert!(
+        r.findings[0].summary.contains("no ingress rule"),
+        "{}",
+        r.findings[0].summary
+    );
+    // An ingress rule for another port still admits nothing the Service sends.
+    docs.push(policy(
+        "metrics-only",
+        json!({"podSelector": {"matchLabels": {"app": "web"}},
+        "ingress": [{"ports": [{"port": 9090}]}]}),
+    ));
+    docs.last_mut().unwrap()["spec"]["ingress"][0]["ports"][0]["port"] = json!("metrics");
+    let r = run(&objects(docs.clone()), ns());
+    assert!(
+        r.findings[0].summary.contains("admit only other ports"),
+        "{:?}",
+        causes(&r)
+    );
+    // A rule for the Service's targetPort (by name) admits it: no finding.
+    docs.push(policy(
+        "allow-web",
+        json!({"podSelector": {"matchLabels": {"app": "web"}},
+        "ingress": [{"from": [{"namespaceSelector": {}}], "ports": [{"port": "http"}]}]}),
+    ));
+    assert!(run(&objects(docs.clone()), ns()).findings.is_empty());
+    // A policy for other pods, or for egress only, isolates nothing here.
+    let mut other = healthy_web();
+    other.push(policy(
+        "db",
+        json!({"podSelector": {"matchLabels": {"app": "db"}}}),
+    ));
+    other.push(policy(
+        "egress",
+        json!({"podSelector": {}, "policyTypes": ["Egress"]}),
+    ));
+    assert!(run(&objects(other), ns()).findings.is_empty());
+}

@@ -194,6 +194,22 @@ struct Writer {
     /// late) are still sent.
     last_at: i64,
     ties: usize,
+    /// Lines written in the last moments, by time and text: a follow looks back over them,
+    /// because a deletion's timestamp has whole seconds and its shutdown lines may fall
+    /// before the last line already sent.
+    recent: std::collections::VecDeque<(i64, u64)>,
+}
+
+/// How far a follow looks back for lines the pod's newer state placed in the past.
+const LOOKBACK_MS: i64 = 2_000;
+/// Recent lines remembered to send none twice (a log this fast is cut short, not grown).
+const RECENT_MAX: usize = 4_096;
+
+fn line_key(at: i64, text: &str) -> (i64, u64) {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    (at, h.finish())
 }
 
 impl Writer {
@@ -202,6 +218,14 @@ impl Writer {
         if self.left == 0 {
             return false;
         }
+        let key = line_key(at, text);
+        if at <= self.last_at && self.recent.contains(&key) {
+            return true;
+        }
+        if self.recent.len() == RECENT_MAX {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(key);
         if at == self.last_at {
             self.ties += 1;
         } else {
@@ -283,6 +307,7 @@ impl Job {
             timestamps: self.opts.timestamps,
             last_at: i64::MIN,
             ties: 0,
+            recent: std::collections::VecDeque::new(),
         };
         let (_, mut events) = self.store.subscribe();
         let from = self
@@ -322,10 +347,11 @@ impl Job {
             self.run = run;
             self.pod = pod;
             let to = self.horizon();
+            // From a little before the last line: what was sent is skipped by the writer.
             let (from, skip) = if w.last_at == i64::MIN {
                 (sent_to, 0)
             } else {
-                (w.last_at, w.ties)
+                (w.last_at.saturating_sub(LOOKBACK_MS), 0)
             };
             if !self.send(&mut w, from, to, skip).await {
                 let _ = w.flush().await;
