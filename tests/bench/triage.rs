@@ -2,15 +2,13 @@
 //! its ReplicaSet, Service and EndpointSlice) where 5 % of the pods crash-loop and a few
 //! Services have a mistyped selector, with an Event per broken pod. Times `triage` of the
 //! namespace (the CLI's and the status bar's work), of one Service, and of everything;
-//! the budget is 200 ms for the namespace. `cargo bench --bench triage`; env BENCH_SERVICES
-//! (500), BENCH_REPLICAS (10), BENCH_RUNS (15) scale it.
-
-mod common;
+//! the budget is 200 ms for the namespace. Pure core: `cargo bench -p kdive-core --bench
+//! triage` (it builds nothing but the core); env BENCH_SERVICES (500), BENCH_REPLICAS (10),
+//! BENCH_RUNS (15) scale it.
 
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use common::{env_num, percentile};
 use kdive_core::model::{Objects, OtherKinds};
 use kdive_core::triage::{ChangeLog, PreviousLogs, Target, TriageInput, triage};
 use serde_json::{Value, json};
@@ -81,6 +79,19 @@ fn objects(services: u64, replicas: u64) -> Objects {
         o.add_value(d, OtherKinds::Keep).expect("bench object");
     }
     o
+}
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The sample at fraction `p` of the sorted samples.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
 }
 
 fn time(label: &str, runs: u64, budget: Option<Duration>, mut f: impl FnMut() -> usize) {
