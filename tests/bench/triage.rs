@@ -30,7 +30,8 @@ fn objects(services: u64, replicas: u64) -> Objects {
                 "annotations": {"deployment.kubernetes.io/revision": "1"},
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": d, "uid": format!("u-{d}"), "controller": true}]},
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": d}},
-                "template": {"metadata": {"labels": {"app": d}}, "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}}));
+                "template": {"metadata": {"labels": {"app": d}}, "spec": {"containers": [{"name": "web", "image": "nginx",
+                    "ports": [{"name": "http", "containerPort": 80}]}]}}}}));
         // Every 50th Service has a typo.
         let selector = if i % 50 == 7 {
             format!("{d}x")

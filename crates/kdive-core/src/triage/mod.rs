@@ -9,6 +9,7 @@
 mod changes;
 mod cluster;
 mod events;
+mod index;
 mod pods;
 mod policy;
 mod rank;
@@ -363,11 +364,13 @@ pub struct TriageInput<'a> {
 pub fn triage(input: &TriageInput<'_>) -> Report {
     let scope = scope::Scope::of(input.objects, input.target);
     let events = events::EventIndex::of(input.objects, &scope);
+    let index = index::Index::of(input.objects);
     let mut findings = Vec::new();
     let ctx = Ctx {
         objects: input.objects,
         scope: &scope,
         events: &events,
+        index: &index,
         now: input.now,
         logs: input.logs,
     };
@@ -422,6 +425,7 @@ pub(crate) struct Ctx<'a> {
     pub objects: &'a Objects,
     pub scope: &'a scope::Scope,
     pub events: &'a events::EventIndex<'a>,
+    pub index: &'a index::Index<'a>,
     pub now: DateTime<Utc>,
     pub logs: &'a PreviousLogs,
 }

@@ -137,11 +137,7 @@ pub(crate) fn owner_of(
     let ns = ns_of(meta);
     match controller_of(meta) {
         Some(("ReplicaSet", rs_name, uid)) => {
-            let rs = ctx
-                .objects
-                .replica_sets
-                .iter()
-                .find(|r| ns_of(&r.metadata) == ns && r.metadata.uid.as_deref() == Some(uid));
+            let rs = ctx.index.replica_sets.get(&(ns, uid));
             match rs.and_then(|r| controller_of(&r.metadata)) {
                 Some((kind, name, _)) => ObjectRef::namespaced(kind, ns, name),
                 None => ObjectRef::namespaced("ReplicaSet", ns, rs_name),

@@ -41,7 +41,7 @@ pub(crate) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
         if selected.is_empty() {
             out.extend(no_pods(ctx, svc, sel, &workloads));
         }
-        out.extend(port_mismatches(svc, &selected));
+        out.extend(port_mismatches(ctx, svc, &selected));
         out.extend(endpoints(ctx, svc, &selected, &workloads));
     }
     out
@@ -306,7 +306,7 @@ fn selector_text(sel: &BTreeMap<String, String>) -> String {
 /// Service ports whose targetPort the selected pods do not declare: a name no container
 /// port has (the pod is then no endpoint for that port), or a number while the containers
 /// declare only others.
-fn port_mismatches(svc: &Service, selected: &[&Arc<StoredPod>]) -> Vec<Finding> {
+fn port_mismatches(ctx: &Ctx<'_>, svc: &Service, selected: &[&Arc<StoredPod>]) -> Vec<Finding> {
     let Some(ports) = svc.spec.as_ref().and_then(|s| s.ports.as_ref()) else {
         return Vec::new();
     };
@@ -317,8 +317,8 @@ fn port_mismatches(svc: &Service, selected: &[&Arc<StoredPod>]) -> Vec<Finding> 
     let mut samples: Vec<Pod> = Vec::new();
     let mut seen = BTreeSet::new();
     for p in selected {
-        if seen.insert(p.metadata.labels.clone()) && samples.len() < 4 {
-            samples.push(p.pod());
+        if samples.len() < 4 && seen.insert(p.metadata.labels.clone()) {
+            samples.push(ports_of(ctx, p));
         }
     }
     let mut out = Vec::new();
@@ -380,6 +380,24 @@ fn port_mismatches(svc: &Service, selected: &[&Arc<StoredPod>]) -> Vec<Finding> 
         out.push(f);
     }
     out
+}
+
+/// A pod as far as its ports go: its ReplicaSet's template when it has one (typed already;
+/// 500 Services must not decode 500 pods), else the pod itself.
+fn ports_of(ctx: &Ctx<'_>, p: &StoredPod) -> Pod {
+    let ns = ns_of(&p.metadata);
+    let template = super::scope::controller_of(&p.metadata)
+        .filter(|(kind, _, _)| *kind == "ReplicaSet")
+        .and_then(|(_, _, uid)| ctx.index.replica_sets.get(&(ns, uid)))
+        .and_then(|rs| rs.spec.as_ref()?.template.as_ref()?.spec.clone());
+    match template {
+        Some(spec) => Pod {
+            metadata: p.metadata.clone(),
+            spec: Some(spec),
+            status: None,
+        },
+        None => p.pod(),
+    }
 }
 
 /// Whether some container declares the port the targetPort selects (`FindPort` for names;
@@ -560,15 +578,7 @@ pub(crate) fn slice_states(ctx: &Ctx<'_>, ns: &str, name: &str) -> Option<SliceS
     let mut ready = BTreeSet::new();
     let mut all = BTreeSet::new();
     let mut not_ready = BTreeSet::new();
-    for s in ctx.objects.endpoint_slices.iter().filter(|s| {
-        ns_of(&s.metadata) == ns
-            && s.metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(SERVICE_NAME_LABEL))
-                .map(String::as_str)
-                == Some(name)
-    }) {
+    for s in ctx.index.slices.get(&(ns, name)).into_iter().flatten() {
         any = true;
         // Endpoints of a slice without ports carry no traffic: kube-proxy skips them (a
         // named targetPort the pods do not declare leaves the slice port-less).

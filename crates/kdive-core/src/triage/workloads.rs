@@ -95,19 +95,18 @@ fn from_count(message: &str) -> Option<i32> {
 
 pub(crate) fn replica_sets_of(ctx: &Ctx<'_>, d: &Deployment) -> Vec<Arc<ReplicaSet>> {
     let ns = ns_of(&d.metadata);
-    let uid = d.metadata.uid.as_deref();
+    let owner = d
+        .metadata
+        .uid
+        .as_deref()
+        .unwrap_or_else(|| name_of(&d.metadata));
     let mut sets: Vec<Arc<ReplicaSet>> = ctx
-        .objects
-        .replica_sets
-        .iter()
-        .filter(|rs| {
-            ns_of(&rs.metadata) == ns
-                && controller_of(&rs.metadata).is_some_and(|(k, n, u)| {
-                    k == "Deployment"
-                        && (Some(u) == uid || (uid.is_none() && n == name_of(&d.metadata)))
-                })
-        })
-        .cloned()
+        .index
+        .sets_of
+        .get(&(ns, owner))
+        .into_iter()
+        .flatten()
+        .map(|rs| Arc::clone(rs))
         .collect();
     sets.sort_by_key(|rs| revision(&rs.metadata));
     sets
