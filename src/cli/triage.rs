@@ -225,10 +225,7 @@ fn render_finding(s: &mut String, f: &Finding, now: DateTime<Utc>) {
         );
     }
     for e in &f.evidence {
-        let source = serde_json::to_value(e.source)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let source = e.source.as_str();
         let count = if e.count > 1 {
             format!(" (×{})", e.count)
         } else {

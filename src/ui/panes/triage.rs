@@ -79,10 +79,7 @@ pub fn view(
                 detail.push(format!("since {} ago", age(t, now)));
             }
             for e in &f.evidence {
-                let source = serde_json::to_value(e.source)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let source = e.source.as_str();
                 let count = if e.count > 1 {
                     format!(" ×{}", e.count)
                 } else {

@@ -213,6 +213,22 @@ pub enum EvidenceSource {
     Metric,
 }
 
+impl EvidenceSource {
+    /// The JSON name, also what the text report and the pane print.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceSource::Event => "event",
+            EvidenceSource::Probe => "probe",
+            EvidenceSource::Termination => "termination",
+            EvidenceSource::Scheduler => "scheduler",
+            EvidenceSource::Selector => "selector",
+            EvidenceSource::Port => "port",
+            EvidenceSource::Log => "log",
+            EvidenceSource::Metric => "metric",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Evidence {
     pub source: EvidenceSource,

@@ -771,3 +771,20 @@ fn a_network_policy_that_admits_nothing_to_a_services_pods() {
     ));
     assert!(run(&objects(other), ns()).findings.is_empty());
 }
+
+#[test]
+fn evidence_sources_print_as_their_json_names() {
+    use EvidenceSource::*;
+    for s in [
+        Event,
+        Probe,
+        Termination,
+        Scheduler,
+        Selector,
+        Port,
+        Log,
+        Metric,
+    ] {
+        assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+    }
+}
